@@ -1,0 +1,74 @@
+"""Engine and sessions. One session per user action:
+
+    with db.session() as session, session.begin():
+        services.submit_preferences(session, actor=..., ...)
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from allocator import config
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # pysqlite's own BEGIN handling defers locks and breaks SAVEPOINT; SQLAlchemy emits BEGIN instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # SQLite ignores foreign keys unless asked, per connection.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets pages read while a save or a run is writing; busy_timeout queues writers instead of failing.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create(url: str) -> Engine:
+    """A new engine for `url`, with the per-dialect settings the app relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # IMMEDIATE takes the write lock up front, so two saves queue instead of deadlocking on upgrade.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def engine(url: str | None = None) -> Engine:
+    """The shared engine for `url` (default: the configured DATABASE_URL)."""
+    url = url or config.load().database_url
+    with _lock:
+        if url not in _engines:
+            _engines[url] = create(url)
+        return _engines[url]
+
+
+def sessionmaker_for(bind: Engine) -> sessionmaker[Session]:
+    # Read classes are built inside the transaction, so nothing needs reloading after commit.
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def session(url: str | None = None) -> Iterator[Session]:
+    with sessionmaker_for(engine(url))() as s:
+        yield s
+
+
+def dispose_all() -> None:
+    with _lock:
+        for e in _engines.values():
+            e.dispose()
+        _engines.clear()

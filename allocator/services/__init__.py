@@ -1,0 +1,11 @@
+"""Business rules, as plain functions over a session. Pages call `services.<name>(session, actor=..., ...)`.
+
+Each module lists its public functions in `__all__`; they are gathered here so pages import one module.
+"""
+from allocator.services.errors import *  # noqa: F401,F403
+from allocator.services.access import *  # noqa: F401,F403
+from allocator.services.audit import *  # noqa: F401,F403
+from allocator.services.cohorts import *  # noqa: F401,F403
+from allocator.services.projects import *  # noqa: F401,F403
+from allocator.services.phases import PHASE_LABELS, phase_of  # noqa: F401
+from allocator.services.notifications import *  # noqa: F401,F403

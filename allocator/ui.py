@@ -1,0 +1,172 @@
+"""Streamlit glue shared by app.py and the pages: who is signed in, which cohort, which role.
+
+app.py re-derives the identity on every script run and stores the resulting `Context` for this run only;
+pages read it with `page_context(role)`, which also checks the role again at the top of each page.
+Services check everything once more: this module is convenience, not the security boundary.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+import streamlit as st
+
+from allocator import auth, config, db, services
+
+log = logging.getLogger(__name__)
+_CONTEXT_KEY = "_allocator_context"
+LOCAL_KEY = "local_user_email"
+COHORT_KEY = "cohort_id"
+
+
+@dataclass(frozen=True)
+class Context:
+    actor: services.Actor
+    roles: services.Roles
+    cohort_id: int | None
+    cohort_name: str
+    role: str  # "admin", "staff", "student" or "none" for the selected cohort
+    local_mode: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return self.actor.is_admin
+
+
+@contextmanager
+def action() -> Iterator:
+    """One user action: a session and a transaction; a domain error becomes a message, nothing is saved."""
+    try:
+        with db.session() as session, session.begin():
+            yield session
+    except services.DomainError as err:
+        st.error(str(err))
+        st.stop()
+
+
+def run_action(fn, *args, success: str | None = None, **kwargs):
+    """Call a service in its own transaction; show a domain error instead of raising. Returns the result or None."""
+    try:
+        with db.session() as session, session.begin():
+            result = fn(session, *args, **kwargs)
+    except services.DomainError as err:
+        st.error(str(err))
+        return None
+    except Exception:  # a bug or a lost race: the transaction rolled back, so say so plainly
+        log.exception("action %s failed", getattr(fn, "__name__", fn))
+        st.error("Something went wrong and nothing was saved. Please try again.")
+        return None
+    if success:
+        st.toast(success)
+    return result
+
+
+def _local_sign_in(settings: config.Settings) -> str | None:
+    allowed, message = auth.local_mode_allowed(settings)
+    if not allowed:
+        st.error(message)
+        st.stop()
+    email = st.session_state.get(LOCAL_KEY)
+    if email:
+        return email
+    st.title("Project Allocator")
+    st.warning("**Local demo mode.** Anyone can sign in as anyone: this is for trying the app on your own "
+               "machine. Configure Microsoft sign-in before real students use it.", icon="⚠️")
+    with db.session() as session:
+        people = services.sign_in_choices(session)
+    if not people:
+        st.info("No people yet: run `python seed.py` to create a demo cohort.")
+        st.stop()
+    st.subheader("Sign in as")
+    for role, label in (("admin", "Coordinator"), ("staff", "Staff"), ("student", "Students")):
+        choices = [p for p in people if p.role == role]
+        if not choices:
+            continue
+        st.markdown(f"**{label}**")
+        for person in choices:
+            if st.button(f"{person.name} · {person.email}", key=f"signin-{person.email}",
+                         use_container_width=True):
+                st.session_state[LOCAL_KEY] = person.email
+                st.rerun()
+    st.stop()
+
+
+def _identity(settings: config.Settings) -> tuple[str, str, str | None, bool]:
+    """(email, name, oid, local_mode) of a verified person, or stop the script at a sign-in screen."""
+    if settings.microsoft_configured:
+        verified = auth.microsoft_identity(settings)
+        if verified is None:
+            st.stop()
+        return verified.email, verified.name, verified.oid, False
+    email = _local_sign_in(settings)
+    return email, "", None, True
+
+
+def sign_out_button(local_mode: bool) -> None:
+    if local_mode and st.sidebar.button("Sign out", key="sign-out"):
+        st.session_state.pop(LOCAL_KEY, None)
+        st.session_state.pop(COHORT_KEY, None)
+        st.rerun()
+
+
+def establish() -> Context:
+    """Verify who is here and pick the cohort; called by app.py on every run."""
+    settings = config.load()
+    email, name, oid, local_mode = _identity(settings)
+    with db.session() as session, session.begin():
+        actor = services.resolve_actor(session, email=email, name=name, oid=oid, admin_emails=settings.admin_emails)
+        roles = services.roles_of(session, actor=actor) if actor else None
+        cohorts = services.list_cohorts(session, actor=actor) if actor else []
+    if actor is None:
+        st.session_state.pop(LOCAL_KEY, None)
+        ctx = Context(services.Actor(0, email, name or email, False), services.Roles(False, ()), None, "", "none",
+                      local_mode)
+        st.session_state[_CONTEXT_KEY] = ctx
+        return ctx
+    cohort_id, cohort_name = _choose_cohort(cohorts)
+    if actor.is_admin:
+        role = "admin"
+    else:
+        role = next((c.role for c in roles.cohorts if c.cohort_id == cohort_id), "none")
+    ctx = Context(actor, roles, cohort_id, cohort_name, role, local_mode)
+    st.session_state[_CONTEXT_KEY] = ctx
+    return ctx
+
+
+def _choose_cohort(cohorts: list[services.CohortView]) -> tuple[int | None, str]:
+    if not cohorts:
+        return None, ""
+    ids = [c.id for c in cohorts]
+    names = {c.id: c.name for c in cohorts}
+    if st.session_state.get(COHORT_KEY) not in ids:
+        st.session_state[COHORT_KEY] = ids[0]
+    if len(ids) > 1:
+        st.sidebar.selectbox("Cohort", ids, format_func=names.get, key=COHORT_KEY)
+    else:
+        st.sidebar.caption(names[ids[0]])
+    chosen = st.session_state[COHORT_KEY]
+    return chosen, names[chosen]
+
+
+def page_context(*roles: str) -> Context:
+    """The context of this run, checked against the roles the page is for; stops the page otherwise."""
+    ctx = st.session_state.get(_CONTEXT_KEY)
+    if ctx is None or (roles and ctx.role not in roles):
+        st.error("This page is not available to you.")
+        st.stop()
+    if ctx.cohort_id is None and "admin" not in roles:
+        st.info("You are not in any cohort yet.")
+        st.stop()
+    return ctx
+
+
+def fmt_datetime(value, tz_name: str | None = None) -> str:
+    """A date and time in the deployment's time zone, as people read it: 'Fri 4 Dec 2026, 17:00'."""
+    if value is None:
+        return "—"
+    from zoneinfo import ZoneInfo
+
+    local = value.astimezone(ZoneInfo(tz_name or config.load().timezone))
+    return local.strftime("%a %-d %b %Y, %H:%M")

@@ -1,0 +1,7 @@
+import streamlit as st
+
+from allocator import ui
+
+ctx = ui.page_context()
+st.title("staff_projects")
+st.info("Coming soon.")

@@ -1,0 +1,81 @@
+"""microsoft_identity with the browser component replaced: what reaches Python is re-verified."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import streamlit_msal
+from streamlit.testing.v1 import AppTest
+
+from allocator import auth
+from .test_tokens import CLIENT_ID, TENANT, LocalJWKClient, claims, sign
+
+
+def _script():
+    import streamlit as st
+
+    from allocator import auth, config
+
+    identity = auth.microsoft_identity(config.load())
+    st.markdown(f"identity: {identity.email if identity else 'none'}")
+
+
+@pytest.fixture
+def component(monkeypatch, tmp_path):
+    """Stands in for the browser: whatever value the test puts here is what the component returns."""
+    monkeypatch.setenv("ALLOCATOR_SECRETS", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("MS_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("MS_TENANT_ID", TENANT)
+    monkeypatch.delenv("MS_ALLOWED_TENANTS", raising=False)
+    monkeypatch.setattr(auth, "_jwk_clients", {TENANT: LocalJWKClient()})
+    state = {"value": None, "calls": []}
+
+    def initialize(client_id, authority, scopes=(), key=None):
+        state["calls"].append({"client_id": client_id, "authority": authority, "scopes": scopes})
+        return state["value"]
+
+    monkeypatch.setattr(streamlit_msal.Msal, "initialize", staticmethod(initialize))
+    return state
+
+
+def _run():
+    at = AppTest.from_function(_script)
+    at.run(timeout=10)
+    assert not at.exception
+    return at
+
+
+def test_verified_token_yields_identity(component):
+    component["value"] = {"idToken": sign(claims()), "account": {"name": "whatever"}}
+    at = _run()
+    assert at.markdown[-1].value == "identity: ada.lovelace@example.ac.uk"
+    assert not at.error
+    assert component["calls"] == [
+        {
+            "client_id": CLIENT_ID,
+            "authority": f"https://login.microsoftonline.com/{TENANT}",
+            "scopes": ["openid", "profile", "email"],
+        }
+    ]
+
+
+def test_expired_token_replayed_by_the_browser_ends_the_session(component):
+    now = int(time.time())
+    component["value"] = {"idToken": sign(claims(iat=now - 7200, nbf=now - 7200, exp=now - 3600))}
+    at = _run()
+    assert at.markdown[-1].value == "identity: none"
+    assert "expired" in at.error[0].value
+    assert {b.label for b in at.button} >= {"Sign in again", "Sign out"}
+
+
+def test_forged_account_without_token_is_refused(component):
+    component["value"] = {"account": {"username": "coordinator@example.ac.uk"}}
+    at = _run()
+    assert at.markdown[-1].value == "identity: none"
+    assert "No sign-in token" in at.error[0].value
+
+
+def test_signed_out_shows_sign_in(component):
+    at = _run()
+    assert at.markdown[-1].value == "identity: none"
+    assert [b.label for b in at.button] == ["Sign in with Microsoft"]
