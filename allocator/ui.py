@@ -96,6 +96,9 @@ def _local_sign_in(settings: config.Settings) -> str | None:
 def _identity(settings: config.Settings) -> tuple[str, str, str | None, bool]:
     """(email, name, oid, local_mode) of a verified person, or stop the script at a sign-in screen."""
     if settings.microsoft_configured:
+        if settings.local_mode_requested:
+            _, refusal = auth.local_mode_allowed(settings)  # also logs the refusal
+            st.warning(refusal)
         verified = auth.microsoft_identity(settings)
         if verified is None:
             st.stop()

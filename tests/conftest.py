@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from allocator import db, migrate
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+# AppTest resolves relative paths against the calling file, so tests hand it this absolute one.
+APP_PATH = str(Path(__file__).resolve().parent.parent / "app.py")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
@@ -29,6 +31,27 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql: needs TEST_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _navigation_always_through_app_py():
+    """Make AppTest run app.py on every run, as the server does.
+
+    Streamlit treats an app with a `pages/` folder as a v1 multipage app until `st.navigation` runs once
+    in the process, and AppTest forgets that on every run: its second run would execute the page file
+    alone, skipping app.py's sign-in. The server flips the flag for good on its first run.
+    """
+    from streamlit.runtime import pages_manager
+    from streamlit.testing.v1 import app_test
+
+    class _AppTestPagesManager(pages_manager.PagesManager):
+        pass
+
+    pages_manager.PagesManager.uses_pages_directory = False
+    original = app_test.PagesManager
+    app_test.PagesManager = _AppTestPagesManager
+    yield
+    app_test.PagesManager = original
 
 
 def create_postgres_database(prefix: str = "alloc") -> str:

@@ -1,0 +1,276 @@
+"""The allocation problem and its result as typed, immutable values.
+
+A `Problem` checks its own invariants when it is built, so every solver, validator and explainer can
+rely on them; the numpy view the solvers need (`Problem.index`) is derived once, at that moment, since
+the checks need most of it anyway.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+import numpy as np
+
+OBJECTIVES = ("min-cost", "greedy", "generous", "weighted")
+STATUSES = ("optimal", "feasible", "infeasible", "unknown")
+
+
+class MalformedProblem(ValueError):
+    """The problem breaks a rule of the format; the message is one line that names the culprit."""
+
+
+class BadOptions(ValueError):
+    """The solve options (objective, weights, time limit) do not fit the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Student:
+    id: str
+    preferences: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if type(self.preferences) is not tuple:
+            object.__setattr__(self, "preferences", _as_tuple(self.preferences, f"student {self.id}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    capacity: int
+    min_students: int = 0
+    supervisor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Supervisor:
+    id: str
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """Positions and numpy arrays derived from a problem; read-only by convention."""
+
+    student_ids: list[str]
+    project_ids: list[str]
+    supervisor_ids: list[str]
+    student_pos: dict[str, int]
+    project_pos: dict[str, int]
+    pref_student: np.ndarray  # one entry per ranked (student, project) pair, students in order
+    pref_project: np.ndarray
+    pref_rank: np.ndarray  # 1 = favourite
+    k: int  # longest preference list; an unranked placement counts as rank k + 1
+    capacity: np.ndarray
+    minimum: np.ndarray
+    supervisor_of: np.ndarray  # -1: no supervisor with a listed capacity
+    supervisor_capacity: np.ndarray
+    pinned_student: np.ndarray
+    pinned_project: np.ndarray
+    forbidden_student: np.ndarray
+    forbidden_project: np.ndarray
+
+    @property
+    def unranked_rank(self) -> int:
+        return self.k + 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Students with ranked preferences, projects with capacities and optional minimums, and rules.
+
+    A project's `supervisor` that is not among `supervisors` has no capacity limit of their own.
+    A `min_students` of 0 or 1 never binds, since a project with one student has at least one.
+    """
+
+    students: tuple[Student, ...]
+    projects: tuple[Project, ...]
+    supervisors: tuple[Supervisor, ...] = ()
+    pinned: Mapping[str, str] = field(default_factory=dict)
+    forbidden: frozenset[tuple[str, str]] = frozenset()
+    allow_unranked: bool = False
+    index: Index = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "students", _as_tuple(self.students, "students"))
+        set_(self, "projects", _as_tuple(self.projects, "projects"))
+        set_(self, "supervisors", _as_tuple(self.supervisors, "supervisors"))
+        set_(self, "pinned", dict(self.pinned))
+        set_(self, "forbidden", frozenset(self.forbidden))
+        set_(self, "index", _build_index(self))
+
+    @property
+    def k(self) -> int:
+        """The longest preference list."""
+        return self.index.k
+
+    def rank(self, student: str, project: str) -> int:
+        """The rank `student` gave `project`, or k + 1 when they did not rank it."""
+        prefs = self.students[self.index.student_pos[student]].preferences
+        try:
+            return prefs.index(project) + 1
+        except ValueError:
+            return self.index.k + 1
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a solve produced. `profile[r - 1]` counts students placed at rank r; its last entry counts
+    unranked placements. `cost` is the sum of ranks (unranked counts k + 1), or of the weights for the
+    `weighted` objective. `bound` holds proven limits when the solver stopped before proving optimality,
+    e.g. {"placed": 1995} (no allocation places more) or {"cost": 4210} (none costs less)."""
+
+    status: str
+    objective: str
+    assignment: dict[str, str]
+    unassigned: list[str]
+    profile: list[int]
+    cost: int
+    seconds: float
+    solver: str
+    message: str = ""
+    bound: dict[str, int] = field(default_factory=dict)
+    seed: int = 0
+    weights: list[int] | None = None
+    ranks: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def proven(self) -> bool:
+        return self.status == "optimal"
+
+    @property
+    def placed(self) -> int:
+        return len(self.assignment)
+
+    def rank_of(self, student: str) -> int | None:
+        """The rank of the student's project in their list (k + 1 when unranked), None if unplaced."""
+        return self.ranks.get(student)
+
+
+def _as_tuple(value: object, what: str) -> tuple:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise MalformedProblem(f"{what}: expected a list")
+    return tuple(value)
+
+
+def _build_index(problem: Problem) -> Index:
+    student_ids = _ids(problem.students, Student, "student")
+    project_ids = _ids(problem.projects, Project, "project")
+    supervisor_ids = _ids(problem.supervisors, Supervisor, "supervisor")
+    student_pos = {s: i for i, s in enumerate(student_ids)}
+    project_pos = {p: j for j, p in enumerate(project_ids)}
+    pref_student, pref_project, pref_rank, k = _preferences(problem.students, project_pos, len(project_ids))
+    capacity, minimum = _project_sizes(problem.projects)
+    supervisor_capacity = _whole_numbers(
+        [v.capacity for v in problem.supervisors], supervisor_ids, "supervisor", "capacity"
+    )
+    supervisor_of = _supervisor_of(problem.projects, {v: i for i, v in enumerate(supervisor_ids)})
+    pinned_student, pinned_project = _pairs(problem.pinned.items(), student_pos, project_pos, "pinned")
+    forbidden_student, forbidden_project = _pairs(problem.forbidden, student_pos, project_pos, "forbidden")
+    if type(problem.allow_unranked) is not bool:
+        raise MalformedProblem("allow_unranked must be true or false")
+    return Index(
+        student_ids, project_ids, supervisor_ids, student_pos, project_pos,
+        pref_student, pref_project, pref_rank, k, capacity, minimum, supervisor_of, supervisor_capacity,
+        pinned_student, pinned_project, forbidden_student, forbidden_project,
+    )
+
+
+def _ids(items: tuple, kind: type, what: str) -> list[str]:
+    ids = []
+    for item in items:
+        if type(item) is not kind:
+            raise MalformedProblem(f"expected a {what}, got {type(item).__name__}")
+        ids.append(item.id)
+    for i in ids:
+        if type(i) is not str or not i:
+            raise MalformedProblem(f"{what} id {i!r}: ids must be non-empty text")
+    if len(set(ids)) != len(ids):
+        twice = next(i for i, c in Counter(ids).items() if c > 1)
+        raise MalformedProblem(f"two {what}s have the id {twice}")
+    return ids
+
+
+def _preferences(students: tuple[Student, ...], project_pos: dict[str, int], m: int):
+    lens = np.fromiter(map(len, (s.preferences for s in students)), np.int64, len(students))
+    get = project_pos.get
+    try:
+        flat = np.array([get(p, -1) for s in students for p in s.preferences], np.int64)
+    except TypeError:  # an unhashable preference
+        flat = np.array([get(p, -1) if _hashable(p) else -1 for s in students for p in s.preferences], np.int64)
+    if flat.size and flat.min() < 0:
+        _raise_unknown_preference(students, project_pos)
+    pref_student = np.repeat(np.arange(len(students), dtype=np.int64), lens)
+    starts = np.cumsum(lens) - lens
+    pref_rank = np.arange(flat.size, dtype=np.int64) - np.repeat(starts, lens) + 1
+    code = np.sort(pref_student * max(m, 1) + flat)
+    if code.size > 1 and np.any(code[1:] == code[:-1]):
+        dup = int(code[1:][code[1:] == code[:-1]][0])
+        student, project = divmod(dup, max(m, 1))
+        name = _project_name(students[student], project_pos, project)
+        raise MalformedProblem(f"student {students[student].id} ranks {name} twice")
+    k = int(lens.max()) if lens.size else 0
+    return pref_student.astype(np.int32), flat.astype(np.int32), pref_rank.astype(np.int32), k
+
+
+def _project_name(student: Student, project_pos: dict[str, int], j: int) -> str:
+    return next(p for p in student.preferences if project_pos[p] == j)
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _raise_unknown_preference(students: tuple[Student, ...], project_pos: dict[str, int]) -> None:
+    for s in students:
+        for p in s.preferences:
+            if not _hashable(p) or p not in project_pos:
+                raise MalformedProblem(f"student {s.id} ranks {p!r}, which is not a project")
+
+
+def _project_sizes(projects: tuple[Project, ...]) -> tuple[np.ndarray, np.ndarray]:
+    ids = [p.id for p in projects]
+    capacity = _whole_numbers([p.capacity for p in projects], ids, "project", "capacity")
+    minimum = _whole_numbers([p.min_students for p in projects], ids, "project", "min_students")
+    over = np.flatnonzero(minimum > capacity)
+    if over.size:
+        j = int(over[0])
+        raise MalformedProblem(
+            f"project {ids[j]} needs at least {minimum[j]} students but has room for only {capacity[j]}"
+        )
+    return capacity, minimum
+
+
+def _whole_numbers(values: list, ids: list[str], what: str, key: str) -> np.ndarray:
+    for i, v in zip(ids, values):
+        if type(v) is not int or v < 0:
+            raise MalformedProblem(f"{what} {i} has {key} {v!r}; it must be a whole number, 0 or more")
+    # Beyond any cohort's size a capacity cannot bind; clipping keeps every sum inside int64.
+    return np.array([min(v, 2**40) for v in values], np.int64)
+
+
+def _supervisor_of(projects: tuple[Project, ...], supervisor_pos: dict[str, int]) -> np.ndarray:
+    for p in projects:
+        if p.supervisor is not None and (type(p.supervisor) is not str or not p.supervisor):
+            raise MalformedProblem(f"project {p.id}: supervisor must be an id or absent")
+    return np.array([supervisor_pos.get(p.supervisor, -1) for p in projects], np.int32)
+
+
+def _pairs(pairs: Iterable, student_pos: dict[str, int], project_pos: dict[str, int], what: str):
+    students, projects = [], []
+    for pair in pairs:
+        if type(pair) is not tuple or len(pair) != 2:
+            raise MalformedProblem(f"{what}: expected (student, project) pairs")
+        s, p = pair
+        if not _hashable(s) or s not in student_pos:
+            raise MalformedProblem(f"{what}: {s!r} is not a student")
+        if not _hashable(p) or p not in project_pos:
+            raise MalformedProblem(f"{what}: {p!r} is not a project")
+        students.append(student_pos[s])
+        projects.append(project_pos[p])
+    return np.array(students, np.int32), np.array(projects, np.int32)

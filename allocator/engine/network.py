@@ -1,0 +1,161 @@
+"""The problem as arrays: residual capacities after pins, candidate (student, project) arcs, rank
+levels, and the flow network source → student → project → supervisor → sink.
+
+Everything here is vectorised: a cohort of 10,000 students passes through without a Python loop per
+student.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import Problem
+
+@dataclass(frozen=True, slots=True)
+class Residual:
+    """What is left for the students who are not pinned."""
+
+    free: np.ndarray  # bool per student
+    capacity: np.ndarray  # per project, after pinned students
+    supervisor_capacity: np.ndarray  # per listed supervisor, after pinned students
+    pinned_count: np.ndarray  # per project
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """Every placement a free student may take: ranked pairs, and unranked ones when allowed."""
+
+    student: np.ndarray
+    project: np.ndarray
+    rank: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """Arcs of the flow network. `level` is the rank an arc places a student at (0: not a placement).
+
+    Unranked placements of students without forbidden pairs share one hub node (student → hub →
+    project) instead of one arc per project each: that keeps `allow_unranked` at n + m arcs instead of
+    n × m. An optimum never sends a student through the hub to a project they ranked, because the
+    direct arc places them better for every objective the hub is used with.
+    """
+
+    n_nodes: int
+    source: int
+    sink: int
+    tails: np.ndarray
+    heads: np.ndarray
+    caps: np.ndarray
+    level: np.ndarray
+    arc_student: np.ndarray  # -1 when the arc does not leave a student
+    arc_project: np.ndarray  # -1 when the arc does not enter a project from a student or the hub
+
+
+def residual(problem: Problem) -> Residual:
+    ix = problem.index
+    n, m = len(ix.student_ids), len(ix.project_ids)
+    free = np.ones(n, bool)
+    free[ix.pinned_student] = False
+    pinned_count = np.bincount(ix.pinned_project, minlength=m).astype(np.int64)
+    sup = ix.supervisor_of[ix.pinned_project]
+    sup_pinned = np.bincount(sup[sup >= 0], minlength=len(ix.supervisor_ids)).astype(np.int64)
+    return Residual(free, ix.capacity - pinned_count, ix.supervisor_capacity - sup_pinned, pinned_count)
+
+
+def pair_codes(students: np.ndarray, projects: np.ndarray, m: int) -> np.ndarray:
+    return students.astype(np.int64) * max(m, 1) + projects
+
+
+def candidates(problem: Problem, res: Residual, unranked_for: np.ndarray | None = None) -> Candidates:
+    """Placements open to free students. `unranked_for` (bool per student) says who gets explicit
+    unranked arcs; by default everyone does when the problem allows unranked placements."""
+    ix = problem.index
+    m = len(ix.project_ids)
+    keep = res.free[ix.pref_student] & (res.capacity[ix.pref_project] > 0)
+    s, p, r = ix.pref_student[keep], ix.pref_project[keep], ix.pref_rank[keep]
+    if unranked_for is None:
+        unranked_for = res.free if problem.allow_unranked else np.zeros(len(res.free), bool)
+    if unranked_for.any():
+        us, up = _unranked_pairs(problem, unranked_for & res.free, res.capacity > 0)
+        s, p = np.concatenate([s, us]), np.concatenate([p, up])
+        r = np.concatenate([r, np.full(us.size, ix.k + 1, np.int32)])
+    allowed = ~np.isin(pair_codes(s, p, m), pair_codes(ix.forbidden_student, ix.forbidden_project, m))
+    return Candidates(s[allowed].astype(np.int32), p[allowed].astype(np.int32), r[allowed].astype(np.int32))
+
+
+def _unranked_pairs(problem: Problem, who: np.ndarray, open_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ix = problem.index
+    rows = np.flatnonzero(who)
+    row_of = np.full(len(who), -1)
+    row_of[rows] = np.arange(rows.size)
+    grid = np.broadcast_to(open_, (rows.size, open_.size)).copy()
+    ranked = row_of[ix.pref_student] >= 0
+    grid[row_of[ix.pref_student[ranked]], ix.pref_project[ranked]] = False
+    r, p = np.nonzero(grid)
+    return rows[r].astype(np.int32), p.astype(np.int32)
+
+
+def shuffle_keys(size: int, seed: int, salt: int) -> np.ndarray:
+    """Seeded pseudo-random sort keys (splitmix64), without paying for importing numpy.random."""
+    x = np.arange(size, dtype=np.uint64) + np.uint64((seed * 0x9E3779B97F4A7C15 + salt * 0xBF58476D1CE4E5B9) % 2**64)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def permutation(size: int, seed: int, salt: int) -> np.ndarray:
+    return np.argsort(shuffle_keys(size, seed, salt), kind="stable")
+
+
+def build_network(problem: Problem, res: Residual, seed: int, *, hub: bool, capacity: np.ndarray | None = None) -> Network:
+    """The flow network for free students. Node numbers and arc order follow the seed: min-cost flow
+    returns whichever optimum its search meets first, so relabelling is what makes the seed a lottery
+    between equally good allocations, fair to every student whatever their position in the input."""
+    ix = problem.index
+    n, m, v = len(ix.student_ids), len(ix.project_ids), len(ix.supervisor_ids)
+    capacity = res.capacity if capacity is None else capacity
+    res_open = Residual(res.free, capacity, res.supervisor_capacity, res.pinned_count)
+    hub_students = _hub_students(problem, res) if hub else np.zeros(n, bool)
+    cand = candidates(problem, res_open, ~hub_students if problem.allow_unranked else None)
+
+    student_node = 1 + permutation(n, seed, 1).argsort()
+    project_node = 1 + n + permutation(m, seed, 2).argsort()
+    supervisor_node = 1 + n + m + np.arange(v)
+    hub_node = 1 + n + m + v
+    sink = hub_node + 1
+    free = np.flatnonzero(res.free)
+    has_sup = ix.supervisor_of >= 0
+    hubbed = np.flatnonzero(hub_students & res.free)
+    open_projects = np.flatnonzero(capacity > 0)
+
+    parts = [
+        # (tails, heads, caps, level, arc_student, arc_project)
+        (np.zeros(free.size), student_node[free], 1, 0, -1, -1),
+        (student_node[cand.student], project_node[cand.project], 1, cand.rank, cand.student, cand.project),
+        (student_node[hubbed], np.full(hubbed.size, hub_node), 1, ix.k + 1, hubbed, -1),
+        (np.full(open_projects.size, hub_node), project_node[open_projects], capacity[open_projects], 0, -1,
+         open_projects),
+        (project_node[has_sup], supervisor_node[ix.supervisor_of[has_sup]], capacity[has_sup], 0, -1, -1),
+        (project_node[~has_sup], np.full(int((~has_sup).sum()), sink), capacity[~has_sup], 0, -1, -1),
+        (supervisor_node, np.full(v, sink), res.supervisor_capacity, 0, -1, -1),
+    ]
+    if not hubbed.size:
+        del parts[2:4]
+    cols = [np.concatenate([np.broadcast_to(part[c], part[0].shape) for part in parts]) for c in range(6)]
+    order = np.argsort(shuffle_keys(cols[0].size, seed, 3), kind="stable")
+    tails, heads, caps, level, arc_student, arc_project = (c[order] for c in cols)
+    return Network(
+        sink + 1, 0, sink, tails.astype(np.int32), heads.astype(np.int32),
+        np.minimum(caps, n).astype(np.int64), level.astype(np.int32),
+        arc_student.astype(np.int32), arc_project.astype(np.int32),
+    )
+
+
+def _hub_students(problem: Problem, res: Residual) -> np.ndarray:
+    """Students whose unranked placements can go through the shared hub: those with no forbidden pair."""
+    if not problem.allow_unranked:
+        return np.zeros(len(res.free), bool)
+    hub = res.free.copy()
+    hub[problem.index.forbidden_student] = False
+    return hub
