@@ -15,25 +15,26 @@ settings = config.load()
 _database_ready(settings.database_url, not settings.microsoft_configured)
 ctx = ui.establish()
 
-COMMON = [st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-          st.Page("pages/notifications.py", title="Notifications", icon="🔔")]
+COMMON = [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+          st.Page("pages/notifications.py", title="Notifications", icon=":material/notifications:")]
 BY_ROLE = {
-    "student": {"Student": [st.Page("pages/student_projects.py", title="Projects", icon="📚"),
-                            st.Page("pages/student_preferences.py", title="My preferences", icon="⭐"),
-                            st.Page("pages/student_allocation.py", title="My allocation", icon="🎯")]},
-    "staff": {"Supervisor": [st.Page("pages/staff_projects.py", title="My projects", icon="🗂️"),
-                             st.Page("pages/staff_propose.py", title="Propose", icon="✏️")]},
-    "admin": {"Coordinator": [st.Page("pages/admin_cohorts.py", title="Cohort settings", icon="⚙️"),
-                              st.Page("pages/admin_projects.py", title="Projects", icon="📚"),
-                              st.Page("pages/admin_people.py", title="People", icon="👥"),
-                              st.Page("pages/admin_studio.py", title="Allocation studio", icon="🧮"),
-                              st.Page("pages/admin_data.py", title="Data", icon="💾"),
-                              st.Page("pages/admin_audit.py", title="Audit log", icon="📜")]},
+    "student": {"Student": [st.Page("pages/student_projects.py", title="Projects", icon=":material/library_books:"),
+                            st.Page("pages/student_preferences.py", title="My preferences", icon=":material/star:"),
+                            st.Page("pages/student_allocation.py", title="My allocation", icon=":material/task_alt:")]},
+    "staff": {"Supervisor": [st.Page("pages/staff_projects.py", title="My projects", icon=":material/folder_open:"),
+                             st.Page("pages/staff_propose.py", title="Propose", icon=":material/edit_note:")]},
+    "admin": {"Coordinator": [st.Page("pages/admin_cohorts.py", title="Cohort settings", icon=":material/settings:"),
+                              st.Page("pages/admin_projects.py", title="Projects", icon=":material/library_books:"),
+                              st.Page("pages/admin_people.py", title="People", icon=":material/group:"),
+                              st.Page("pages/admin_studio.py", title="Allocation studio", icon=":material/calculate:"),
+                              st.Page("pages/admin_data.py", title="Data", icon=":material/database:"),
+                              st.Page("pages/admin_audit.py", title="Audit log", icon=":material/history:")]},
 }
 
 if ctx.role == "none" and not ctx.is_admin:
-    pages = [st.Page("pages/not_enrolled.py", title="Not enrolled", default=True)]
+    sections = {"": [st.Page("pages/not_enrolled.py", title="Not enrolled", default=True)]}
 else:
-    pages = {"": COMMON, **BY_ROLE.get(ctx.role, {})}
-ui.sign_out_button(ctx.local_mode)
-st.navigation(pages).run()
+    sections = {"": COMMON, **BY_ROLE.get(ctx.role, {})}
+page = st.navigation(sections, position="hidden")
+ui.sidebar_menu(sections, ctx)
+page.run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
-from allocator import db, migrate
+from allocator import db, migrate, seeding
 
 log = logging.getLogger(__name__)
 
@@ -18,13 +18,12 @@ def prepare_database(url: str, *, seed_demo: bool) -> bool:
     if not seed_demo or os.environ.get("ALLOCATOR_NO_DEMO"):
         return False
     with db.engine(url).connect() as conn:
-        from sqlalchemy import text
-
-        empty = conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 0
-    if not empty:
-        return False
-    from allocator import seeding
-
+        if not seeding.is_empty(conn):
+            return False
     log.info("empty database: creating the demo deployment")
-    seeding.seed(url)
+    try:
+        seeding.seed(url)
+    except seeding.CohortExists:
+        # Another process started at the same moment and seeded first; its data is what we wanted.
+        return False
     return True

@@ -9,6 +9,7 @@ a small Faker pool combined at random, because Faker per person is what makes na
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 import time
@@ -193,7 +194,7 @@ TAGS = tuple(TOPICS)
 _TAG_WEIGHTS = np.array([3.0 if t in ("machine learning", "data science", "natural language processing") else 1.0
                          for t in TAGS])
 
-_TITLE_TEMPLATES = ("{M} for {a}", "{M} for {a}", "{M} for {a}", "Towards {a} with {m}", "{A}: a {m} approach")
+_TITLE_TEMPLATES = ("{M} for {a}", "{M} for {a}", "{M} for {a}", "{M} applied to {a}", "{A}: {an} {m} approach")
 _SENTENCES = (
     "You will start from a short review of recent work, build a prototype, and evaluate it against a "
     "simple baseline.",
@@ -323,7 +324,8 @@ def _project_text(r: random.Random, tags: list[str], capacity: int, min_students
     methods, applications, skills = TOPICS[tags[0]]
     for _ in range(25):
         method, application = r.choice(methods), r.choice(applications)
-        title = r.choice(_TITLE_TEMPLATES).format(M=method, m=_lc(method), a=application, A=_uc(application))
+        an = "an" if method[0].lower() in "aeio" else "a"
+        title = r.choice(_TITLE_TEMPLATES).format(M=method, m=_lc(method), a=application, A=_uc(application), an=an)
         if title not in used:
             break
     else:
@@ -527,71 +529,81 @@ def is_empty(bind: Session | Connection) -> bool:
     return not bind.execute(select(or_(exists(select(User.id)), exists(select(Cohort.id))))).scalar()
 
 
-def seed(target: str | Engine, *, students: int = 200, projects: int = 60, staff: int = 25, cohorts: int = 1,
-         seed: int = 42, progress: Progress | None = None, reset: bool = False,
+def seed(target: str | Engine | Connection, *, students: int = 200, projects: int = 60, staff: int = 25,
+         cohorts: int = 1, seed: int = 42, progress: Progress | None = None, reset: bool = False,
          now: datetime | None = None) -> SeedSummary:
-    """Add a demo deployment to a migrated database, in one transaction, and say what was added.
+    """Add a demo deployment to a migrated database and say what was added.
 
-    `students`, `staff` and `projects` are per cohort (the demo accounts included); staff may serve
-    several cohorts. With `reset`, every row goes first, in the same transaction. Raises CohortExists
-    when a cohort of the same name is already there. `now` fixes the clock the dates are relative to.
+    `target` is a URL or an Engine (one transaction, committed) or a Connection (the caller's
+    transaction, e.g. a test's that is rolled back). `students`, `staff` and `projects` are per cohort,
+    the demo accounts included; staff may serve several cohorts. With `reset`, every row goes first, in
+    the same transaction. Raises CohortExists when a cohort of the same name is already there. `now` is
+    the clock the cohort dates follow.
     """
     for label, value in (("students", students), ("projects", projects), ("staff", staff), ("cohorts", cohorts)):
         if value < 1:
             raise ValueError(f"{label} must be at least 1, not {value}")
+    options = dict(students=students, projects=projects, staff=staff, cohorts=cohorts, seed=seed,
+                   progress=progress, reset=reset, now=now or utcnow())
     started = time.perf_counter()
-    now = now or utcnow()
-    engine, owned = _engine_for(target)
-    try:
-        with engine.begin() as conn:
-            if reset:
-                _reset(conn)
-            names = cohort_names(cohorts)
-            clash = conn.execute(select(Cohort.name).where(Cohort.name.in_(names)).order_by(Cohort.name)).scalars().all()
-            if clash:
-                raise CohortExists(clash)
-            existing = dict(conn.execute(select(User.email, User.id)).tuples().all())
-            users, plans = _plan(students=students, projects=projects, staff=staff, cohorts=cohorts, seed=seed,
-                                 now=now, taken_emails=existing)
-            # Demo accounts left by an earlier seed are reused, so they stay one sign-in each.
-            new_users = [u for u in users if u["email"] not in existing]
-            total = (len(new_users) + len(plans)
-                     + sum(len(p.staff) + len(p.students) + len(p.projects) for p in plans)
-                     + sum(len(ranks) for p in plans for ranks in p.rankings.values()))
-            writer = _Writer(conn, total, progress)
-            user_ids = dict(existing)
-            user_ids.update(zip((u["email"] for u in new_users),
-                                writer.insert(User, new_users, "users", ids=True)))
-            cohort_ids = writer.insert(Cohort, [p.row for p in plans], "cohorts", ids=True)
+    if isinstance(target, Connection):
+        summary = _seed(target, **options)
+    else:
+        engine, owned = _engine_for(target)
+        try:
+            with engine.begin() as conn:
+                summary = _seed(conn, **options)
+        finally:
+            if owned:
+                engine.dispose()
+    return dataclasses.replace(summary, seconds=time.perf_counter() - started)
 
-            memberships = []
-            for plan, cohort_id in zip(plans, cohort_ids):
-                memberships += [dict(cohort_id=cohort_id, user_id=user_ids[e], role="staff", max_load=None,
-                                     preferences_saved_at=None, created_at=now) for e in plan.staff]
-                memberships += [dict(cohort_id=cohort_id, user_id=user_ids[e], role="student", max_load=None,
-                                     preferences_saved_at=plan.saved_at.get(e), created_at=now)
-                                for e in plan.students]
-            writer.insert(Membership, memberships, "memberships")
 
-            project_rows = []
-            for plan, cohort_id in zip(plans, cohort_ids):
-                for p in plan.projects:
-                    row = {k: v for k, v in p.items() if k != "supervisor"}
-                    project_rows.append(dict(row, cohort_id=cohort_id, supervisor_id=user_ids[p["supervisor"]]))
-            project_ids = writer.insert(Project, project_rows, "projects", ids=True)
+def _seed(conn: Connection, *, students: int, projects: int, staff: int, cohorts: int, seed: int,
+          progress: Progress | None, reset: bool, now: datetime) -> SeedSummary:
+    if reset:
+        _reset(conn)
+    names = cohort_names(cohorts)
+    clash = conn.execute(select(Cohort.name).where(Cohort.name.in_(names)).order_by(Cohort.name)).scalars().all()
+    if clash:
+        raise CohortExists(clash)
+    existing = dict(conn.execute(select(User.email, User.id)).all())
+    users, plans = _plan(students=students, projects=projects, staff=staff, cohorts=cohorts, seed=seed,
+                         now=now, taken_emails=existing)
+    # Demo accounts left by an earlier seed or made by hand are reused: one sign-in per address.
+    new_users = [u for u in users if u["email"] not in existing]
+    total = (len(new_users) + len(plans)
+             + sum(len(p.staff) + len(p.students) + len(p.projects) for p in plans)
+             + sum(len(ranks) for p in plans for ranks in p.rankings.values()))
+    writer = _Writer(conn, total, progress)
+    user_ids = dict(existing)
+    user_ids.update(zip((u["email"] for u in new_users), writer.insert(User, new_users, "users", ids=True)))
+    cohort_ids = writer.insert(Cohort, [p.row for p in plans], "cohorts", ids=True)
 
-            preferences, offset = [], 0
-            for plan, cohort_id in zip(plans, cohort_ids):
-                ids = project_ids[offset:offset + len(plan.projects)]
-                offset += len(plan.projects)
-                for email in plan.students:
-                    for rank, index in enumerate(plan.rankings.get(email, ()), start=1):
-                        preferences.append(dict(cohort_id=cohort_id, student_id=user_ids[email],
-                                                project_id=ids[index], rank=rank))
-            writer.insert(Preference, preferences, "preferences")
-    finally:
-        if owned:
-            engine.dispose()
+    memberships = []
+    for plan, cohort_id in zip(plans, cohort_ids):
+        memberships += [dict(cohort_id=cohort_id, user_id=user_ids[e], role="staff", max_load=None,
+                             preferences_saved_at=None, created_at=now) for e in plan.staff]
+        memberships += [dict(cohort_id=cohort_id, user_id=user_ids[e], role="student", max_load=None,
+                             preferences_saved_at=plan.saved_at.get(e), created_at=now) for e in plan.students]
+    writer.insert(Membership, memberships, "memberships")
+
+    project_rows = []
+    for plan, cohort_id in zip(plans, cohort_ids):
+        for p in plan.projects:
+            row = {k: v for k, v in p.items() if k != "supervisor"}
+            project_rows.append(dict(row, cohort_id=cohort_id, supervisor_id=user_ids[p["supervisor"]]))
+    project_ids = writer.insert(Project, project_rows, "projects", ids=True)
+
+    preferences, offset = [], 0
+    for plan, cohort_id in zip(plans, cohort_ids):
+        ids = project_ids[offset:offset + len(plan.projects)]
+        offset += len(plan.projects)
+        for email in plan.students:
+            for rank, index in enumerate(plan.rankings.get(email, ()), start=1):
+                preferences.append(dict(cohort_id=cohort_id, student_id=user_ids[email], project_id=ids[index],
+                                        rank=rank))
+    writer.insert(Preference, preferences, "preferences")
 
     return SeedSummary(
         cohorts=tuple(names),
@@ -603,5 +615,4 @@ def seed(target: str | Engine, *, students: int = 200, projects: int = 60, staff
         proposed=sum(1 for p in project_rows if p["status"] == "proposed"),
         preferences=len(preferences),
         submitted=sum(len(p.rankings) for p in plans),
-        seconds=time.perf_counter() - started,
     )

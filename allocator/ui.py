@@ -16,6 +16,22 @@ import streamlit as st
 from allocator import auth, config, db, services
 
 log = logging.getLogger(__name__)
+
+
+def _leave_pages_folder_mode() -> None:
+    """Streamlit treats an app with a `pages/` folder as a folder-driven multipage app until
+    `st.navigation` first runs in the process; in that mode a URL runs a page file without app.py.
+    Every page refuses to draw without this run's context anyway; this shortens the window to the
+    first script run after a restart. (The folder's own menu is hidden in .streamlit/config.toml.)"""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+    except (ImportError, AttributeError):  # a Streamlit without the flag has no such mode
+        pass
+
+
+_leave_pages_folder_mode()
 _CONTEXT_KEY = "_allocator_context"
 LOCAL_KEY = "local_user_email"
 COHORT_KEY = "cohort_id"
@@ -107,11 +123,21 @@ def _identity(settings: config.Settings) -> tuple[str, str, str | None, bool]:
     return email, "", None, True
 
 
-def sign_out_button(local_mode: bool) -> None:
-    if local_mode and st.sidebar.button("Sign out", key="sign-out"):
-        st.session_state.pop(LOCAL_KEY, None)
-        st.session_state.pop(COHORT_KEY, None)
-        st.rerun()
+def sidebar_menu(sections: dict, ctx: Context) -> None:
+    """The menu: only the pages of this person's navigation. Drawn by hand because the built-in menu
+    is switched off (see `_leave_pages_folder_mode`)."""
+    with st.sidebar:
+        for header, pages in sections.items():
+            if header:
+                st.caption(header.upper())
+            for page in pages:
+                st.page_link(page, label=page.title, icon=page.icon)
+        st.divider()
+        st.caption(f"{ctx.actor.name}  \n{ctx.actor.email}")
+        if ctx.local_mode and st.button("Sign out", key="sign-out"):
+            st.session_state.pop(LOCAL_KEY, None)
+            st.session_state.pop(COHORT_KEY, None)
+            st.rerun()
 
 
 def establish() -> Context:

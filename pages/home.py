@@ -9,7 +9,7 @@ st.caption(f"Signed in as {ctx.actor.name} · {ctx.actor.email}" + (" · local d
 
 if ctx.cohort_id is None:
     st.info("There is no cohort yet. Create one under **Cohort settings**.")
-    st.page_link("pages/admin_cohorts.py", label="Cohort settings", icon="⚙️")
+    st.page_link("pages/admin_cohorts.py", label="Cohort settings", icon=":material/settings:")
     st.stop()
 
 with db.session() as session:
@@ -24,15 +24,15 @@ cols[1].markdown(f"**Preferences**  \n{ui.fmt_datetime(cohort.preferences_open_a
                  f"{ui.fmt_datetime(cohort.preferences_close_at)}")
 
 NEXT = {
-    "student": [("pages/student_projects.py", "Browse projects", "📚"),
-                ("pages/student_preferences.py", "Rank your choices", "⭐"),
-                ("pages/student_allocation.py", "See your allocation", "🎯")],
-    "staff": [("pages/staff_projects.py", "Your projects and their demand", "🗂️"),
-              ("pages/staff_propose.py", "Propose a project", "✏️")],
-    "admin": [("pages/admin_cohorts.py", "Dates and rules", "⚙️"),
-              ("pages/admin_projects.py", "Approve projects", "📚"),
-              ("pages/admin_people.py", "Students and staff", "👥"),
-              ("pages/admin_studio.py", "Run the allocation", "🧮")],
+    "student": [("pages/student_projects.py", "Browse projects", ":material/library_books:"),
+                ("pages/student_preferences.py", "Rank your choices", ":material/star:"),
+                ("pages/student_allocation.py", "See your allocation", ":material/task_alt:")],
+    "staff": [("pages/staff_projects.py", "Your projects and their demand", ":material/folder_open:"),
+              ("pages/staff_propose.py", "Propose a project", ":material/edit_note:")],
+    "admin": [("pages/admin_cohorts.py", "Dates and rules", ":material/settings:"),
+              ("pages/admin_projects.py", "Approve projects", ":material/library_books:"),
+              ("pages/admin_people.py", "Students and staff", ":material/group:"),
+              ("pages/admin_studio.py", "Run the allocation", ":material/calculate:")],
 }
 st.subheader("Next steps")
 for path, label, icon in NEXT[ctx.role]:

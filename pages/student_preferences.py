@@ -1,7 +1,169 @@
+"""My preferences: rank between the cohort's minimum and maximum number of projects, reorder, remove, save.
+
+The list being edited is a draft in `st.session_state` (shared with the Projects page, whose Add buttons
+append to it); Save sends the whole draft to the service, which stores it whole or not at all. The
+ranking widget is native: one selectbox per rank whose options exclude what is already chosen, with
+up / down / remove buttons in a row that stays a row on a phone.
+"""
+from __future__ import annotations
+
 import streamlit as st
 
-from allocator import ui
+from allocator import db, services, ui
 
-ctx = ui.page_context()
-st.title("student_preferences")
-st.info("Coming soon.")
+DRAFT = "pref-draft"
+SAVE_REQUEST = "pref-save-requested"
+NEW_KEY = "rank-new"
+
+ctx = ui.page_context("student")
+
+
+def md_escape(text: str) -> str:
+    """User text shown inside Markdown (labels, bold titles) without being read as Markdown."""
+    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def time_left(delta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''} {hours} hour{'s' if hours != 1 else ''} left"
+    if hours:
+        return f"{hours} hour{'s' if hours != 1 else ''} {minutes} min left"
+    return f"{minutes} min left" if minutes else "less than a minute left"
+
+
+def draft_for(saved: tuple[int, ...]) -> dict:
+    """The list being edited: the saved list unless the student has changed it since."""
+    draft = st.session_state.get(DRAFT)
+    stale = (draft is None or draft["cohort"] != ctx.cohort_id
+             or (draft["ids"] == list(draft["base"]) and tuple(draft["base"]) != saved))
+    if stale:
+        draft = {"cohort": ctx.cohort_id, "ids": list(saved), "base": tuple(saved)}
+        st.session_state[DRAFT] = draft
+    return draft
+
+
+def move(index: int, step: int) -> None:
+    ids = st.session_state[DRAFT]["ids"]
+    other = index + step
+    if 0 <= index < len(ids) and 0 <= other < len(ids):
+        ids[index], ids[other] = ids[other], ids[index]
+
+
+def remove(index: int) -> None:
+    ids = st.session_state[DRAFT]["ids"]
+    if 0 <= index < len(ids):
+        del ids[index]
+
+
+def replace(index: int) -> None:
+    ids = st.session_state[DRAFT]["ids"]
+    chosen = st.session_state.get(f"rank-{index}")
+    if chosen is not None and 0 <= index < len(ids) and chosen not in ids:
+        ids[index] = chosen
+
+
+def append() -> None:
+    ids = st.session_state[DRAFT]["ids"]
+    chosen = st.session_state.get(NEW_KEY)
+    if chosen is not None and chosen not in ids:
+        ids.append(chosen)
+
+
+def discard() -> None:
+    st.session_state.pop(DRAFT, None)
+
+
+def request_save() -> None:
+    st.session_state[SAVE_REQUEST] = True
+
+
+st.title("My preferences")
+messages = st.container()
+
+if st.session_state.pop(SAVE_REQUEST, False) and DRAFT in st.session_state:
+    with messages:
+        saved = ui.run_action(services.save_preferences, actor=ctx.actor, cohort_id=ctx.cohort_id,
+                              project_ids=list(st.session_state[DRAFT]["ids"]), success="Your list is saved.")
+    if saved is not None:
+        st.session_state[DRAFT] = {"cohort": ctx.cohort_id, "ids": list(saved.project_ids),
+                                   "base": saved.project_ids}
+        messages.success(f"Saved {ui.fmt_datetime(saved.saved_at)}.")
+
+with db.session() as session:
+    view = services.get_preferences(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
+
+# Where things stand: deadline, time left, saved or not.
+if view.is_open:
+    deadline = f"**Deadline:** {ui.fmt_datetime(view.deadline)}" if view.deadline else "**Deadline:** not set"
+    left = f" · ⏳ {time_left(view.time_left)}" if view.time_left is not None else ""
+    st.markdown(deadline + left)
+elif view.phase in ("setup", "proposals"):
+    st.info(f"Choosing projects opens {ui.fmt_datetime(view.opens_at)}." if view.opens_at
+            else "Choosing projects has not opened yet.")
+else:
+    st.info(f"The deadline has passed ({ui.fmt_datetime(view.deadline)}): your list is read-only.")
+st.markdown(f"✅ **Saved** {ui.fmt_datetime(view.saved_at)}" if view.submitted else "📝 **Not yet submitted**")
+
+if view.read_only:
+    if view.items:
+        st.markdown("\n".join(f"{item.rank}. {md_escape(item.title)} — {md_escape(item.supervisor_name)}"
+                              + ("" if item.available else " *(withdrawn)*") for item in view.items))
+    else:
+        st.caption("You have no projects in your list.")
+    st.stop()
+
+st.caption(f"Rank between {view.min_choices} and {view.max_choices} projects, your favourite first. "
+           "Browse them under **Projects**.")
+
+options = {o.id: o for o in view.options}
+labels: dict[int, str] = {}
+seen: set[str] = set()
+for o in view.options:
+    label = f"{o.title} — {o.supervisor_name}"
+    if label in seen:
+        label = f"{label} ({o.code or '#' + str(o.id)})"
+    seen.add(label)
+    labels[o.id] = label
+
+draft = draft_for(view.project_ids)
+ids: list[int] = draft["ids"]
+titles = {item.project_id: item.title for item in view.items}
+
+for i, pid in enumerate(ids):
+    with st.container(border=True):
+        if pid in options:
+            choices = [o for o in options if o == pid or o not in ids]
+            st.session_state[f"rank-{i}"] = pid
+            st.selectbox(f"{ordinal(i + 1)} choice", choices, format_func=labels.get, key=f"rank-{i}",
+                         on_change=replace, args=(i,))
+        else:
+            st.markdown(f"**{ordinal(i + 1)} choice:** ~~{md_escape(titles.get(pid, 'Unknown project'))}~~  \n"
+                        "No longer available: remove it before saving.")
+        with st.container(horizontal=True, gap="small"):
+            st.button("↑ Up", key=f"up-{i}", on_click=move, args=(i, -1), disabled=i == 0)
+            st.button("↓ Down", key=f"down-{i}", on_click=move, args=(i, 1), disabled=i == len(ids) - 1)
+            st.button("✕ Remove", key=f"remove-{i}", on_click=remove, args=(i,))
+
+remaining = [o for o in options if o not in ids]
+if len(ids) < view.max_choices and remaining:
+    st.session_state[NEW_KEY] = None
+    st.selectbox(f"Add your {ordinal(len(ids) + 1)} choice", remaining, format_func=labels.get, key=NEW_KEY,
+                 placeholder="Choose a project…", on_change=append)
+elif len(ids) >= view.max_choices:
+    st.caption(f"Your list is full ({view.max_choices} projects).")
+
+changed = tuple(ids) != view.project_ids
+if changed:
+    st.warning("You have unsaved changes.", icon="✏️")
+with st.container(horizontal=True):
+    st.button("Save my list", key="save-preferences", type="primary", on_click=request_save)
+    if changed:
+        st.button("Discard changes", key="discard-preferences", on_click=discard)

@@ -159,3 +159,12 @@ def _hub_students(problem: Problem, res: Residual) -> np.ndarray:
     hub = res.free.copy()
     hub[problem.index.forbidden_student] = False
     return hub
+
+
+def ranks_of(problem: Problem, project_of: np.ndarray) -> np.ndarray:
+    """Rank of each student's project (k + 1 when unranked, 0 when unplaced)."""
+    ix = problem.index
+    match = project_of[ix.pref_student] == ix.pref_project
+    rank = np.where(project_of >= 0, ix.k + 1, 0)
+    rank[ix.pref_student[match]] = ix.pref_rank[match]
+    return rank

@@ -9,3 +9,6 @@ from allocator.services.cohorts import *  # noqa: F401,F403
 from allocator.services.projects import *  # noqa: F401,F403
 from allocator.services.phases import PHASE_LABELS, phase_of  # noqa: F401
 from allocator.services.notifications import *  # noqa: F401,F403
+from allocator.services.preferences import *  # noqa: F401,F403
+from allocator.services.responses import *  # noqa: F401,F403
+from allocator.services.proposals import *  # noqa: F401,F403

@@ -1,14 +1,19 @@
 """In-app messages to people (published allocations, reminders). Email is sent by allocator.mail."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from allocator.models import Notification, utcnow
+from allocator.models import Cohort, Notification, utcnow
+from allocator.services.access import Actor
+from allocator.services.errors import Invalid, NotAllowed
 
-__all__ = ["notify"]
+__all__ = ["notify", "NotificationView", "NotificationList", "list_notifications", "unread_count", "mark_read",
+           "mark_all_read"]
 
 
 def notify(session: Session, *, user_ids: Iterable[int], cohort_id: int | None, kind: str, subject: str,
@@ -23,3 +28,73 @@ def notify(session: Session, *, user_ids: Iterable[int], cohort_id: int | None, 
     if rows:
         session.execute(insert(Notification), rows)
     return len(rows)
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    id: int
+    cohort_id: int | None
+    cohort_name: str
+    kind: str
+    subject: str
+    body: str  # Markdown
+    created_at: datetime
+    read_at: datetime | None
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+@dataclass(frozen=True)
+class NotificationList:
+    items: tuple[NotificationView, ...]
+    unread: int  # all unread messages of the person, even beyond `limit`
+
+
+def unread_count(session: Session, *, actor: Actor) -> int:
+    return session.scalar(select(func.count()).select_from(Notification)
+                          .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))) or 0
+
+
+def list_notifications(session: Session, *, actor: Actor, unread_only: bool = False,
+                       limit: int = 200) -> NotificationList:
+    """The actor's own messages, newest first, with the number still unread."""
+    query = (select(Notification, Cohort.name)
+             .outerjoin(Cohort, Cohort.id == Notification.cohort_id)
+             .where(Notification.user_id == actor.user_id)
+             .order_by(Notification.created_at.desc(), Notification.id.desc())
+             .limit(limit))
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    items = tuple(NotificationView(n.id, n.cohort_id, name or "", n.kind, n.subject, n.body or "", n.created_at,
+                                   n.read_at) for n, name in session.execute(query))
+    return NotificationList(items=items, unread=unread_count(session, actor=actor))
+
+
+def mark_read(session: Session, *, actor: Actor, notification_ids: Iterable[int]) -> int:
+    """Mark some of the actor's own messages read; returns how many changed. Someone else's message is refused."""
+    ids = list(dict.fromkeys(notification_ids))
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise Invalid("Unknown notification.")
+    if not ids:
+        return 0
+    foreign = session.scalar(select(func.count()).select_from(Notification)
+                             .where(Notification.id.in_(ids), Notification.user_id != actor.user_id))
+    if foreign:
+        raise NotAllowed("You can only mark your own notifications as read.")
+    result = session.execute(
+        update(Notification)
+        .where(Notification.id.in_(ids), Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+def mark_all_read(session: Session, *, actor: Actor) -> int:
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return result.rowcount or 0

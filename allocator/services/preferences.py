@@ -14,7 +14,7 @@ from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from allocator.models import Cohort, Membership, Preference, Project, User, utcnow
-from allocator.services.access import Actor, require_member
+from allocator.services.access import Actor
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid, NotAllowed, NotFound
 from allocator.services.phases import PHASE_LABELS, phase_of, preferences_open
@@ -164,12 +164,10 @@ def _effective_min(cohort: Cohort, approved: int) -> int:
     return min(cohort.min_choices, approved)
 
 
-def _closed_message(cohort: Cohort, phase: str) -> str:
-    from allocator.services.phases import PHASE_LABELS as labels  # noqa: N811 - local alias for clarity
-
+def _closed_message(phase: str) -> str:
     if phase in ("setup", "proposals"):
         return "Choosing projects has not opened yet, so nothing was saved."
-    return f"The deadline for choosing projects has passed ({labels.get(phase, phase).lower()}), so nothing was saved."
+    return "The deadline for choosing projects has passed, so nothing was saved."
 
 
 def save_preferences(session: Session, *, actor: Actor, cohort_id: int, project_ids: Sequence[int]) -> PreferencesView:
@@ -177,7 +175,7 @@ def save_preferences(session: Session, *, actor: Actor, cohort_id: int, project_
     membership, cohort = _student_cohort(session, actor, cohort_id, lock=True)
     phase = _phase(session, cohort)
     if not preferences_open(phase):
-        raise Closed(_closed_message(cohort, phase))
+        raise Closed(_closed_message(phase))
     if isinstance(project_ids, (str, bytes)) or not all(isinstance(p, int) and not isinstance(p, bool)
                                                         for p in project_ids):
         raise Invalid("The list must be a list of projects.")
@@ -230,7 +228,7 @@ def browse_projects(
     description or supervisor's name), any of `tags`, and `supervisor_id`; each flagged with its rank in
     the student's saved list. One query for the catalogue whatever its size; filtering is done in Python
     over that one result so the tag and supervisor choices always show the whole catalogue."""
-    membership, cohort = _student_cohort(session, actor, cohort_id)
+    _, cohort = _student_cohort(session, actor, cohort_id)
     phase = _phase(session, cohort)
     supervisor = aliased(User)
     mine = aliased(Preference)
@@ -260,7 +258,12 @@ def browse_projects(
         and (not wanted_tags or any(t.casefold() in wanted_tags for t in p.tags))
         and (supervisor_id is None or p.supervisor_id == supervisor_id)
     ]
-    my_list = tuple(p.id for p in sorted((p for p in everything if p.my_rank is not None), key=lambda p: p.my_rank))
+    # The whole saved list, including any project withdrawn since it was chosen.
+    my_list = tuple(session.scalars(
+        select(Preference.project_id)
+        .where(Preference.cohort_id == cohort_id, Preference.student_id == actor.user_id)
+        .order_by(Preference.rank)
+    ))
     return ProjectBrowser(
         cohort_id=cohort_id, is_open=preferences_open(phase), max_choices=cohort.max_choices,
         total=len(everything), projects=tuple(shown), tags=tuple(all_tags), supervisors=tuple(supervisors),

@@ -1,0 +1,94 @@
+"""Why a student did not get each choice they ranked above the one they got, in plain words."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Mapping
+
+from .model import Problem, Result
+from .words import choice, count
+
+REASONS = (
+    "pinned", "forbidden", "no_places", "closed", "full", "full_tie", "full_tradeoff", "supervisor_full",
+    "needed_for_minimum", "objective", "not_proven",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    project: str
+    rank: int
+    reason: str  # one of REASONS, for a program; `text` says it to the student
+    text: str
+
+
+def explain(problem: Problem, result: Result, student: str, names: Mapping[str, str] | None = None) -> list[Reason]:
+    """One reason per project the student ranked above the one they got (all of them when unplaced),
+    best choice first. `names` may give display names for project and supervisor ids."""
+    ix = problem.index
+    if result.status not in ("optimal", "feasible"):
+        raise ValueError(f"a {result.status} result has no allocation to explain")
+    if student not in ix.student_pos:
+        raise KeyError(f"{student} is not a student of this problem")
+    prefs = problem.students[ix.student_pos[student]].preferences
+    got = result.assignment.get(student)
+    better = prefs[: prefs.index(got)] if got in prefs else prefs
+    ctx = _Context(problem, result, names or {})
+    return [ctx.reason(student, q, r) for r, q in enumerate(better, start=1)]
+
+
+class _Context:
+    def __init__(self, problem: Problem, result: Result, names: Mapping[str, str]):
+        self.problem, self.result, self.names = problem, result, names
+        self.k = problem.k
+        self.projects = {p.id: p for p in problem.projects}
+        self.supervisor_cap = {v.id: v.capacity for v in problem.supervisors}
+        self.count = Counter(result.assignment.values())
+        self.load = Counter(self.projects[p].supervisor for p in result.assignment.values())
+
+    def name(self, id_: str) -> str:
+        return self.names.get(id_, id_)
+
+    def reason(self, student: str, q: str, rank: int) -> Reason:
+        code, text = self._why(student, q, rank)
+        return Reason(q, rank, code, f"{self.name(q)} (your {choice(rank, self.k)}) {text}")
+
+    def _why(self, student: str, q: str, rank: int) -> tuple[str, str]:
+        problem, project = self.problem, self.projects[q]
+        got = self.result.assignment.get(student)
+        if student in problem.pinned:
+            return "pinned", f"was not considered: the coordinator fixed your place on {self.name(got)}."
+        if (student, q) in problem.forbidden:
+            return "forbidden", "was ruled out for you by the coordinator."
+        if project.capacity == 0:
+            return "no_places", "had no places."
+        if self.count[q] == 0 and project.min_students > 1:
+            return "closed", (f"did not run: it needed at least {project.min_students} students and not "
+                              f"enough could be placed on it without a worse allocation overall.")
+        if self.count[q] >= project.capacity:
+            return self._full(q, rank, project.capacity)
+        sup = project.supervisor
+        if sup in self.supervisor_cap and self.load[sup] >= self.supervisor_cap[sup]:
+            return "supervisor_full", (f"was not possible: its supervisor {self.name(sup)} had no places left "
+                                       f"across their projects ({self.supervisor_cap[sup]} in all).")
+        if got is not None:
+            current = self.projects[got]
+            if current.min_students > 1 and self.count[got] == current.min_students:
+                return "needed_for_minimum", (f"was not possible: you were needed on {self.name(got)} to keep it "
+                                              f"at its minimum of {current.min_students} students.")
+        if self.result.status != "optimal":
+            return "not_proven", ("had room, but the solver stopped at its time limit before it could "
+                                  "improve the allocation further.")
+        return "objective", "had room, but moving you there would make the allocation worse under the chosen objective."
+
+    def _full(self, q: str, rank: int, capacity: int) -> tuple[str, str]:
+        ranks = [self.problem.rank(s, q) for s, p in self.result.assignment.items() if p == q]
+        places = count(capacity, "place")
+        if all(r < rank for r in ranks):
+            return "full", f"was full: its {places} went to students who ranked it higher than you did."
+        if all(r <= rank for r in ranks):
+            return "full_tie", (f"was full: its {places} went to students who ranked it at least as high as "
+                                f"you did, and a fair lottery decided between equally good allocations.")
+        return "full_tradeoff", (f"was full. Some of its students ranked it lower than you did, but giving you "
+                                 f"a place there would leave the allocation worse overall: fewer students "
+                                 f"placed, or others moved to worse choices.")

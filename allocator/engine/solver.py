@@ -1,0 +1,78 @@
+"""`solve`: pins first, then min-cost flow, and CP-SAT only when minimum project sizes bind."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import clash, flow, quota
+from .model import BadOptions, Problem, Result
+from .network import ranks_of, residual
+from .objectives import check_options, rank_costs
+
+DEFAULT_TIME_LIMIT = 30.0
+
+
+def solve(
+    problem: Problem,
+    objective: str = "min-cost",
+    weights=None,
+    seed: int = 0,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+) -> Result:
+    """An allocation that places as many students as possible and, among those, is best for the
+    objective. Equally good allocations are chosen between by `seed`: the same seed gives the same
+    allocation. Raises MalformedProblem or BadOptions; an impossible problem is a Result with status
+    "infeasible" and a sentence naming the clash."""
+    start = time.perf_counter()
+    if not isinstance(problem, Problem):
+        raise BadOptions("solve needs a Problem")
+    weights = check_options(problem, objective, weights, time_limit)
+    if type(seed) is not int:
+        raise BadOptions(f"the seed must be a whole number, not {seed!r}")
+    sentence = clash.pin_clash(problem)
+    if sentence:
+        return _empty(problem, objective, weights, seed, start, "infeasible", "none", sentence)
+    res = residual(problem)
+    if quota.has_binding_minimums(problem, res):
+        out = quota.solve(problem, res, objective, weights, seed, start + time_limit)
+        if out.project_of is None:
+            return _empty(problem, objective, weights, seed, start, out.status, out.solver, out.message, out.bound)
+        return _result(problem, out.project_of, objective, weights, seed, start, out.status, out.solver,
+                       out.message, out.bound)
+    project_of = flow.allocate(problem, res, objective, weights, seed)
+    return _result(problem, project_of, objective, weights, seed, start, "optimal", "min-cost-flow")
+
+
+def _result(problem, project_of, objective, weights, seed, start, status, solver, message="", bound=None) -> Result:
+    ix = problem.index
+    project_of = project_of.copy()
+    project_of[ix.pinned_student] = ix.pinned_project
+    rank = ranks_of(problem, project_of)
+    placed = np.flatnonzero(project_of >= 0)
+    sid, pid = ix.student_ids, ix.project_ids
+    placed_ids = [sid[i] for i in placed.tolist()]
+    placed_ranks = rank[placed]
+    return Result(
+        status=status,
+        objective=objective,
+        assignment=dict(zip(placed_ids, [pid[j] for j in project_of[placed].tolist()])),
+        unassigned=[sid[i] for i in np.flatnonzero(project_of < 0).tolist()],
+        profile=np.bincount(placed_ranks, minlength=ix.k + 2)[1:].tolist(),
+        cost=int(rank_costs(problem, objective, weights)[placed_ranks].sum()),
+        seconds=round(time.perf_counter() - start, 4),
+        solver=solver,
+        message=message,
+        bound=bound or {},
+        seed=seed,
+        weights=list(weights) if weights is not None else None,
+        ranks=dict(zip(placed_ids, placed_ranks.tolist())),
+    )
+
+
+def _empty(problem, objective, weights, seed, start, status, solver, message, bound=None) -> Result:
+    return Result(
+        status=status, objective=objective, assignment={}, unassigned=list(problem.index.student_ids),
+        profile=[0] * (problem.k + 1), cost=0, seconds=round(time.perf_counter() - start, 4), solver=solver,
+        message=message, bound=bound or {}, seed=seed, weights=list(weights) if weights is not None else None,
+    )
