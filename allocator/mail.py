@@ -82,10 +82,10 @@ def allocation_email(*, to: str, student_name: str, project_title: str | None, s
 def reminder_email(*, to: str, student_name: str, cohort_name: str, deadline_text: str,
                    app_url: str | None) -> Email:
     """A nudge to a student who has not saved preferences before the deadline."""
-    subject = f"Reminder: choose your projects for {cohort_name} by {deadline_text}"
+    subject = f"Reminder: rank your projects for {cohort_name} (deadline {deadline_text})"
     greeting = f"Dear {student_name},"
     ask = (f"You have not yet ranked your project choices for {cohort_name}. "
-           f"Preferences close {deadline_text}; after that you may be given any project with space.")
+           f"The deadline is {deadline_text}.")
     action = "Please sign in and rank your choices"
     text = "\n".join([
         greeting, "", ask, "",
@@ -97,7 +97,7 @@ def reminder_email(*, to: str, student_name: str, cohort_name: str, deadline_tex
 
 
 def rank_words(rank: int | None) -> str:
-    """ "your 1st choice", or "a project you did not rank" for no rank."""
+    """How an email names a rank: your 1st choice, your 2nd choice … or a project you did not rank."""
     if rank is None or rank < 1:
         return "a project you did not rank"
     return f"your {_ordinal(rank)} choice"
@@ -119,10 +119,8 @@ def send_all(settings: Settings, emails: Sequence[Email], *, timeout: float = DE
     try:
         smtp = _connect(settings, timeout)
     except _Refusal as err:
+        log.warning("mail: nothing sent: %s", err)
         return _all_failed(emails, str(err))
-    except (OSError, smtplib.SMTPException) as err:
-        log.warning("cannot reach mail server %s: %s", where, err)
-        return _all_failed(emails, f"Could not reach the mail server {where}: {_reason(err)}")
 
     sent, failed = 0, []
     sender = parseaddr(settings.smtp_from)[1]
@@ -174,15 +172,20 @@ class _Refusal(Exception):
 
 
 def _connect(settings: Settings, timeout: float) -> smtplib.SMTP:
+    """An SMTP connection ready to send, or `_Refusal` saying why not."""
+    where = f"{settings.smtp_host}:{settings.smtp_port}"
     context = ssl.create_default_context()
-    if settings.smtp_port == IMPLICIT_TLS_PORT:
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=timeout,
-                                              context=context)
-    else:
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+    encrypted = settings.smtp_port == IMPLICIT_TLS_PORT
+    try:
+        if encrypted:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=timeout,
+                                                  context=context)
+        else:
+            smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+    except (OSError, smtplib.SMTPException) as err:
+        raise _Refusal(f"Could not reach the mail server {where}: {_reason(err)}") from err
     try:
         smtp.ehlo()
-        encrypted = settings.smtp_port == IMPLICIT_TLS_PORT
         if not encrypted and settings.smtp_starttls and smtp.has_extn("starttls"):
             smtp.starttls(context=context)
             smtp.ehlo()
@@ -190,17 +193,23 @@ def _connect(settings: Settings, timeout: float) -> smtplib.SMTP:
         if settings.smtp_user:
             if settings.smtp_starttls and not encrypted:
                 # A server that should offer STARTTLS but does not may be an attacker stripping it.
-                raise _Refusal(f"The mail server {settings.smtp_host}:{settings.smtp_port} does not offer "
-                               "STARTTLS, so the password was not sent. Set SMTP_STARTTLS=false only "
-                               "if the connection is safe without encryption.")
-            try:
-                smtp.login(settings.smtp_user, settings.smtp_password or "")
-            except smtplib.SMTPAuthenticationError as err:
-                raise _Refusal(f"The mail server refused the SMTP user name or password "
-                               f"({err.smtp_code} {_decode(err.smtp_error)}).") from err
-            except smtplib.SMTPNotSupportedError as err:
-                raise _Refusal("The mail server does not accept a login on this connection "
-                               "(check SMTP_PORT and SMTP_STARTTLS).") from err
+                raise _Refusal(f"The mail server {where} does not offer STARTTLS, so the password was not "
+                               "sent. Set SMTP_STARTTLS=false only if the connection is safe without it.")
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+    except _Refusal:
+        smtp.close()
+        raise
+    except smtplib.SMTPAuthenticationError as err:
+        smtp.close()
+        raise _Refusal(f"The mail server {where} refused the SMTP user name or password "
+                       f"({err.smtp_code} {_decode(err.smtp_error)}).") from err
+    except smtplib.SMTPNotSupportedError as err:
+        smtp.close()
+        raise _Refusal(f"The mail server {where} does not accept a login on this connection "
+                       "(check SMTP_PORT and SMTP_STARTTLS).") from err
+    except (OSError, smtplib.SMTPException) as err:
+        smtp.close()
+        raise _Refusal(f"Reached the mail server {where} but could not start sending: {_reason(err)}") from err
     except BaseException:
         smtp.close()
         raise

@@ -1,7 +1,162 @@
+"""Data (coordinators): import projects and preferences from CSV (dry run first), download the cohort as
+CSV or Excel, back it up as JSON and restore a backup into a new cohort, and download the allocation
+problem in the engine's file format."""
+from __future__ import annotations
+
+import re
+
 import streamlit as st
 
-from allocator import ui
+from allocator import db, services, ui
 
-ctx = ui.page_context()
-st.title("admin_data")
-st.info("Coming soon.")
+FLASH = "data-flash"
+ERROR = "data-error"
+VERSIONS = "data-upload-versions"  # per uploader, bumped after an import so the uploader empties
+DOWNLOAD = "data-download"  # (label, file name, mime type, bytes) prepared for the download button
+CSV_MIME = "text/csv"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+JSON_MIME = "application/json"
+
+ctx = ui.page_context("admin")
+st.title("Data")
+if ctx.cohort_id is None:
+    st.info("There is no cohort yet: create one in **Cohort settings**, or restore a backup below.")
+cid = ctx.cohort_id
+
+
+def md(text: object) -> str:
+    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in str(text))
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "cohort"
+
+
+def version(name: str) -> int:
+    return st.session_state.setdefault(VERSIONS, {}).get(name, 0)
+
+
+def bump(name: str) -> None:
+    versions = st.session_state.setdefault(VERSIONS, {})
+    versions[name] = versions.get(name, 0) + 1
+
+
+def show_preview(preview, key: str) -> None:
+    st.markdown(f"**Dry run:** {preview.summary}. Nothing has been written yet.")
+    if preview.rejected:
+        listed = "\n".join(f"- Line {e.line}: {md(e.message)}" for e in preview.rejected[:20])
+        more = f"\n- … and {len(preview.rejected) - 20} more (see the table)" if len(preview.rejected) > 20 else ""
+        st.error(f"{len(preview.rejected)} row(s) rejected:\n{listed}{more}")
+        if len(preview.rejected) > 20:
+            st.dataframe([{"Line": e.line, "Reason": e.message} for e in preview.rejected], hide_index=True,
+                         key=f"{key}-rejected")
+    for label, items in (("To add", preview.added), ("To change", preview.changed), ("Unchanged", preview.unchanged)):
+        if items:
+            with st.expander(f"{label} ({len(items)})", expanded=label != "Unchanged" and len(items) <= 20):
+                st.dataframe([{"Line": i.line, "Key": i.key, "What": i.description, "Changes": "; ".join(i.changes)}
+                              for i in items], hide_index=True, width="stretch", key=f"{key}-{label}")
+    if preview.ignored_columns:
+        st.caption("Ignored columns: " + ", ".join(md(c) for c in preview.ignored_columns))
+    for note in preview.notes:
+        st.caption(note)
+
+
+def import_section(name: str, label: str, preview_fn, apply_fn, **options) -> None:
+    """Upload → dry run → “Import” (only a clean file) or “Import the valid rows”."""
+    upload = st.file_uploader(f"{label} (CSV, at most 5 MB)", type=["csv", "txt"], max_upload_size=5,
+                              key=f"data-{name}-file-{version(name)}")
+    if upload is None:
+        return
+    data = upload.getvalue()
+    preview = ui.run_action(preview_fn, actor=ctx.actor, cohort_id=cid, data=data, **options)
+    if preview is None:
+        return
+    show_preview(preview, f"data-{name}-preview")
+    c1, c2 = st.columns(2)
+    go = c1.button("Import", key=f"data-{name}-import", type="primary", disabled=not preview.ok)
+    valid_only = bool(preview.rejected) and c2.button(
+        f"Import the valid rows ({len(preview.rejected)} rejected rows left out)", key=f"data-{name}-import-valid")
+    if go or valid_only:
+        result = ui.run_action(apply_fn, actor=ctx.actor, cohort_id=cid, data=data, valid_rows_only=valid_only,
+                               **options)
+        if result is not None:
+            st.session_state[FLASH] = result.summary
+            bump(name)
+            st.rerun()
+
+
+def _restore() -> None:
+    """Button callback: runs before the script, so it can also select the restored cohort."""
+    upload = st.session_state.get(f"data-restore-file-{version('restore')}")
+    if upload is None:
+        st.session_state[ERROR] = "Choose a backup file first."
+        return
+    result = ui.run_action(services.restore_cohort, actor=ctx.actor, data=upload.getvalue(),
+                           name=st.session_state.get("data-restore-name", ""))
+    if result is not None:
+        st.session_state[ui.COHORT_KEY] = result.cohort_id
+        st.session_state[FLASH] = " ".join((result.summary, *result.notes)) + " It is now the selected cohort."
+        bump("restore")
+
+
+if message := st.session_state.pop(FLASH, None):
+    st.success(message)
+if message := st.session_state.pop(ERROR, None):
+    st.error(message)
+
+if cid is not None:
+    st.header("Import")
+    with st.expander("Projects from CSV", expanded=True):
+        st.markdown("Columns: **title**, **capacity**; optional **code**, **description**, **min_students**, "
+                    "**supervisor_email** (staff of this cohort), **tags** (separated by ; or ,), **status**. "
+                    "Existing projects are matched by code (or title) and updated; a column the file does not "
+                    "have leaves that field alone.")
+        status = st.selectbox("New projects are", ["approved", "proposed"], key="data-projects-status",
+                              format_func=lambda s: {"approved": "Approved (students can rank them)",
+                                                     "proposed": "Proposed (approve them on the Projects page)"}[s])
+        import_section("projects", "Projects file", services.preview_projects_import, services.apply_projects_import,
+                       default_status=status)
+    with st.expander("Preferences from CSV", expanded=True):
+        st.markdown("Either one row per choice — **student_email**, **project** (code or title), **rank** — or "
+                    "one row per student — **student_email**, **choice_1**, **choice_2**, … A student in the file "
+                    "gets exactly that list; students not in the file keep theirs.")
+        import_section("preferences", "Preferences file", services.preview_preferences_import,
+                       services.apply_preferences_import)
+
+    st.header("Download")
+    with db.session() as session:
+        cohort = services.get_cohort(session, actor=ctx.actor, cohort_id=cid)
+    base = slug(cohort.name)
+    WHAT = {
+        "projects": ("Projects", services.export_projects, True),
+        "people": ("People", services.export_people, True),
+        "preferences": ("Preferences (one row per choice)", services.export_preferences, True),
+        "backup": ("Full backup of the cohort (JSON)", services.backup_cohort, False),
+        "problem": ("Allocation problem in the engine's file format (JSON)", services.export_problem, False),
+    }
+    d1, d2 = st.columns([3, 1])
+    what = d1.selectbox("What", list(WHAT), format_func=lambda k: WHAT[k][0], key="data-export-what")
+    label, export, tabular = WHAT[what]
+    fmt = d2.radio("Format", ["csv", "xlsx"], format_func=lambda f: "CSV" if f == "csv" else "Excel",
+                   key="data-export-format", disabled=not tabular, horizontal=True)
+    if st.button("Prepare download", key="data-prepare"):
+        kwargs = {"fmt": fmt} if tabular else {}
+        data = ui.run_action(export, actor=ctx.actor, cohort_id=cid, **kwargs)
+        if data is not None:
+            if not tabular:
+                name, mime = f"{base}-{what}.json", JSON_MIME
+            else:
+                name, mime = f"{base}-{what}.{fmt}", CSV_MIME if fmt == "csv" else XLSX_MIME
+            st.session_state[DOWNLOAD] = (cid, name, mime, data)
+    prepared = st.session_state.get(DOWNLOAD)
+    if prepared and prepared[0] == cid:
+        _, p_name, p_mime, p_data = prepared
+        st.download_button(f"Download {p_name} ({len(p_data) / 1024:,.0f} KB)", data=p_data, file_name=p_name,
+                           mime=p_mime, key="data-download-button", type="primary", on_click="ignore")
+
+st.header("Restore a backup")
+st.markdown("A backup made here is restored as a **new** cohort with the name you give; people are matched "
+            "by email (accounts that do not exist yet are created).")
+st.file_uploader("Backup file (JSON)", type=["json"], key=f"data-restore-file-{version('restore')}")
+st.text_input("Name of the new cohort", key="data-restore-name", max_chars=200)
+st.button("Restore into a new cohort", key="data-restore", on_click=_restore)

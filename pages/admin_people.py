@@ -1,7 +1,165 @@
+"""People (coordinators): the cohort's students and staff — import a CSV with a dry run first, find a
+person and change their role, load or coordinator rights, remove them; remind who has not ranked."""
+from __future__ import annotations
+
 import streamlit as st
 
-from allocator import ui
+from allocator import db, services, ui
 
-ctx = ui.page_context()
-st.title("admin_people")
-st.info("Coming soon.")
+FLASH = "people-flash"
+UPLOAD_VERSION = "people-upload-version"  # bumped after an import, which empties the uploader
+
+ctx = ui.page_context("admin")
+st.title("People")
+if ctx.cohort_id is None:
+    st.info("There is no cohort yet: create one in **Cohort settings** first.")
+    st.stop()
+cid = ctx.cohort_id
+
+
+def md(text: object) -> str:
+    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in str(text))
+
+
+def show_preview(preview, key: str) -> None:
+    st.markdown(f"**Dry run:** {preview.summary}. Nothing has been written yet.")
+    if preview.rejected:
+        listed = "\n".join(f"- Line {e.line}: {md(e.message)}" for e in preview.rejected[:20])
+        more = f"\n- … and {len(preview.rejected) - 20} more (see the table)" if len(preview.rejected) > 20 else ""
+        st.error(f"{len(preview.rejected)} row(s) rejected:\n{listed}{more}")
+        if len(preview.rejected) > 20:
+            st.dataframe([{"Line": e.line, "Reason": e.message} for e in preview.rejected], hide_index=True,
+                         key=f"{key}-rejected")
+    for label, items in (("To add", preview.added), ("To change", preview.changed), ("Unchanged", preview.unchanged)):
+        if items:
+            with st.expander(f"{label} ({len(items)})", expanded=label != "Unchanged" and len(items) <= 20):
+                st.dataframe([{"Line": i.line, "Who": i.key, "What": i.description, "Changes": "; ".join(i.changes)}
+                              for i in items], hide_index=True, width="stretch", key=f"{key}-{label}")
+    if preview.ignored_columns:
+        st.caption("Ignored columns: " + ", ".join(md(c) for c in preview.ignored_columns))
+    for note in preview.notes:
+        st.caption(note)
+
+
+if message := st.session_state.pop(FLASH, None):
+    st.success(message)
+
+members_tab, import_tab, waiting_tab = st.tabs(["Members", "Import from CSV", "Not yet ranked"])
+
+with members_tab:
+    s1, s2 = st.columns([3, 2])
+    search = s1.text_input("Search", placeholder="Name or email", key="people-search")
+    role = s2.selectbox("Role", [None, "student", "staff"], key="people-role",
+                        format_func=lambda r: {None: "Everyone", "student": "Students", "staff": "Staff"}[r])
+    with db.session() as session:
+        members = services.list_members(session, actor=ctx.actor, cohort_id=cid, role=role, search=search)
+    st.caption(f"{len(members)} {'person' if len(members) == 1 else 'people'}")
+    if members:
+        st.dataframe([{"Name": m.name, "Email": m.email, "Role": m.role, "Coordinator": m.is_admin,
+                       "Max load": m.max_load, "Ranked": m.choices if m.role == "student" else None,
+                       "Projects": m.projects if m.role == "staff" else None} for m in members],
+                     hide_index=True, width="stretch", key="people-table")
+        by_id = {m.user_id: m for m in members}
+        picked = st.selectbox("Person", list(by_id), key="people-pick",
+                              format_func=lambda i: f"{by_id[i].name} · {by_id[i].email}")
+        person = by_id[picked]
+        with st.container(border=True):
+            st.markdown(f"**{md(person.name)}** · {md(person.email)}  \n{person.role}"
+                        + (" · coordinator" if person.is_admin else ""))
+            r1, r2 = st.columns([2, 1])
+            new_role = r1.selectbox("Role in this cohort", ["student", "staff"], key=f"people-{picked}-role",
+                                    index=["student", "staff"].index(person.role))
+            r2.write("")
+            if r2.button("Change role", key=f"people-{picked}-change-role", disabled=new_role == person.role):
+                view = ui.run_action(services.change_role, actor=ctx.actor, cohort_id=cid, user_id=picked,
+                                     role=new_role)
+                if view:
+                    st.session_state[FLASH] = f"{view.name} is now {view.role}."
+                    st.rerun()
+            if person.role == "staff":
+                l1, l2 = st.columns([2, 1])
+                load = l1.number_input("Most students across their projects (empty: no limit)", min_value=0,
+                                       step=1, value=person.max_load, key=f"people-{picked}-load")
+                l2.write("")
+                if l2.button("Save load", key=f"people-{picked}-save-load"):
+                    view = ui.run_action(services.set_max_load, actor=ctx.actor, cohort_id=cid, user_id=picked,
+                                         max_load=None if load is None else int(load))
+                    if view:
+                        st.session_state[FLASH] = f"Saved {view.name}'s maximum load."
+                        st.rerun()
+            a1, a2 = st.columns(2)
+            if person.is_admin:
+                if a1.button("Remove coordinator rights", key=f"people-{picked}-demote",
+                             disabled=picked == ctx.actor.user_id,
+                             help="You cannot remove your own rights." if picked == ctx.actor.user_id else None):
+                    if ui.run_action(services.set_admin, actor=ctx.actor, user_id=picked, is_admin=False,
+                                     cohort_id=cid) is not None:
+                        st.session_state[FLASH] = f"{person.name} is no longer a coordinator."
+                        st.rerun()
+            elif a1.button("Make coordinator", key=f"people-{picked}-promote"):
+                if ui.run_action(services.set_admin, actor=ctx.actor, user_id=picked, is_admin=True,
+                                 cohort_id=cid) is not None:
+                    st.session_state[FLASH] = f"{person.name} is now a coordinator."
+                    st.rerun()
+            with a2.popover("Remove from cohort"):
+                st.caption("Their preferences in this cohort are deleted; past allocation runs keep them.")
+                if st.button("Remove", key=f"people-{picked}-remove", type="primary"):
+                    text = ui.run_action(services.remove_member, actor=ctx.actor, cohort_id=cid, user_id=picked)
+                    if text:
+                        st.session_state[FLASH] = text
+                        st.rerun()
+    with st.expander("Add one person"):
+        with st.form("people-add", clear_on_submit=True):
+            email = st.text_input("Email", key="people-add-email")
+            name = st.text_input("Name (for a new account)", key="people-add-name")
+            new_role = st.selectbox("Role", ["student", "staff"], key="people-add-role")
+            if st.form_submit_button("Add", key="people-add-submit"):
+                view = ui.run_action(services.add_member, actor=ctx.actor, cohort_id=cid, email=email, name=name,
+                                     role=new_role)
+                if view:
+                    st.session_state[FLASH] = f"Added {view.name} as {view.role}."
+                    st.rerun()
+
+with import_tab:
+    st.markdown("A CSV with columns **email**, **name** and **role** (student or staff); optionally "
+                "**max_load** for staff. Column names can be in any case; Excel's “CSV UTF-8” is fine.")
+    default_role = st.selectbox("If a row has no role", [None, "student", "staff"], key="people-default-role",
+                                format_func=lambda r: {None: "Reject the row", "student": "Make them a student",
+                                                       "staff": "Make them staff"}[r])
+    version = st.session_state.get(UPLOAD_VERSION, 0)
+    upload = st.file_uploader("People file (CSV, at most 5 MB)", type=["csv", "txt"], max_upload_size=5,
+                              key=f"people-file-{version}")
+    if upload is not None:
+        data = upload.getvalue()
+        preview = ui.run_action(services.preview_people_import, actor=ctx.actor, cohort_id=cid, data=data,
+                                default_role=default_role)
+        if preview is not None:
+            show_preview(preview, "people-preview")
+            i1, i2 = st.columns(2)
+            go = i1.button("Import", key="people-import", type="primary", disabled=not preview.ok,
+                           help=None if preview.ok else "Some rows are rejected: fix the file or import the "
+                                                          "valid rows only.")
+            valid_only = bool(preview.rejected) and i2.button(
+                f"Import the valid rows ({len(preview.rejected)} rejected rows left out)", key="people-import-valid")
+            if go or valid_only:
+                result = ui.run_action(services.apply_people_import, actor=ctx.actor, cohort_id=cid, data=data,
+                                       valid_rows_only=valid_only, default_role=default_role)
+                if result is not None:
+                    st.session_state[FLASH] = result.summary
+                    st.session_state[UPLOAD_VERSION] = version + 1
+                    st.rerun()
+
+with waiting_tab:
+    with db.session() as session:
+        waiting = services.not_submitted(session, actor=ctx.actor, cohort_id=cid)
+    if not waiting:
+        st.success("Every student has ranked at least one project.")
+    else:
+        st.markdown(f"**{len(waiting)} student(s)** have not ranked any project yet.")
+        st.dataframe([{"Name": m.name, "Email": m.email} for m in waiting], hide_index=True, width="stretch",
+                     key="people-waiting")
+        if st.button(f"Send reminder to {len(waiting)}", key="people-remind", type="primary"):
+            sent = ui.run_action(services.send_reminders, actor=ctx.actor, cohort_id=cid)
+            if sent is not None:
+                st.session_state[FLASH] = f"Reminder sent to {sent} student(s)."
+                st.rerun()

@@ -1,7 +1,144 @@
+"""Projects (coordinators): the whole catalogue with demand; approve or reject, one by one or in bulk;
+edit capacity, minimum and tags in a table; capacity against the number of students."""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from allocator import ui
+from allocator import db, services, ui
 
-ctx = ui.page_context()
-st.title("admin_projects")
-st.info("Coming soon.")
+FLASH = "projects-flash"
+VERSION = "projects-editor-version"  # bumped after a write, so the table starts clean from the database
+STATUS_LABELS = {"proposed": "Proposed", "approved": "Approved", "rejected": "Rejected", "withdrawn": "Withdrawn"}
+
+ctx = ui.page_context("admin")
+st.title("Projects")
+if ctx.cohort_id is None:
+    st.info("There is no cohort yet: create one in **Cohort settings** first.")
+    st.stop()
+cid = ctx.cohort_id
+
+
+def md(text: object) -> str:
+    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in str(text))
+
+
+def done(result, verb: str) -> None:
+    """After a successful write: say what happened and redraw from the database."""
+    if result is None:
+        return
+    st.session_state[FLASH] = result.summary if hasattr(result, "summary") else verb
+    st.session_state[VERSION] = st.session_state.get(VERSION, 0) + 1
+    st.rerun()
+
+
+if message := st.session_state.pop(FLASH, None):
+    st.success(message)
+
+with db.session() as session:
+    everything = services.catalogue(session, actor=ctx.actor, cohort_id=cid)
+    cohort = services.get_cohort(session, actor=ctx.actor, cohort_id=cid)
+
+left, middle, right = st.columns(3)
+left.metric("Approved places", everything.approved_capacity, help=f"{everything.approved} approved projects")
+middle.metric("Students", everything.students)
+right.metric("Awaiting approval", everything.proposed, help=f"{everything.proposed_capacity} places")
+if everything.warning:
+    st.warning(everything.warning)
+
+auto = st.toggle("Approve new proposals automatically", value=cohort.auto_approve, key=f"projects-auto-{cid}")
+if auto != cohort.auto_approve:
+    if ui.run_action(services.update_cohort_settings, actor=ctx.actor, cohort_id=cid, auto_approve=auto):
+        st.session_state[FLASH] = "New proposals are now approved automatically." if auto else \
+            "New proposals now wait for your approval."
+        st.rerun()
+
+f1, f2 = st.columns([2, 3])
+statuses = f1.multiselect("Status", list(STATUS_LABELS), format_func=STATUS_LABELS.get, key="projects-status",
+                          placeholder="All statuses")
+search = f2.text_input("Search", placeholder="Code, title, supervisor or tag", key="projects-search")
+with db.session() as session:
+    cat = services.catalogue(session, actor=ctx.actor, cohort_id=cid, statuses=statuses or None, search=search)
+
+st.caption(f"{len(cat.rows)} of {cat.total} projects")
+if not cat.rows:
+    st.info("No projects match." if cat.total else
+            "No projects yet: supervisors propose them, or import a CSV on the **Data** page.")
+    st.stop()
+
+version = st.session_state.get(VERSION, 0)
+table = pd.DataFrame([{
+    "id": r.id, "select": False, "code": r.code or "", "title": r.title, "status": STATUS_LABELS[r.status],
+    "supervisor": r.supervisor_name, "capacity": r.capacity, "min_students": r.min_students,
+    "tags": "; ".join(r.tags), "first": r.first_choices, "ranked": r.any_rank,
+} for r in cat.rows]).set_index("id")
+st.markdown("**Catalogue** — tick projects to approve or reject them together; edit capacity, minimum and "
+            "tags in the table, then save.")
+edited = st.data_editor(
+    table, key=f"catalogue-editor-{cid}-{version}", hide_index=True, width="stretch", num_rows="fixed",
+    column_order=["select", "title", "status", "capacity", "min_students", "tags", "first", "ranked", "code",
+                  "supervisor"],
+    disabled=["code", "title", "status", "supervisor", "first", "ranked"],
+    column_config={
+        "select": st.column_config.CheckboxColumn("✓", width="small"),
+        "code": st.column_config.TextColumn("Code", width="small"),
+        "title": st.column_config.TextColumn("Title", width="large"),
+        "status": st.column_config.TextColumn("Status", width="small"),
+        "supervisor": st.column_config.TextColumn("Supervisor"),
+        "capacity": st.column_config.NumberColumn("Capacity", min_value=0, step=1),
+        "min_students": st.column_config.NumberColumn("Minimum", min_value=0, step=1),
+        "tags": st.column_config.TextColumn("Tags", help="Separate tags with ; or ,"),
+        "first": st.column_config.NumberColumn("1st choices", width="small"),
+        "ranked": st.column_config.NumberColumn("Ranked by", width="small"),
+    },
+)
+selected = [int(i) for i in edited.index[edited["select"].fillna(False).astype(bool)]]
+editable = ["capacity", "min_students", "tags"]
+dirty = not edited[editable].astype(object).equals(table[editable].astype(object))
+
+b1, b2 = st.columns(2)
+if b1.button("Save table edits", key="projects-save-edits", type="primary", disabled=not dirty):
+    # Every shown row goes to the service, so its "Row n" matches the table; it writes only what changed.
+    rows = [{"id": int(pid), "capacity": row["capacity"], "min_students": row["min_students"], "tags": row["tags"]}
+            for pid, row in edited.iterrows()]
+    done(ui.run_action(services.bulk_edit_projects, actor=ctx.actor, cohort_id=cid, rows=rows), "Saved")
+if b2.button(f"Approve selected ({len(selected)})", key="projects-approve-selected", disabled=not selected):
+    done(ui.run_action(services.approve_projects, actor=ctx.actor, cohort_id=cid, project_ids=selected), "")
+with st.expander(f"Reject selected ({len(selected)})"):
+    reason = st.text_area("Reason (the supervisor sees it)", key="projects-reject-reason", max_chars=2000)
+    if st.button("Reject selected", key="projects-reject-selected", disabled=not selected):
+        done(ui.run_action(services.reject_projects, actor=ctx.actor, cohort_id=cid, project_ids=selected,
+                           reason=reason), "")
+
+# One project at a time: the same actions without the wide table (phones).
+st.subheader("One project")
+by_id = {r.id: r for r in cat.rows}
+pid = st.selectbox("Project", list(by_id), key="projects-pick",
+                   format_func=lambda i: f"{by_id[i].title} · {STATUS_LABELS[by_id[i].status]}")
+p = by_id[pid]
+with st.container(border=True):
+    st.markdown(f"**{md(p.title)}**" + (f" · `{md(p.code)}`" if p.code else ""))
+    st.caption(f"{STATUS_LABELS[p.status]} · {md(p.supervisor_name)} · capacity {p.capacity} · minimum "
+               f"{p.min_students} · {p.first_choices} first choices · ranked by {p.any_rank}"
+               + (f" · tags: {md(', '.join(p.tags))}" if p.tags else ""))
+    if p.status == "rejected" and p.reject_reason:
+        st.markdown(f"Rejected because: {md(p.reject_reason)}")
+    with st.expander("Description"):
+        st.markdown(p.description or "_No description._")  # Markdown as written; raw HTML is not rendered
+    c1, c2 = st.columns(2)
+    if p.status in ("proposed", "rejected") and c1.button("Approve", key=f"project-{p.id}-approve", type="primary"):
+        done(ui.run_action(services.approve_project, actor=ctx.actor, cohort_id=cid, project_id=p.id), "")
+    if p.status in ("proposed", "approved"):
+        with c2.popover("Reject…"):
+            why = st.text_area("Reason (the supervisor sees it)", key=f"project-{p.id}-reason", max_chars=2000)
+            if st.button("Reject", key=f"project-{p.id}-reject"):
+                done(ui.run_action(services.reject_project, actor=ctx.actor, cohort_id=cid, project_id=p.id,
+                                   reason=why), "")
+    with st.form(f"project-{p.id}-edit"):
+        e1, e2 = st.columns(2)
+        capacity = e1.number_input("Capacity", min_value=0, step=1, value=p.capacity, key=f"project-{p.id}-cap")
+        minimum = e2.number_input("Minimum", min_value=0, step=1, value=p.min_students, key=f"project-{p.id}-min")
+        tags = st.text_input("Tags", value="; ".join(p.tags), key=f"project-{p.id}-tags")
+        if st.form_submit_button("Save", key=f"project-{p.id}-save"):
+            done(ui.run_action(services.bulk_edit_projects, actor=ctx.actor, cohort_id=cid,
+                               rows=[{"id": p.id, "capacity": capacity, "min_students": minimum, "tags": tags}]), "")

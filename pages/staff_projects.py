@@ -1,7 +1,88 @@
+"""My projects: each of my projects in this cohort with its status, demand (counts only) and, once the
+allocation is published, the students allocated to it and their answers."""
+from __future__ import annotations
+
 import streamlit as st
 
-from allocator import ui
+from allocator import db, services, ui
 
-ctx = ui.page_context()
-st.title("staff_projects")
-st.info("Coming soon.")
+EDIT_REQUEST = "propose-edit"  # read by the Propose page
+
+ctx = ui.page_context("staff")
+
+STATUS_ICONS = {"proposed": ":orange[:material/hourglass_top:]", "approved": ":green[:material/check_circle:]",
+                "rejected": ":red[:material/cancel:]", "withdrawn": ":gray[:material/delete:]"}
+
+
+def md_escape(text: str) -> str:
+    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+st.title("My projects")
+
+with db.session() as session:
+    data = services.list_my_projects(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
+
+line = f"**Phase:** {data.phase_label}"
+if data.can_edit and data.proposals_close_at:
+    line += f" · proposals close {ui.fmt_datetime(data.proposals_close_at)}"
+st.markdown(line)
+live = [p for p in data.projects if p.status != "withdrawn"]
+places = sum(p.capacity for p in live if p.status == "approved")
+summary = f"{len(live)} project{'s' if len(live) != 1 else ''} · {places} approved places"
+if data.max_load is not None:
+    summary += f" · your maximum load: {data.max_load} students"
+st.caption(summary)
+
+if data.can_edit:
+    st.page_link("pages/staff_propose.py", label="Propose a new project", icon=":material/edit:")
+if not data.projects:
+    st.info("You have no projects in this cohort yet.")
+
+for project in data.projects:
+    with st.container(border=True):
+        icon = STATUS_ICONS.get(project.status, "")
+        st.markdown(f"**{md_escape(project.title)}**  \n{icon} {project.status_label}")
+        if project.status == "rejected" and project.reject_reason:
+            st.warning(f"Coordinator's reason: {md_escape(project.reject_reason)}")
+        facts = [f"Capacity {project.capacity}", f"minimum {project.min_students}"]
+        if project.code:
+            facts.append(f"code {md_escape(project.code)}")
+        if project.tags:
+            facts.append("tags: " + ", ".join(md_escape(t) for t in project.tags))
+        st.caption(" · ".join(facts))
+
+        if project.status != "withdrawn":
+            if project.demand_total:
+                by_rank = " · ".join(f"{ordinal(r)}: {n}" for r, n in enumerate(project.demand, start=1) if n)
+                st.markdown(f"**Demand:** ranked by {project.demand_total} student"
+                            f"{'s' if project.demand_total != 1 else ''} — {by_rank}")
+            else:
+                st.markdown("**Demand:** nobody has ranked it yet.")
+
+        if data.published and project.allocated:
+            st.markdown(f"**Allocated students** ({len(project.allocated)} of {project.capacity})")
+            lines = []
+            for s in project.allocated:
+                answer = {True: ":green[:material/check_circle:] accepted", False: ":red[:material/cancel:] declined",
+                          None: ":orange[:material/hourglass_top:] no answer yet"}[s.accepted]
+                rank = f"{ordinal(s.rank)} choice" if s.rank else "not ranked"
+                text = f"- {md_escape(s.name)} ({md_escape(s.email)}) — {rank} — {answer}"
+                if s.accepted is False and s.reason:
+                    text += f": “{md_escape(s.reason)}”"
+                lines.append(text)
+            st.markdown("\n".join(lines))
+        elif data.published and project.status == "approved":
+            st.caption("No students were allocated to this project.")
+
+        with st.expander("Description"):
+            st.markdown(project.description or "_No description._")
+        if data.can_edit and project.status != "withdrawn":
+            if st.button("Edit or withdraw", key=f"edit-{project.id}"):
+                st.session_state[EDIT_REQUEST] = project.id
+                st.switch_page("pages/staff_propose.py")

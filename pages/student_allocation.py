@@ -1,7 +1,100 @@
+"""My allocation: the published project, its supervisor and its rank in my list; accept or decline."""
+from __future__ import annotations
+
+import logging
+
 import streamlit as st
 
-from allocator import ui
+from allocator import db, services, ui
 
-ctx = ui.page_context()
-st.title("student_allocation")
-st.info("Coming soon.")
+REQUEST = "alloc-request"
+REASON = "alloc-reason"
+
+log = logging.getLogger(__name__)
+ctx = ui.page_context("student")
+
+
+def md_escape(text: str) -> str:
+    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def request(accept: bool) -> None:
+    st.session_state[REQUEST] = accept
+
+
+st.title("My allocation")
+messages = st.container()
+
+if REQUEST in st.session_state:
+    accept = st.session_state.pop(REQUEST)
+    with messages:
+        done = ui.run_action(services.respond_to_allocation, actor=ctx.actor, cohort_id=ctx.cohort_id,
+                             accept=accept, reason=st.session_state.get(REASON, ""),
+                             success="Thank you: your answer is recorded.")
+    if done is not None:
+        messages.success("You accepted your project." if accept else "You declined your project.")
+
+explanation: list[str] | None = None
+with db.session() as session:
+    view = services.get_my_allocation(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
+    # The engine's explanation arrives with the allocation studio; until then the section is left out.
+    if view.published and view.rank != 1 and hasattr(services, "explain_for_student"):
+        try:
+            explanation = list(services.explain_for_student(session, actor=ctx.actor, cohort_id=ctx.cohort_id))
+        except Exception:  # the explanation is a courtesy: its failure must not hide the allocation itself
+            log.exception("explain_for_student failed")
+            explanation = None
+
+if not view.published:
+    st.info("The allocation has not been published yet. You will get a notification when it is.")
+    st.stop()
+
+if not view.placed:
+    st.warning("You have not been placed on a project in this allocation. The coordinator will be in touch.")
+else:
+    st.subheader(md_escape(view.project_title))
+    if view.rank:
+        choice = f"your **{ordinal(view.rank)} choice**" + (f" of {view.choices}" if view.choices else "")
+    else:
+        choice = "not one of the projects you ranked"
+    supervisor = md_escape(view.supervisor_name)
+    if view.supervisor_email:
+        supervisor += f" ({md_escape(view.supervisor_email)})"
+    st.markdown(f"**Supervisor:** {supervisor}  \n**Rank:** {choice}"
+                + (f"  \n**Code:** {md_escape(view.project_code)}" if view.project_code else ""))
+    with st.expander("Project description"):
+        st.markdown(view.project_description or "_No description._")
+
+    st.subheader("Your answer")
+    if view.accepted is True:
+        st.success(f"You accepted this project ({ui.fmt_datetime(view.responded_at)}).")
+    elif view.accepted is False:
+        st.warning(f"You declined this project ({ui.fmt_datetime(view.responded_at)}).")
+        if view.reason:
+            st.markdown("**Your reason:**")
+            st.text(view.reason)
+    else:
+        st.markdown("You have not answered yet.")
+
+    if view.can_respond:
+        if REASON not in st.session_state:
+            st.session_state[REASON] = view.reason
+        st.text_area("Reason (optional)", key=REASON, max_chars=services.RESPONSE_REASON_MAX,
+                     placeholder="Anything the coordinator should know")
+        with st.container(horizontal=True):
+            st.button("Accept", key="alloc-accept", type="primary", on_click=request, args=(True,),
+                      disabled=view.accepted is True)
+            st.button("Decline", key="alloc-decline", on_click=request, args=(False,))
+        if view.accepted is not None:
+            st.caption("You can change your answer until the coordinator closes responses.")
+    else:
+        st.info("Responses are closed. Contact the coordinator if something is wrong.")
+
+if explanation:
+    st.subheader("Why not a higher choice?")
+    st.markdown("\n".join(f"- {md_escape(sentence)}" for sentence in explanation))

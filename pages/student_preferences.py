@@ -103,14 +103,15 @@ with db.session() as session:
 # Where things stand: deadline, time left, saved or not.
 if view.is_open:
     deadline = f"**Deadline:** {ui.fmt_datetime(view.deadline)}" if view.deadline else "**Deadline:** not set"
-    left = f" · ⏳ {time_left(view.time_left)}" if view.time_left is not None else ""
+    left = f" · :material/schedule: {time_left(view.time_left)}" if view.time_left is not None else ""
     st.markdown(deadline + left)
 elif view.phase in ("setup", "proposals"):
     st.info(f"Choosing projects opens {ui.fmt_datetime(view.opens_at)}." if view.opens_at
             else "Choosing projects has not opened yet.")
 else:
     st.info(f"The deadline has passed ({ui.fmt_datetime(view.deadline)}): your list is read-only.")
-st.markdown(f"✅ **Saved** {ui.fmt_datetime(view.saved_at)}" if view.submitted else "📝 **Not yet submitted**")
+st.markdown(f":green[:material/check_circle: **Saved** {ui.fmt_datetime(view.saved_at)}]" if view.submitted
+            else ":orange[:material/edit_note: **Not yet submitted**]")
 
 if view.read_only:
     if view.items:
@@ -138,19 +139,24 @@ ids: list[int] = draft["ids"]
 titles = {item.project_id: item.title for item in view.items}
 
 for i, pid in enumerate(ids):
-    with st.container(border=True):
+    with st.container(border=True, gap="small"):
+        # One compact row per rank: its number and the buttons, then the project, so it fits a phone.
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.markdown(f"**{ordinal(i + 1)} choice**", width="stretch")
+            st.button("Up", key=f"up-{i}", icon=":material/arrow_upward:", on_click=move, args=(i, -1),
+                      disabled=i == 0, help="Move up", type="tertiary")
+            st.button("Down", key=f"down-{i}", icon=":material/arrow_downward:", on_click=move, args=(i, 1),
+                      disabled=i == len(ids) - 1, help="Move down", type="tertiary")
+            st.button("Remove", key=f"remove-{i}", icon=":material/close:", on_click=remove, args=(i,),
+                      help="Remove from my list", type="tertiary")
         if pid in options:
             choices = [o for o in options if o == pid or o not in ids]
             st.session_state[f"rank-{i}"] = pid
             st.selectbox(f"{ordinal(i + 1)} choice", choices, format_func=labels.get, key=f"rank-{i}",
-                         on_change=replace, args=(i,))
+                         on_change=replace, args=(i,), label_visibility="collapsed")
         else:
-            st.markdown(f"**{ordinal(i + 1)} choice:** ~~{md_escape(titles.get(pid, 'Unknown project'))}~~  \n"
+            st.markdown(f"~~{md_escape(titles.get(pid, 'Unknown project'))}~~  \n"
                         "No longer available: remove it before saving.")
-        with st.container(horizontal=True, gap="small"):
-            st.button("↑ Up", key=f"up-{i}", on_click=move, args=(i, -1), disabled=i == 0)
-            st.button("↓ Down", key=f"down-{i}", on_click=move, args=(i, 1), disabled=i == len(ids) - 1)
-            st.button("✕ Remove", key=f"remove-{i}", on_click=remove, args=(i,))
 
 remaining = [o for o in options if o not in ids]
 if len(ids) < view.max_choices and remaining:
@@ -162,8 +168,9 @@ elif len(ids) >= view.max_choices:
 
 changed = tuple(ids) != view.project_ids
 if changed:
-    st.warning("You have unsaved changes.", icon="✏️")
+    st.warning("You have unsaved changes.", icon=":material/edit:")
 with st.container(horizontal=True):
-    st.button("Save my list", key="save-preferences", type="primary", on_click=request_save)
+    st.button("Save my list", key="save-preferences", type="primary", on_click=request_save,
+              icon=":material/save:")
     if changed:
-        st.button("Discard changes", key="discard-preferences", on_click=discard)
+        st.button("Discard changes", key="discard-preferences", on_click=discard, icon=":material/undo:")

@@ -1,7 +1,124 @@
+"""Projects: the cohort's approved projects, searchable and filterable; add to or remove from my list.
+
+Add and Remove change the draft list that My preferences saves (the same `st.session_state` entry), so
+a student can collect projects here and order and save them there.
+"""
+from __future__ import annotations
+
 import streamlit as st
 
-from allocator import ui
+from allocator import db, services, ui
 
-ctx = ui.page_context()
-st.title("student_projects")
-st.info("Coming soon.")
+DRAFT = "pref-draft"
+PAGE_SIZE = 25
+LIMIT_KEY = "proj-limit"
+
+ctx = ui.page_context("student")
+
+
+def md_escape(text: str) -> str:
+    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
+
+
+def draft_for(saved: tuple[int, ...]) -> dict:
+    """The list being edited: the saved list unless the student has changed it since (see My preferences)."""
+    draft = st.session_state.get(DRAFT)
+    stale = (draft is None or draft["cohort"] != ctx.cohort_id
+             or (draft["ids"] == list(draft["base"]) and tuple(draft["base"]) != saved))
+    if stale:
+        draft = {"cohort": ctx.cohort_id, "ids": list(saved), "base": tuple(saved)}
+        st.session_state[DRAFT] = draft
+    return draft
+
+
+def add(project_id: int) -> None:
+    ids = st.session_state[DRAFT]["ids"]
+    if project_id not in ids:
+        ids.append(project_id)
+
+
+def remove(project_id: int) -> None:
+    ids = st.session_state[DRAFT]["ids"]
+    if project_id in ids:
+        ids.remove(project_id)
+
+
+def show_more() -> None:
+    st.session_state[LIMIT_KEY] = st.session_state.get(LIMIT_KEY, PAGE_SIZE) + PAGE_SIZE
+
+
+st.title("Projects")
+
+# The filters' values come from their widgets' state, so one query serves both the list and the choices.
+search = st.session_state.get("proj-search", "") or ""
+wanted_tags = list(st.session_state.get("proj-tags", []) or [])
+supervisor = st.session_state.get("proj-supervisor")
+with db.session() as session:
+    data = services.browse_projects(session, actor=ctx.actor, cohort_id=ctx.cohort_id, search=search,
+                                    tags=wanted_tags, supervisor_id=supervisor)
+
+st.text_input("Search", key="proj-search", placeholder="Words in the title, description or supervisor's name",
+              icon=":material/search:")
+# Drop filter values the catalogue no longer has (a widget refuses a value outside its options).
+if any(t not in data.tags for t in wanted_tags):
+    st.session_state["proj-tags"] = [t for t in wanted_tags if t in data.tags]
+supervisor_names = dict(data.supervisors)
+if supervisor is not None and supervisor not in supervisor_names:
+    st.session_state["proj-supervisor"] = None
+with st.container(horizontal=True):
+    st.multiselect("Tags", data.tags, key="proj-tags", placeholder="Any tag", width=360)
+    st.selectbox("Supervisor", [None, *supervisor_names], key="proj-supervisor", width=300,
+                 format_func=lambda s: "All supervisors" if s is None else supervisor_names[s])
+
+draft = draft_for(data.my_list)
+ids: list[int] = draft["ids"]
+if data.is_open:
+    unsaved = tuple(ids) != data.my_list
+    note = f"**Your list:** {len(ids)} of at most {data.max_choices} projects"
+    if unsaved:
+        st.warning(note + " — not saved yet. Order and save it under **My preferences**.", icon=":material/edit:")
+        st.page_link("pages/student_preferences.py", label="Go to My preferences", icon=":material/star:")
+    else:
+        st.markdown(note + ".")
+else:
+    st.caption("Choosing is closed; the projects in your saved list are marked with a star and their rank.")
+
+limit = st.session_state.get(LIMIT_KEY, PAGE_SIZE)
+shown = data.projects[:limit]
+filtered = bool(search.strip() or wanted_tags or supervisor is not None)
+st.caption(f"{len(data.projects)} matching of {data.total} projects" if filtered else f"{data.total} projects")
+if not data.projects:
+    st.info("No project matches your search." if filtered else "There are no approved projects yet.")
+
+full = len(ids) >= data.max_choices
+for project in shown:
+    if data.is_open:
+        rank = ids.index(project.id) + 1 if project.id in ids else None
+    else:
+        rank = project.my_rank
+    label = f"{md_escape(project.title)} · {md_escape(project.supervisor_name)}"
+    if rank:
+        label = f"#{rank} · {label}"
+    # Keyed, so adding or removing (which changes the label) leaves it open.
+    with st.expander(label, key=f"proj-open-{project.id}"):
+        places = f"{project.capacity} place{'s' if project.capacity != 1 else ''}"
+        if project.min_students:
+            places += f" (runs with at least {project.min_students})"
+        details = [f"**Supervisor:** {md_escape(project.supervisor_name)}", f"**Capacity:** {places}"]
+        if project.code:
+            details.append(f"**Code:** {md_escape(project.code)}")
+        if project.tags:
+            details.append("**Tags:** " + ", ".join(md_escape(t) for t in project.tags))
+        st.markdown("  \n".join(details))
+        st.divider()
+        st.markdown(project.description or "_No description._")
+        if data.is_open:
+            if project.id in ids:
+                st.button("Remove from my list", key=f"remove-{project.id}", on_click=remove, args=(project.id,))
+            else:
+                st.button("Add to my list", key=f"add-{project.id}", on_click=add, args=(project.id,),
+                          type="primary", disabled=full,
+                          help=f"Your list is full ({data.max_choices})." if full else None)
+
+if len(data.projects) > limit:
+    st.button(f"Show more ({len(data.projects) - limit} left)", key="proj-more", on_click=show_more)

@@ -9,7 +9,6 @@ problem has binding minimum project sizes), so the app, the CLI and the tests sh
     assert engine.validate(problem, result) == []
     engine.explain(problem, result, "S1")
 """
-from .explain import Reason, explain
 from .fileformat import (
     MalformedResult,
     dump_problem,
@@ -36,13 +35,14 @@ from .model import (
     Student,
     Supervisor,
 )
+from .explain import REASONS, Reason, explain
 from .solver import DEFAULT_TIME_LIMIT, solve
 from .validate import validate
 
 __all__ = [
     "BadOptions", "DEFAULT_TIME_LIMIT", "MalformedProblem", "MalformedResult", "OBJECTIVES", "Problem",
-    "Project", "Reason", "Result", "STATUSES", "Student", "Supervisor", "dump_problem", "dump_result",
-    "dumps_problem", "dumps_result", "explain", "load_problem", "load_result", "loads_problem",
-    "loads_result", "parse_problem", "parse_result", "problem_to_dict", "result_to_dict", "solve",
-    "validate",
+    "Project", "REASONS", "Reason", "Result", "STATUSES", "Student", "Supervisor", "dump_problem",
+    "dump_result", "dumps_problem", "dumps_result", "explain", "load_problem", "load_result",
+    "loads_problem", "loads_result", "parse_problem", "parse_result", "problem_to_dict", "result_to_dict",
+    "solve", "validate",
 ]

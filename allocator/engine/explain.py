@@ -88,7 +88,7 @@ class _Context:
             return "full", f"was full: its {places} went to students who ranked it higher than you did."
         if all(r <= rank for r in ranks):
             return "full_tie", (f"was full: its {places} went to students who ranked it at least as high as "
-                                f"you did, and a fair lottery decided between equally good allocations.")
-        return "full_tradeoff", (f"was full. Some of its students ranked it lower than you did, but giving you "
-                                 f"a place there would leave the allocation worse overall: fewer students "
-                                 f"placed, or others moved to worse choices.")
+                                "you did, and a fair lottery decided between equally good allocations.")
+        return "full_tradeoff", ("was full. Some of its students ranked it lower than you did, but giving you "
+                                 "a place there would leave the allocation worse overall: fewer students "
+                                 "placed, or others moved to worse choices.")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from pathlib import Path
 from typing import IO, Any
 
 from .model import STATUSES, OBJECTIVES, MalformedProblem, Problem, Project, Result, Student, Supervisor
@@ -297,8 +295,10 @@ def _write(text: str, target: str | os.PathLike | IO) -> None:
     if hasattr(target, "write"):
         target.write(text)
         return
-    path = Path(target)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    path = os.fspath(target)
+    head, name = os.path.split(path)
+    tmp = os.path.join(head, f".{name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

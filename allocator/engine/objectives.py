@@ -2,7 +2,7 @@
 before it. Every objective is preceded by maximising the number of students placed."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -11,8 +11,7 @@ from .model import OBJECTIVES, BadOptions, Problem
 MAX_WEIGHT = 10**9
 
 
-@dataclass(frozen=True, slots=True)
-class Level:
+class Level(NamedTuple):
     name: str  # "placed", "cost" or "rank r"; names the quantity a bound refers to
     coef: np.ndarray  # int64 cost per rank; index 0 (not a placement) is always 0
 
@@ -94,4 +93,4 @@ def placed_level(k: int) -> Level:
 
 def hub_allowed(objective: str, weights) -> bool:
     """The shared unranked hub is exact only when unranked is no cheaper than any ranked placement."""
-    return objective != "weighted" or weights[-1] >= max(weights)
+    return objective != "weighted" or not weights or weights[-1] >= max(weights)

@@ -1,10 +1,12 @@
-"""Minimum project sizes with CP-SAT: a project runs with at least `min_students` or not at all.
+"""Minimum project sizes: a project runs with at least `min_students` or not at all.
 
-That either-or is not a network, so it takes a search. Two flow solves make the search short: the
-flow optimum without minimums is a bound and, when it already respects them, the answer; closing the
-projects it leaves short and solving again gives a feasible allocation that seeds CP-SAT as a full
-hint. CP-SAT runs with 8 workers even on 2 cores: its portfolio needs the variety (measured: a binding
-1,000-student model stayed unproven after 120 s with 2 workers, proven in 2.2 s with 8).
+That either-or is not a network, so it takes a search. The flow optimum without minimums is a bound
+and, when it already respects them, the answer. Otherwise a branch and bound over which contested
+projects run, each node an exact flow solve, usually settles it in a few dozen flows (measured: 2,000
+students with 40% of projects under binding minimums, 8 to 22 nodes, a third of a second). When the
+tree is large, CP-SAT takes over with the search's best allocation as a full hint, with 8 workers
+even on 2 cores: its portfolio needs the variety (measured: a binding 1,000-student model stayed
+unproven after 120 s with 2 workers, proven in 2.2 s with 8).
 """
 from __future__ import annotations
 
@@ -52,8 +54,19 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
     sentence = clash.forced_minimum_clash(problem, res, cand)
     if sentence:
         return Outcome(None, "infeasible", "min-cost-flow", sentence)
-    hint = _repair(problem, res, objective, weights, seed, relaxed)
-    return _cp_sat(problem, res, cand, objective, weights, seed, deadline, hint, relaxed)
+    now = time.perf_counter()
+    search = _Search(problem, res, objective, weights, seed, cand)
+    proven = search.run(relaxed, now + SEARCH_SHARE * (deadline - now))
+    if proven:
+        if search.best is None:
+            return Outcome(None, "infeasible", "min-cost-flow", clash.generic_minimum_clash(problem, res))
+        return Outcome(search.best, "optimal", "min-cost-flow+branch")
+    return _cp_sat(problem, res, cand, objective, weights, seed, deadline, search.best, relaxed)
+
+
+# Share of the time limit the flow search may use before CP-SAT takes over with its best allocation.
+SEARCH_SHARE = 0.5
+DIVE_NODES = 100
 
 
 def _short_projects(problem: Problem, res: Residual, project_of: np.ndarray) -> np.ndarray:
@@ -62,18 +75,76 @@ def _short_projects(problem: Problem, res: Residual, project_of: np.ndarray) -> 
     return np.flatnonzero((count > 0) & (count < ix.minimum))
 
 
-def _repair(problem, res, objective, weights, seed, project_of) -> np.ndarray | None:
-    """Close the projects left short and solve again until none is; None if a pinned one is short."""
-    capacity = res.capacity.copy()
-    for _ in range(len(capacity) + 1):
-        short = _short_projects(problem, res, project_of)
-        if short.size == 0:
-            return project_of
-        if np.any(res.pinned_count[short] > 0):
-            return None
-        capacity[short] = 0
-        project_of = flow.allocate(problem, res, objective, weights, seed, capacity)
-    return None
+class _Search:
+    """Branch and bound over which projects with a minimum run, each node an exact flow solve.
+
+    A node closes some projects (capacity 0) and opens others (at least their minimum, as lower
+    bounds in a circulation) and relaxes the rest to [0, capacity]; its flow optimum is therefore
+    lexicographically no worse than anything below it, which is what makes pruning exact. A leaf is
+    a node whose optimum leaves no project short. Usually a handful of projects are contested and the
+    tree is small; when it is not, the time share runs out and CP-SAT continues from the best leaf.
+    """
+
+    def __init__(self, problem, res, objective, weights, seed, cand: Candidates):
+        self.problem, self.res, self.objective, self.weights, self.seed = problem, res, objective, weights, seed
+        present = np.zeros(problem.k + 2, bool)
+        present[cand.rank] = True
+        # The flow network's shared unranked hub reaches every project, so its level must be judged
+        # too, or a student could be routed through it to a project they ranked.
+        present[problem.k + 1] |= problem.allow_unranked
+        self.levels = [placed_level(problem.k)] + levels(problem, objective, weights, present)
+        self.best: np.ndarray | None = None
+        self.best_value: tuple | None = None
+        self.nodes = 0
+
+    def run(self, relaxed: np.ndarray, deadline: float) -> bool:
+        """True when the search finished, so `best` is optimal (or None: no allocation exists)."""
+        ix = self.problem.index
+        forced = frozenset(np.flatnonzero((self.res.pinned_count > 0) & (self.res.pinned_count < ix.minimum)).tolist())
+        stack = [(frozenset(), forced, None)]
+        if not forced:
+            stack = [(frozenset(), forced, (relaxed, self._value(relaxed)))]
+        while stack:
+            # The first dive ignores the clock (within reason): CP-SAT should get a full hint.
+            if time.perf_counter() > deadline and (self.best is not None or self.nodes > DIVE_NODES):
+                return False
+            closed, opened, solved = stack.pop()
+            project_of, value = solved if solved else self._solve(closed, opened)
+            if project_of is None or (self.best_value is not None and value >= self.best_value):
+                continue
+            short = [j for j in _short_projects(self.problem, self.res, project_of).tolist() if j not in opened]
+            if not short:
+                self.best, self.best_value = project_of, value
+                continue
+            stack.extend(self._children(closed, opened, short, project_of))
+        return True
+
+    def _children(self, closed, opened, short, project_of):
+        ix = self.problem.index
+        count = np.bincount(project_of[project_of >= 0], minlength=len(ix.project_ids)) + self.res.pinned_count
+        # Branch on the project nearest its minimum; try first what it looks closer to.
+        j = max(short, key=lambda p: (count[p] / ix.minimum[p], -p))
+        close, open_ = (closed | {j}, opened, None), (closed, opened | {j}, None)
+        return [close, open_] if 2 * count[j] >= ix.minimum[j] else [open_, close]
+
+    def _solve(self, closed, opened):
+        self.nodes += 1
+        ix = self.problem.index
+        capacity = self.res.capacity.copy()
+        capacity[list(closed)] = 0
+        lower = None
+        if opened:
+            lower = np.zeros(len(capacity), np.int64)
+            js = list(opened)
+            lower[js] = ix.minimum[js] - self.res.pinned_count[js]
+        project_of = flow.allocate(self.problem, self.res, self.objective, self.weights, self.seed, capacity, lower,
+                                   self.best_value, self.levels[1:])
+        return (None, None) if project_of is None else (project_of, self._value(project_of))
+
+    def _value(self, project_of: np.ndarray) -> tuple:
+        rank = ranks_of(self.problem, project_of)
+        rank[~self.res.free] = 0
+        return tuple(int(level.coef[rank].sum()) for level in self.levels)
 
 
 @dataclass
@@ -113,7 +184,7 @@ def _cp_sat(problem, res, cand, objective, weights, seed, deadline, hint, relaxe
             return Outcome(None, "infeasible", "cp-sat", clash.generic_minimum_clash(problem, res))
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return _stopped(best, group, None, pinned_constant, relaxed_placed)
-        values = np.asarray(solver.response_proto.solution[: len(m.x)], np.int64)
+        values = np.fromiter(solver.response_proto.solution, np.int64)[: len(m.x)]
         best = _project_of(cand, values, len(res.free))
         if status == cp_model.FEASIBLE:
             return _stopped(best, group, (solver.best_objective_bound, scale, cand), pinned_constant, relaxed_placed)

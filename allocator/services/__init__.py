@@ -12,3 +12,11 @@ from allocator.services.notifications import *  # noqa: F401,F403
 from allocator.services.preferences import *  # noqa: F401,F403
 from allocator.services.responses import *  # noqa: F401,F403
 from allocator.services.proposals import *  # noqa: F401,F403
+from allocator.services.allocation import *  # noqa: F401,F403
+from allocator.services.allocation_publish import *  # noqa: F401,F403
+from allocator.services.allocation_export import *  # noqa: F401,F403
+from allocator.services.cohort_admin import *  # noqa: F401,F403
+from allocator.services.catalogue import *  # noqa: F401,F403
+from allocator.services.people import *  # noqa: F401,F403
+from allocator.services.data_io import *  # noqa: F401,F403
+from allocator.services.problem_export import *  # noqa: F401,F403

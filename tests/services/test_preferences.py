@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, select
 
 from allocator import db, services
-from allocator.models import Membership, Preference, utcnow
+from allocator.models import Membership, Preference
 from tests import factories as f
 from tests.conftest import BACKENDS
 
@@ -71,7 +71,8 @@ def test_a_new_student_sees_an_empty_unsubmitted_list_with_deadline_and_time_lef
 
 
 def test_only_approved_projects_are_offered(session, world):
-    hidden = [f.project(session, world["cohort"], world["sup"], status=s) for s in ("proposed", "rejected", "withdrawn")]
+    hidden = [f.project(session, world["cohort"], world["sup"], status=status)
+              for status in ("proposed", "rejected", "withdrawn")]
     view = services.get_preferences(session, actor=world["actor"], cohort_id=world["cohort"].id)
     assert not {p.id for p in hidden} & {o.id for o in view.options}
 

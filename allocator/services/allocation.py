@@ -1,0 +1,1199 @@
+"""The allocation studio: tune, run, read, compare, adjust and explain allocation runs (coordinators).
+
+A run is immutable once stored. A solved run keeps, in `AllocationRun.parameters`, the coordinator's
+settings (`params`), the whole problem it solved in the engine's file format (`problem`), so any run can
+be reproduced and exported, and a small summary the run list reads without loading the problem
+(`students`, `kind`). A run derived from another one (a manual move, a restore) refers to the run that
+holds its problem (`problem_run_id`) and records how its rules differ from that problem (`unpinned`:
+students whose pin a move overrode, `allow_unranked`: a move placed someone on a project they did not
+rank), so `engine.validate` and `engine.explain` work on every run.
+
+Ids in a stored problem are "S<user id>" for students, "P<project id>" for projects and "L<user id>"
+for supervisors; `problem_export.build_problem_json` writes the same ids.
+
+`Assignment.rank` is the student's own rank of the project (what they are told). The run's `profile`
+and `cost` are the engine's, over the problem's preference lists (which leave out projects that are no
+longer approved); they only differ from the stored ranks when a ranked project was withdrawn.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, aliased
+
+from allocator import config
+from allocator.models import (
+    OBJECTIVES,
+    AllocationRun,
+    Assignment,
+    Cohort,
+    Membership,
+    Preference,
+    Project,
+    User,
+    utcnow,
+)
+from allocator.services.access import Actor, require_admin
+from allocator.services.audit import record_audit
+from allocator.services.cohorts import published_run_id
+from allocator.services.errors import Invalid, NotAllowed, NotFound
+
+__all__ = [
+    "AssignmentRow", "Comparison", "DiffRow", "Headline", "MAX_TIME_LIMIT", "ProjectDemandRow",
+    "ProjectFillRow", "RunCharts", "RunParameters", "RunView", "SetupProject", "SetupStudent",
+    "SetupSupervisor", "StudioSetup", "SupervisorLoadRow", "compare_runs", "default_parameters",
+    "explain_for_student", "explain_student", "get_run", "headline_of", "list_runs", "move_student",
+    "parse_weights", "restore_run", "run_allocation", "run_assignments", "run_charts", "studio_setup",
+    "tune_parameters", "OBJECTIVE_LABELS",
+]
+
+MAX_TIME_LIMIT = 300.0
+DEFAULT_TIME_LIMIT = 20.0
+MAX_LABEL = 200
+MAX_REASON = 500
+MAX_SEED = 2**31 - 1
+OBJECTIVE_LABELS = {
+    "generous": "Generous: nobody gets a worse choice than necessary",
+    "greedy": "Greedy: as many first choices as possible, then seconds, …",
+    "min-cost": "Minimum cost: the lowest sum of ranks",
+    "weighted": "Weighted: the lowest sum of your weights per rank",
+}
+
+
+# ------------------------------------------------------------------------------------------ parameters
+
+
+def _pairs(value: Any, what: str) -> tuple[tuple[int, Any], ...]:
+    if value is None:
+        return ()
+    items = value.items() if isinstance(value, Mapping) else value
+    try:
+        return tuple(sorted((int(k), v) for k, v in items))
+    except (TypeError, ValueError):
+        raise Invalid(f"The {what} must map ids to numbers.") from None
+
+
+def _triples(value: Any, what: str) -> tuple[tuple[int, int, str], ...]:
+    if value is None:
+        return ()
+    out = []
+    try:
+        for item in value:
+            student, project, *rest = item
+            out.append((int(student), int(project), str(rest[0] if rest else "")))
+    except (TypeError, ValueError):
+        raise Invalid(f"Each {what} needs a student, a project and a reason.") from None
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class RunParameters:
+    """What the coordinator tuned for one run. Overrides are (id, value) pairs, sorted; mappings are
+    accepted too. `supervisor_capacity_overrides` values may be None: no limit for that supervisor."""
+
+    objective: str = "generous"
+    weights: tuple[int, ...] | None = None
+    allow_unranked: bool = False
+    capacity_overrides: tuple[tuple[int, int], ...] = ()
+    minimum_overrides: tuple[tuple[int, int], ...] = ()
+    pins: tuple[tuple[int, int, str], ...] = ()  # (student id, project id, reason)
+    forbids: tuple[tuple[int, int, str], ...] = ()
+    supervisor_capacity_overrides: tuple[tuple[int, int | None], ...] = ()
+    seed: int = 0
+    time_limit: float = DEFAULT_TIME_LIMIT
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if self.weights is not None:
+            set_(self, "weights", tuple(self.weights))
+        set_(self, "capacity_overrides", _pairs(self.capacity_overrides, "capacity overrides"))
+        set_(self, "minimum_overrides", _pairs(self.minimum_overrides, "minimum overrides"))
+        set_(self, "supervisor_capacity_overrides",
+             _pairs(self.supervisor_capacity_overrides, "supervisor capacities"))
+        set_(self, "pins", _triples(self.pins, "pin"))
+        set_(self, "forbids", _triples(self.forbids, "forbid"))
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("capacity_overrides", "minimum_overrides", "supervisor_capacity_overrides", "pins", "forbids"):
+            data[key] = [list(item) for item in data[key]]
+        data["weights"] = list(self.weights) if self.weights is not None else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> RunParameters:
+        data = dict(data or {})
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def parse_weights(text: str) -> tuple[int, ...]:
+    """'1, 2, 4, 8' as weights for ranks 1, 2, 3, 4 (and, if one more is given, unranked)."""
+    parts = [p for p in re.split(r"[\s,;]+", (text or "").strip()) if p]
+    if not parts:
+        raise Invalid("Please give one weight per rank, for example 1, 2, 4, 8.")
+    try:
+        weights = tuple(int(p) for p in parts)
+    except ValueError:
+        raise Invalid("Weights must be whole numbers separated by commas, for example 1, 2, 4, 8.") from None
+    if any(w < 0 for w in weights):
+        raise Invalid("Weights cannot be negative.")
+    return weights
+
+
+def _checked(params: RunParameters) -> RunParameters:
+    """The same parameters, or Invalid naming the first thing wrong with them."""
+    if not isinstance(params, RunParameters):
+        raise Invalid("Missing run settings.")
+    if params.objective not in OBJECTIVES:
+        raise Invalid(f"Unknown objective “{params.objective}”; choose one of {', '.join(OBJECTIVES)}.")
+    if params.objective == "weighted":
+        if not params.weights:
+            raise Invalid("The weighted objective needs one weight per rank, for example 1, 2, 4, 8.")
+        if any(type(w) is not int or w < 0 for w in params.weights):
+            raise Invalid("Weights must be whole numbers, 0 or more.")
+    if type(params.seed) is not int or not 0 <= params.seed <= MAX_SEED:
+        raise Invalid("The tie-breaking seed must be a whole number, 0 or more.")
+    if not isinstance(params.time_limit, (int, float)) or not 0 < params.time_limit <= MAX_TIME_LIMIT:
+        raise Invalid(f"The time limit must be between 1 and {MAX_TIME_LIMIT:.0f} seconds.")
+    for what, pairs in (("capacity", params.capacity_overrides), ("minimum", params.minimum_overrides)):
+        for _, value in pairs:
+            if type(value) is not int or value < 0:
+                raise Invalid(f"Every {what} must be a whole number, 0 or more.")
+    for _, value in params.supervisor_capacity_overrides:
+        if value is not None and (type(value) is not int or value < 0):
+            raise Invalid("A supervisor's capacity must be a whole number, 0 or more (or blank for no limit).")
+    for what, items in (("pin", params.pins), ("forbid", params.forbids)):
+        for _, _, reason in items:
+            if len(reason) > MAX_REASON:
+                raise Invalid(f"Please keep the reason for a {what} under {MAX_REASON} characters.")
+    pinned = Counter(s for s, _, _ in params.pins)
+    twice = [s for s, n in pinned.items() if n > 1]
+    if twice:
+        raise Invalid("A student can be pinned to one project only; remove the extra pin.")
+    return params
+
+
+# ------------------------------------------------------------------------------------------ read classes
+
+
+@dataclass(frozen=True)
+class SetupProject:
+    id: int
+    code: str | None
+    title: str
+    label: str  # "CODE · Title" when the project has a code
+    capacity: int
+    min_students: int
+    supervisor_id: int | None
+    supervisor_name: str
+
+
+@dataclass(frozen=True)
+class SetupStudent:
+    id: int
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class SetupSupervisor:
+    id: int
+    name: str
+    email: str
+    max_load: int | None
+
+
+@dataclass(frozen=True)
+class StudioSetup:
+    """What the Tune tab offers: the approved projects, the students and the supervisors of the cohort."""
+
+    cohort_id: int
+    cohort_name: str
+    default_objective: str
+    allow_unranked: bool
+    max_choices: int
+    responses_locked: bool
+    email_configured: bool
+    published_run_id: int | None
+    projects: tuple[SetupProject, ...]
+    students: tuple[SetupStudent, ...]
+    supervisors: tuple[SetupSupervisor, ...]
+    objective_labels: dict[str, str] = field(default_factory=lambda: dict(OBJECTIVE_LABELS))
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A run at a glance. Percentages are 0-100 of all students of the run; ranks count an unranked
+    placement as k + 1 (the same definitions as `allocator.charts.headline`)."""
+
+    students: int
+    placed: int
+    unplaced: int
+    unranked: int
+    pct_first: float
+    pct_top3: float
+    worst_rank: int | None
+    average_rank: float | None
+
+
+def headline_of(profile: Iterable[int], students: int) -> Headline:
+    counts = [int(c) for c in profile]
+    ranked, unranked = (counts[:-1], counts[-1]) if counts else ([], 0)
+    placed = sum(counts)
+    used = [r for r, c in enumerate(counts, start=1) if c]
+    return Headline(
+        students=students, placed=placed, unplaced=students - placed, unranked=unranked,
+        pct_first=100.0 * sum(ranked[:1]) / students if students else 0.0,
+        pct_top3=100.0 * sum(ranked[:3]) / students if students else 0.0,
+        worst_rank=used[-1] if used else None,
+        average_rank=sum(r * c for r, c in enumerate(counts, start=1)) / placed if placed else None,
+    )
+
+
+@dataclass(frozen=True)
+class RunView:
+    id: int
+    cohort_id: int
+    label: str
+    kind: str  # "solve", "move", "restore" or "rerun-declined"
+    created_at: datetime
+    created_by: str
+    objective: str
+    status: str
+    solver: str
+    seconds: float
+    cost: int | None
+    profile: tuple[int, ...]
+    message: str
+    placed: int
+    unplaced: int
+    students: int
+    parent_run_id: int | None
+    published: bool
+    published_at: datetime | None
+    # For an infeasible run: changes that would make it solvable, in the coordinator's words.
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """'#12 · label' — how runs are told apart in lists and charts."""
+        return f"#{self.id}" + (f" · {self.label}" if self.label else "")
+
+    @property
+    def feasible(self) -> bool:
+        return self.status != "infeasible"
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    student_id: int
+    student_email: str
+    student_name: str
+    project_id: int | None
+    project_code: str | None
+    project_title: str  # "" when unplaced
+    supervisor_id: int | None
+    supervisor_name: str
+    supervisor_email: str
+    rank: int | None  # the student's rank of the project; None when unplaced or not ranked
+    pinned: bool
+    manual: bool
+
+
+@dataclass(frozen=True)
+class ProjectFillRow:
+    project_id: int
+    title: str
+    assigned: int
+    capacity: int  # this run's capacity (overrides included)
+    minimum: int
+
+
+@dataclass(frozen=True)
+class SupervisorLoadRow:
+    supervisor_id: int | None
+    name: str
+    assigned: int
+    capacity: int | None  # None: no limit in this run
+
+
+@dataclass(frozen=True)
+class ProjectDemandRow:
+    project_id: int
+    title: str
+    first_choices: int
+    any_rank: int
+    capacity: int
+
+
+@dataclass(frozen=True)
+class RunCharts:
+    """Everything the See tab draws, computed from the stored run and the problem it solved."""
+
+    run: RunView
+    headline: Headline
+    project_fill: tuple[ProjectFillRow, ...]
+    supervisor_load: tuple[SupervisorLoadRow, ...]
+    demand: tuple[ProjectDemandRow, ...]
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    student_id: int
+    name: str
+    email: str
+    projects: tuple[str, ...]  # per compared run, the project's title, or "Unplaced"
+    ranks: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    runs: tuple[RunView, ...]
+    headlines: tuple[Headline, ...]
+    differences: tuple[DiffRow, ...]
+
+
+# ------------------------------------------------------------------------------------------ ids
+
+
+def student_key(user_id: int) -> str:
+    return f"S{user_id}"
+
+
+def supervisor_key(user_id: int) -> str:
+    return f"L{user_id}"
+
+
+def user_of(key: str) -> int:
+    """The user id behind a student ("S12") or supervisor ("L3") key."""
+    return int(key[1:])
+
+
+class Keys:
+    """How a stored problem's project ids map to database ids: a project is keyed by its code when it has
+    one (see `problem_export`), so each run stores the map it was solved with."""
+
+    def __init__(self, project_ids: Mapping[str, int]):
+        self.project_ids = {str(k): int(v) for k, v in project_ids.items()}
+        self.project_keys = {v: k for k, v in self.project_ids.items()}
+
+    def project(self, project_id: int | None) -> str | None:
+        return None if project_id is None else self.project_keys[project_id]
+
+    def project_id(self, key: str | None) -> int | None:
+        return None if key is None else self.project_ids[key]
+
+
+def _project_label(code: str | None, title: str) -> str:
+    return f"{code} · {title}" if code else title
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _cohort(session: Session, cohort_id: int) -> Cohort:
+    cohort = session.get(Cohort, cohort_id)
+    if cohort is None:
+        raise NotFound("That cohort does not exist.")
+    return cohort
+
+
+def _run(session: Session, run_id: int, *, cohort_id: int | None = None) -> AllocationRun:
+    run = session.get(AllocationRun, run_id)
+    if run is None or (cohort_id is not None and run.cohort_id != cohort_id):
+        raise NotFound("That allocation run does not exist.")
+    return run
+
+
+def _label(label: str) -> str:
+    label = " ".join((label or "").split())
+    if len(label) > MAX_LABEL:
+        raise Invalid(f"Please keep the run's name to {MAX_LABEL} characters.")
+    return label
+
+
+def _reason(reason: str) -> str:
+    reason = " ".join((reason or "").split())
+    if len(reason) > MAX_REASON:
+        raise Invalid(f"Please keep the reason under {MAX_REASON} characters.")
+    return reason
+
+
+def _names(session: Session, cohort_id: int, keys: Keys) -> dict[str, str]:
+    """Display names for every key a problem of this cohort can mention (two queries)."""
+    names: dict[str, str] = {}
+    supervisor = aliased(User)
+    for pid, code, title, sup_id, sup_name in session.execute(
+            select(Project.id, Project.code, Project.title, Project.supervisor_id, supervisor.name)
+            .outerjoin(supervisor, supervisor.id == Project.supervisor_id).where(Project.cohort_id == cohort_id)):
+        if pid in keys.project_keys:
+            names[keys.project_keys[pid]] = _project_label(code, title)
+        if sup_id is not None:
+            names[supervisor_key(sup_id)] = sup_name
+    for uid, name in session.execute(
+            select(User.id, User.name).join(Membership, Membership.user_id == User.id)
+            .where(Membership.cohort_id == cohort_id, Membership.role == "student")):
+        names[student_key(uid)] = name
+    return names
+
+
+def _humanise(text: str, names: Mapping[str, str]) -> str:
+    """The engine's sentence with every key it mentions replaced by a name or title."""
+    present = sorted((k for k in names if k in text), key=len, reverse=True)
+    if not present:
+        return text
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(k) for k in present) + r")(?![\w-])")
+    return pattern.sub(lambda m: names[m.group(0)], text)
+
+
+# ------------------------------------------------------------------------------------------ setup
+
+
+def studio_setup(session: Session, *, actor: Actor, cohort_id: int) -> StudioSetup:
+    """The cohort's approved projects, students and supervisors, for the Tune tab's pickers."""
+    require_admin(actor)
+    cohort = _cohort(session, cohort_id)
+    supervisor = aliased(User)
+    projects = tuple(
+        SetupProject(pid, code, title, _project_label(code, title), capacity, minimum, sup_id,
+                     sup_name or "(no supervisor)")
+        for pid, code, title, capacity, minimum, sup_id, sup_name in session.execute(
+            select(Project.id, Project.code, Project.title, Project.capacity, Project.min_students,
+                   Project.supervisor_id, supervisor.name)
+            .outerjoin(supervisor, supervisor.id == Project.supervisor_id)
+            .where(Project.cohort_id == cohort_id, Project.status == "approved")
+            .order_by(Project.title, Project.id))
+    )
+    members = session.execute(
+        select(User.id, User.name, User.email, Membership.role, Membership.max_load)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.cohort_id == cohort_id, User.active.is_(True))
+        .order_by(User.name, User.id)
+    ).all()
+    students = tuple(SetupStudent(uid, name, email) for uid, name, email, role, _ in members if role == "student")
+    staff = {uid: (name, email, load) for uid, name, email, role, load in members if role == "staff"}
+    supervising = {p.supervisor_id for p in projects if p.supervisor_id is not None}
+    supervisors = tuple(
+        SetupSupervisor(uid, *staff[uid]) for uid in sorted(supervising & staff.keys(), key=lambda u: staff[u][0])
+    )
+    return StudioSetup(
+        cohort_id=cohort.id, cohort_name=cohort.name, default_objective=cohort.default_objective,
+        allow_unranked=cohort.allow_unranked, max_choices=cohort.max_choices,
+        responses_locked=cohort.responses_locked, email_configured=config.load().email_configured,
+        published_run_id=published_run_id(session, cohort_id),
+        projects=projects, students=students, supervisors=supervisors,
+    )
+
+
+def default_parameters(session: Session, *, actor: Actor, cohort_id: int) -> RunParameters:
+    """The cohort's defaults: its objective and unranked rule; weights 1, 2, 3, … for the weighted one."""
+    require_admin(actor)
+    cohort = _cohort(session, cohort_id)
+    return RunParameters(objective=cohort.default_objective, allow_unranked=cohort.allow_unranked,
+                         weights=tuple(range(1, cohort.max_choices + 2)))
+
+
+def _whole(value: Any, what: str, *, blank_ok: bool = False) -> int | None:
+    """A table cell as a whole number 0 or more (None for a blank cell when `blank_ok`)."""
+    if value is None or value == "" or (isinstance(value, float) and value != value):  # NaN: a cleared cell
+        if blank_ok:
+            return None
+        raise Invalid(f"{what} is blank; give a whole number, 0 or more.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{what} must be a whole number, not “{value}”.") from None
+    if not number.is_integer() or number < 0:
+        raise Invalid(f"{what} must be a whole number, 0 or more, not {value}.")
+    return int(number)
+
+
+def tune_parameters(setup: StudioSetup, *, objective: str, weights: str | Iterable[int] | None = None,
+                    allow_unranked: bool = False, capacities: Mapping[int, Any] | None = None,
+                    minimums: Mapping[int, Any] | None = None,
+                    supervisor_capacities: Mapping[int, Any] | None = None,
+                    pins: Iterable[tuple[int, int, str]] = (), forbids: Iterable[tuple[int, int, str]] = (),
+                    seed: Any = 0, time_limit: Any = DEFAULT_TIME_LIMIT) -> RunParameters:
+    """Run settings from the Tune tab's raw values, re-validated here (a browser's limits are not to be
+    trusted): table cells become whole numbers, and only values that differ from the catalogue become
+    overrides. Raises Invalid naming the cell that is wrong."""
+    projects = {p.id: p for p in setup.projects}
+    supervisors = {v.id: v for v in setup.supervisors}
+    cap_over, min_over, sup_over = {}, {}, {}
+    for pid, value in (capacities or {}).items():
+        if int(pid) in projects:
+            number = _whole(value, f"The capacity of {projects[int(pid)].label}")
+            if number != projects[int(pid)].capacity:
+                cap_over[int(pid)] = number
+    for pid, value in (minimums or {}).items():
+        if int(pid) in projects:
+            number = _whole(value, f"The minimum of {projects[int(pid)].label}")
+            if number != projects[int(pid)].min_students:
+                min_over[int(pid)] = number
+    for uid, value in (supervisor_capacities or {}).items():
+        if int(uid) in supervisors:
+            number = _whole(value, f"The capacity of {supervisors[int(uid)].name}", blank_ok=True)
+            if number != supervisors[int(uid)].max_load:
+                sup_over[int(uid)] = number
+    if isinstance(weights, str):
+        weights = parse_weights(weights) if objective == "weighted" else None
+    seed_number = _whole(seed, "The tie-breaking seed")
+    try:
+        limit = float(time_limit)
+    except (TypeError, ValueError):
+        raise Invalid("The time limit must be a number of seconds.") from None
+    return _checked(RunParameters(
+        objective=objective, weights=tuple(weights) if weights else None, allow_unranked=bool(allow_unranked),
+        capacity_overrides=cap_over, minimum_overrides=min_over, supervisor_capacity_overrides=sup_over,
+        pins=tuple(pins), forbids=tuple(forbids), seed=seed_number, time_limit=limit))
+
+
+# ------------------------------------------------------------------------------------------ the problem
+
+
+def _build(session: Session, cohort_id: int, params: RunParameters) -> tuple[dict[str, Any], Keys, dict[str, str]]:
+    """The cohort's problem as it stands (approved projects, the students and their preferences,
+    supervisors' capacities) with this run's overrides, pins and forbids, built by `problem_export`.
+    Every id in `params` is checked first, so a stale pick gets a sentence naming it."""
+    from allocator.services.problem_export import build_problem_json, problem_keys
+
+    found = problem_keys(session, cohort_id)
+    keys = Keys(found.projects)
+    names = _names(session, cohort_id, keys)
+    students = set(found.students.values())
+    supervisors = set(found.supervisors.values())
+
+    def project(pid: int, what: str) -> None:
+        if pid not in keys.project_keys:
+            raise Invalid(f"{what}: that project is not an approved project of this cohort.")
+
+    def student(uid: int, what: str) -> None:
+        if uid not in students:
+            raise Invalid(f"{what}: {names.get(student_key(uid), f'user #{uid}')} is not a student of this cohort.")
+
+    for pid, _ in params.capacity_overrides:
+        project(pid, "Capacity override")
+    for pid, _ in params.minimum_overrides:
+        project(pid, "Minimum override")
+    for uid, _ in params.supervisor_capacity_overrides:
+        if uid not in supervisors:
+            raise Invalid("Supervisor capacity: that person supervises no approved project of this cohort.")
+    for what, items in (("Pin", params.pins), ("Forbid", params.forbids)):
+        for s, p, _ in items:
+            student(s, what)
+            project(p, what)
+    problem = build_problem_json(session, cohort_id, overrides={
+        "capacity": dict(params.capacity_overrides), "min_students": dict(params.minimum_overrides),
+        "supervisor_capacity": dict(params.supervisor_capacity_overrides), "allow_unranked": params.allow_unranked,
+        "pinned": [(s, p) for s, p, _ in params.pins],
+        "forbidden": sorted({(s, p) for s, p, _ in params.forbids}),
+    })
+    if not problem.get("allow_unranked"):
+        problem.pop("allow_unranked", None)
+
+    for entry in problem["projects"]:
+        if entry.get("min_students", 0) > entry["capacity"]:
+            raise Invalid(f"{names.get(entry['id'], entry['id'])} needs at least {entry['min_students']} students "
+                          f"but has room for only {entry['capacity']}; lower its minimum or raise its capacity.")
+    return problem, keys, names
+
+
+@dataclass(frozen=True)
+class _Stored:
+    problem: dict[str, Any]
+    keys: Keys
+
+
+def _effective(problem: dict[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """A derived run's problem: its origin's, minus the pins its moves overrode."""
+    unpinned = set(parameters.get("unpinned") or ())
+    out = dict(problem)
+    if unpinned and "pinned" in out:
+        out["pinned"] = [p for p in out["pinned"] if p["student"] not in unpinned]
+        if not out["pinned"]:
+            del out["pinned"]
+    if parameters.get("allow_unranked"):
+        out["allow_unranked"] = True
+    return out
+
+
+def _stored(session: Session, run: AllocationRun) -> _Stored:
+    """The problem the run's allocation answers, as the engine reads it, and its project keys."""
+    params = run.parameters or {}
+    source = params
+    if "problem" not in params:
+        origin = params.get("problem_run_id")
+        source = session.scalar(select(AllocationRun.parameters).where(AllocationRun.id == origin)) if origin else None
+        if not source or "problem" not in source:
+            raise NotFound("The problem this run solved is no longer stored.")
+    return _Stored(_effective(source["problem"], params), Keys(source.get("project_ids") or {}))
+
+
+def _engine_problem(problem: dict[str, Any]):
+    from allocator import engine
+
+    try:
+        return engine.parse_problem(problem)
+    except engine.MalformedProblem as err:
+        raise Invalid(f"The cohort's data cannot be allocated as it stands: {err}.") from None
+
+
+def _ranks_and_profile(problem: dict[str, Any], placement: Mapping[str, str | None],
+                       objective: str, weights: list[int] | None) -> tuple[list[int], int]:
+    """The engine's profile and cost of an allocation of `problem` (for runs made by hand)."""
+    prefs = {s["id"]: s.get("preferences", []) for s in problem["students"]}
+    k = max((len(p) for p in prefs.values()), default=0)
+    profile = [0] * (k + 1)
+    cost = 0
+    for sid, pid in placement.items():
+        if pid is None:
+            continue
+        p = prefs.get(sid, [])
+        rank = p.index(pid) + 1 if pid in p else k + 1
+        profile[rank - 1] += 1
+        if objective == "weighted" and weights:
+            cost += weights[rank - 1] if rank - 1 < len(weights) else 0
+        else:
+            cost += rank
+    return profile, cost
+
+
+def _db_ranks(session: Session, cohort_id: int, student_ids: Iterable[int] | None = None) -> dict[tuple[int, int], int]:
+    query = select(Preference.student_id, Preference.project_id, Preference.rank).where(
+        Preference.cohort_id == cohort_id)
+    if student_ids is not None:
+        query = query.where(Preference.student_id.in_(list(student_ids)))
+    return {(s, p): r for s, p, r in session.execute(query)}
+
+
+# ------------------------------------------------------------------------------------------ suggestions
+
+
+def _suggestions(problem: dict[str, Any], names: Mapping[str, str]) -> tuple[str, ...]:
+    """Changes that would resolve an infeasible problem. Only pins make a problem infeasible (every
+    objective may leave a student unplaced or a project empty), so each suggestion loosens a pin or
+    what it runs into."""
+    def n(key: str) -> str:
+        return names.get(key, key)
+
+    pins = [(p["student"], p["project"]) for p in problem.get("pinned", [])]
+    forbidden = {(f["student"], f["project"]) for f in problem.get("forbidden", [])}
+    projects = {p["id"]: p for p in problem["projects"]}
+    caps = {v["id"]: v["capacity"] for v in problem.get("supervisors", [])}
+    out: list[str] = []
+    for s, p in pins:
+        if (s, p) in forbidden:
+            out.append(f"Drop the pin of {n(s)} to {n(p)}, or the forbid of the same pair: they contradict.")
+    count = Counter(p for _, p in pins)
+    for p, c in count.items():
+        cap = projects[p]["capacity"]
+        if c > cap:
+            pinned_names = sorted(n(s) for s, q in pins if q == p)
+            out.append(f"Raise the capacity of {n(p)} to {c}, or drop {c - cap} of its {c} pins "
+                       f"({', '.join(pinned_names[:6])}{', …' if len(pinned_names) > 6 else ''}).")
+    load = Counter(projects[p].get("supervisor") for _, p in pins)
+    for v, c in load.items():
+        if v in caps and c > caps[v]:
+            out.append(f"Raise the capacity of supervisor {n(v)} to {c}, or drop {c - caps[v]} of the pins "
+                       f"to their projects.")
+    for p, c in count.items():
+        minimum = projects[p].get("min_students", 0)
+        if 0 < c < minimum and c <= projects[p]["capacity"]:
+            out.append(f"Lower the minimum of {n(p)} to {c} (pins force it to run with {c}), "
+                       f"or drop its pins, or pin more students to it.")
+    if not out:
+        out.append("Drop some pins, or raise the capacities of the projects and supervisors they use.")
+    return tuple(dict.fromkeys(out))
+
+
+# ------------------------------------------------------------------------------------------ views
+
+
+def _run_query():
+    creator = aliased(User)
+    return (select(AllocationRun.id, AllocationRun.cohort_id, AllocationRun.label,
+                   AllocationRun.parameters["kind"].as_string(), AllocationRun.created_at, creator.name,
+                   AllocationRun.objective, AllocationRun.status, AllocationRun.solver, AllocationRun.seconds,
+                   AllocationRun.cost, AllocationRun.profile, AllocationRun.message,
+                   AllocationRun.parameters["students"].as_integer(), AllocationRun.parent_run_id,
+                   AllocationRun.published_at)
+            .outerjoin(creator, creator.id == AllocationRun.created_by_id))
+
+
+def _view_of(row, suggestions: tuple[str, ...] = ()) -> RunView:
+    (rid, cohort_id, label, kind, created_at, creator, objective, status, solver, seconds, cost, profile,
+     message, students, parent, published_at) = row
+    profile = tuple(int(c) for c in (profile or ()))
+    students = int(students or 0)
+    placed = sum(profile)
+    return RunView(
+        id=rid, cohort_id=cohort_id, label=label or "", kind=kind or "solve", created_at=created_at,
+        created_by=creator or "", objective=objective, status=status, solver=solver or "",
+        seconds=float(seconds or 0.0), cost=cost, profile=profile, message=message or "", placed=placed,
+        unplaced=students - placed, students=students, parent_run_id=parent,
+        published=published_at is not None, published_at=published_at, suggestions=suggestions,
+    )
+
+
+def _get_view(session: Session, run: AllocationRun, stored: _Stored | None = None,
+              names: Mapping[str, str] | None = None) -> RunView:
+    row = session.execute(_run_query().where(AllocationRun.id == run.id)).one()
+    suggestions: tuple[str, ...] = ()
+    if run.status == "infeasible":
+        stored = stored or _stored(session, run)
+        names = names if names is not None else _names(session, run.cohort_id, stored.keys)
+        suggestions = _suggestions(stored.problem, names)
+    return _view_of(row, suggestions)
+
+
+def list_runs(session: Session, *, actor: Actor, cohort_id: int) -> list[RunView]:
+    """Every run of the cohort, newest first (one query; the stored problems are not loaded)."""
+    require_admin(actor)
+    _cohort(session, cohort_id)
+    rows = session.execute(_run_query().where(AllocationRun.cohort_id == cohort_id)
+                           .order_by(AllocationRun.created_at.desc(), AllocationRun.id.desc())).all()
+    return [_view_of(row) for row in rows]
+
+
+def get_run(session: Session, *, actor: Actor, run_id: int) -> RunView:
+    """One run; an infeasible one with suggestions of what to change."""
+    require_admin(actor)
+    return _get_view(session, _run(session, run_id))
+
+
+# ------------------------------------------------------------------------------------------ running
+
+
+def _store(session: Session, *, actor: Actor, cohort_id: int, kind: str, label: str, objective: str,
+           parameters: dict[str, Any], status: str, solver: str, seconds: float, cost: int | None,
+           profile: list[int], message: str, parent_run_id: int | None,
+           rows: list[dict[str, Any]]) -> AllocationRun:
+    """One run and its assignments: two INSERT statements, however many students."""
+    run = AllocationRun(cohort_id=cohort_id, parent_run_id=parent_run_id, created_by_id=actor.user_id,
+                        label=label, objective=objective, parameters={"kind": kind, **parameters},
+                        status=status, solver=solver, seconds=seconds, cost=cost, profile=list(profile),
+                        message=message, created_at=utcnow())
+    session.add(run)
+    session.flush()
+    if rows:
+        # render_nulls keeps placed and unplaced rows in one batch (else each None splits the statement).
+        session.execute(insert(Assignment).execution_options(render_nulls=True),
+                        [{**r, "run_id": run.id} for r in rows])
+    return run
+
+
+def _solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: RunParameters, label: str,
+                     kind: str, parent_run_id: int | None = None,
+                     extra: Mapping[str, Any] | None = None) -> tuple[AllocationRun, RunView]:
+    from allocator import engine
+
+    problem_json, keys, names = _build(session, cohort.id, params)
+    problem = _engine_problem(problem_json)
+    try:
+        result = engine.solve(problem, objective=params.objective,
+                              weights=list(params.weights) if params.objective == "weighted" else None,
+                              seed=params.seed, time_limit=float(params.time_limit))
+    except engine.BadOptions as err:
+        raise Invalid(f"These settings cannot be used: {err}.") from None
+    if result.status == "unknown":
+        raise Invalid(f"No allocation was found within the time limit of {params.time_limit:g} seconds, and "
+                      f"none was ruled out: raise the time limit and run again.")
+    problems = engine.validate(problem, result)
+    if problems:  # a solver bug: never store an allocation that breaks a rule
+        raise RuntimeError("the engine's allocation failed validation: " + "; ".join(problems[:5]))
+    rows: list[dict[str, Any]] = []
+    if result.status != "infeasible":
+        pinned = {p["student"] for p in problem_json.get("pinned", [])}
+        ranks = _db_ranks(session, cohort.id)
+        for s in problem_json["students"]:
+            uid = user_of(s["id"])
+            pid = keys.project_id(result.assignment.get(s["id"]))
+            rows.append(dict(student_id=uid, project_id=pid, rank=ranks.get((uid, pid)) if pid else None,
+                             pinned=s["id"] in pinned, manual=False))
+    parameters = {"params": params.to_json(), "students": len(problem_json["students"]), "problem": problem_json,
+                  "project_ids": keys.project_ids, **({"bound": result.bound} if result.bound else {}),
+                  **({"engine_message": result.message} if result.message else {}), **(extra or {})}
+    run = _store(session, actor=actor, cohort_id=cohort.id, kind=kind, label=label, objective=params.objective,
+                 parameters=parameters, status=result.status, solver=result.solver, seconds=float(result.seconds),
+                 cost=result.cost if result.status != "infeasible" else None, profile=result.profile,
+                 message=_humanise(result.message, names) if result.message else "",
+                 parent_run_id=parent_run_id, rows=rows)
+    suggestions = _suggestions(problem_json, names) if result.status == "infeasible" else ()
+    view = _view_of(session.execute(_run_query().where(AllocationRun.id == run.id)).one(), suggestions)
+    return run, view
+
+
+def _audit_params(params: RunParameters) -> dict[str, Any]:
+    return dict(
+        objective=params.objective, weights=list(params.weights) if params.objective == "weighted" else None,
+        allow_unranked=params.allow_unranked, seed=params.seed, time_limit=params.time_limit,
+        capacity_overrides={str(k): v for k, v in params.capacity_overrides},
+        minimum_overrides={str(k): v for k, v in params.minimum_overrides},
+        supervisor_capacity_overrides={str(k): v for k, v in params.supervisor_capacity_overrides},
+        pins=[{"student_id": s, "project_id": p, "reason": r} for s, p, r in params.pins],
+        forbids=[{"student_id": s, "project_id": p, "reason": r} for s, p, r in params.forbids],
+    )
+
+
+def _auto_label(params: RunParameters) -> str:
+    """A short name for an unnamed run, from what was tuned: 'greedy · 2 pins · seed 3'."""
+    def n(count: int, noun: str) -> str:
+        return f"{count} {noun}" + ("" if count == 1 else "s")
+
+    parts = [params.objective]
+    if params.objective == "weighted" and params.weights:
+        parts[0] += " " + ",".join(str(w) for w in params.weights[:6]) + ("…" if len(params.weights) > 6 else "")
+    if params.allow_unranked:
+        parts.append("unranked allowed")
+    changes = len(params.capacity_overrides) + len(params.minimum_overrides) + len(params.supervisor_capacity_overrides)
+    if changes:
+        parts.append(n(changes, "capacity change"))
+    if params.pins:
+        parts.append(n(len(params.pins), "pin"))
+    if params.forbids:
+        parts.append(n(len(params.forbids), "forbid"))
+    if params.seed:
+        parts.append(f"seed {params.seed}")
+    return " · ".join(parts)
+
+
+def run_allocation(session: Session, *, actor: Actor, cohort_id: int, params: RunParameters,
+                   label: str = "") -> RunView:
+    """Solve the cohort's current preferences with `params` and store the run with every assignment.
+
+    Runs in the caller's transaction, so the problem is one consistent snapshot. An infeasible problem
+    is stored too (status "infeasible", the engine's sentence in `message`, with names for ids) and its
+    view carries suggestions of what to change.
+    """
+    require_admin(actor)
+    cohort = _cohort(session, cohort_id)
+    params = _checked(params)
+    label = _label(label) or _auto_label(params)
+    run, view = _solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label, kind="solve")
+    record_audit(session, actor=actor, action="allocation.run", cohort_id=cohort_id, run_id=run.id,
+                 label=label, status=run.status, placed=view.placed, students=view.students,
+                 **_audit_params(params))
+    return view
+
+
+# ------------------------------------------------------------------------------------------ reading a run
+
+
+def _assignment_query(run_id: int):
+    student, supervisor = aliased(User), aliased(User)
+    return (select(Assignment.student_id, student.email, student.name, Assignment.project_id, Project.code,
+                   Project.title, Project.supervisor_id, supervisor.name, supervisor.email, Assignment.rank,
+                   Assignment.pinned, Assignment.manual)
+            .join(student, student.id == Assignment.student_id)
+            .outerjoin(Project, Project.id == Assignment.project_id)
+            .outerjoin(supervisor, supervisor.id == Project.supervisor_id)
+            .where(Assignment.run_id == run_id)
+            .order_by(student.name, student.id))
+
+
+def _rows(session: Session, run_id: int) -> list[AssignmentRow]:
+    return [
+        AssignmentRow(sid, email, name, pid, code, title or "", sup_id,
+                      (sup_name or "(no supervisor)") if pid else "", sup_email or "", rank, pinned, manual)
+        for sid, email, name, pid, code, title, sup_id, sup_name, sup_email, rank, pinned, manual
+        in session.execute(_assignment_query(run_id))
+    ]
+
+
+def run_assignments(session: Session, *, actor: Actor, run_id: int) -> list[AssignmentRow]:
+    """One row per student of the run, by name: their project, supervisor and rank (one query)."""
+    require_admin(actor)
+    _run(session, run_id)
+    return _rows(session, run_id)
+
+
+def run_charts(session: Session, *, actor: Actor, run_id: int) -> RunCharts:
+    """The numbers behind the See tab's charts, from the stored run and the problem it solved: project
+    fill against this run's capacities and minimums, supervisor loads, demand against capacity."""
+    require_admin(actor)
+    run = _run(session, run_id)
+    stored = _stored(session, run)
+    problem, keys = stored.problem, stored.keys
+    names = _names(session, run.cohort_id, keys)
+    view = _get_view(session, run, stored, names)
+    placed = Counter(session.scalars(
+        select(Assignment.project_id).where(Assignment.run_id == run_id, Assignment.project_id.is_not(None))))
+    first: Counter[str] = Counter()
+    anywhere: Counter[str] = Counter()
+    for s in problem["students"]:
+        prefs = s.get("preferences", [])
+        if prefs:
+            first[prefs[0]] += 1
+        anywhere.update(prefs)
+    fill, demand = [], []
+    load: Counter[str | None] = Counter()
+    for p in problem["projects"]:
+        pid = keys.project_id(p["id"])
+        title = names.get(p["id"], p["id"])
+        fill.append(ProjectFillRow(pid, title, placed[pid], p["capacity"], p.get("min_students", 0)))
+        demand.append(ProjectDemandRow(pid, title, first[p["id"]], anywhere[p["id"]], p["capacity"]))
+        load[p.get("supervisor")] += placed[pid]
+    # Only supervisors with a maximum load are listed in a problem; the others have no limit.
+    caps = {v["id"]: v["capacity"] for v in problem.get("supervisors", [])}
+    supervisors = [
+        SupervisorLoadRow(user_of(v) if v else None, names.get(v, v) if v else "(no supervisor)", n, caps.get(v))
+        for v, n in load.items()
+    ]
+    return RunCharts(run=view, headline=headline_of(view.profile, view.students), project_fill=tuple(fill),
+                     supervisor_load=tuple(supervisors), demand=tuple(demand))
+
+
+def compare_runs(session: Session, *, actor: Actor, run_ids: Iterable[int]) -> Comparison:
+    """Two or more runs of one cohort side by side, and every student whose project differs."""
+    require_admin(actor)
+    ids = list(dict.fromkeys(int(r) for r in run_ids))
+    if len(ids) < 2:
+        raise Invalid("Pick at least two runs to compare.")
+    rows = {row[0]: row for row in session.execute(_run_query().where(AllocationRun.id.in_(ids)))}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise NotFound(f"Run #{missing[0]} does not exist.")
+    if len({rows[i][1] for i in ids}) > 1:
+        raise Invalid("Only runs of the same cohort can be compared.")
+    views = tuple(_view_of(rows[i]) for i in ids)
+    student = aliased(User)
+    found: dict[int, dict[int, tuple[int | None, int | None]]] = {}
+    people: dict[int, tuple[str, str]] = {}
+    titles: dict[int, str] = {}
+    for run_id, sid, name, email, pid, code, title, rank in session.execute(
+            select(Assignment.run_id, Assignment.student_id, student.name, student.email, Assignment.project_id,
+                   Project.code, Project.title, Assignment.rank)
+            .join(student, student.id == Assignment.student_id)
+            .outerjoin(Project, Project.id == Assignment.project_id)
+            .where(Assignment.run_id.in_(ids))):
+        found.setdefault(sid, {})[run_id] = (pid, rank)
+        people[sid] = (name, email)
+        if pid is not None:
+            titles[pid] = _project_label(code, title)
+
+    def shown(run: RunView, sid: int) -> str:
+        if not run.feasible or run.id not in found[sid]:
+            return "—"
+        pid = found[sid][run.id][0]
+        return titles[pid] if pid is not None else "Unplaced"
+
+    differences = []
+    feasible = [v for v in views if v.feasible]
+    for sid, per_run in found.items():
+        if len({per_run.get(v.id, ("absent",))[0] for v in feasible}) > 1:
+            differences.append(DiffRow(sid, *people[sid], projects=tuple(shown(v, sid) for v in views),
+                                       ranks=tuple(per_run.get(v.id, (None, None))[1] for v in views)))
+    differences.sort(key=lambda d: (d.name.casefold(), d.student_id))
+    return Comparison(runs=views, headlines=tuple(headline_of(v.profile, v.students) for v in views),
+                      differences=tuple(differences))
+
+
+# ------------------------------------------------------------------------------------------ adjusting
+
+
+def _derived_parameters(run: AllocationRun) -> dict[str, Any]:
+    """A derived run's parameters: the origin's settings and a pointer to its problem, not a copy."""
+    params = run.parameters or {}
+    origin = run.id if "problem" in params else params.get("problem_run_id")
+    out = {"params": params.get("params", {}), "students": params.get("students", 0), "problem_run_id": origin,
+           "unpinned": list(params.get("unpinned") or ())}
+    if params.get("allow_unranked"):
+        out["allow_unranked"] = True
+    return out
+
+
+def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int, project_id: int | None,
+                 reason: str = "") -> RunView:
+    """Move one student (to another project, or to unplaced) in a new run derived from `run_id`.
+
+    Refused when the project is full (this run's capacity, overrides included) or its supervisor is, when
+    the pair is forbidden in this run, or when the move would leave a project running below its minimum.
+    Nothing is changed in the old run. Moving a pinned student overrides their pin in the new run; a
+    project they did not rank is allowed by hand and counted as unranked.
+    """
+    from allocator import engine
+
+    require_admin(actor)
+    run = _run(session, run_id)
+    reason = _reason(reason)
+    if run.status == "infeasible":
+        raise Invalid("This run has no allocation to adjust; change its settings and run again.")
+    stored = _stored(session, run)
+    problem_json, keys = stored.problem, stored.keys
+    names = _names(session, run.cohort_id, keys)
+    old_rows = {s: (p, r, pin, m) for s, p, r, pin, m in session.execute(
+        select(Assignment.student_id, Assignment.project_id, Assignment.rank, Assignment.pinned, Assignment.manual)
+        .where(Assignment.run_id == run.id))}
+    if student_id not in old_rows:
+        raise NotFound("That student is not in this run.")
+    sid = student_key(student_id)
+    who = names.get(sid, "This student")
+    projects = {keys.project_id(p["id"]): p for p in problem_json["projects"]}
+    if project_id is not None and project_id not in projects:
+        raise Invalid("That project is not one of this run's projects.")
+
+    def title(pid: int | None) -> str:
+        return names.get(keys.project(pid), f"#{pid}") if pid is not None else "unplaced"
+
+    old = old_rows[student_id][0]
+    if old == project_id:
+        raise Invalid(f"{who} is already on {title(project_id)} in this run." if project_id is not None
+                      else f"{who} is already unplaced in this run.")
+    after = Counter(p for p, *_ in old_rows.values() if p is not None)
+    if old is not None:
+        after[old] -= 1
+    if project_id is not None:
+        after[project_id] += 1
+        target = projects[project_id]
+        if any(f["student"] == sid and f["project"] == target["id"] for f in problem_json.get("forbidden", [])):
+            raise Invalid(f"{title(project_id)} is forbidden for {who} in this run.")
+        if after[project_id] > target["capacity"]:
+            raise Invalid(f"{title(project_id)} is full: its capacity in this run is {target['capacity']}. "
+                          f"Move someone out first, or run again with a higher capacity.")
+        sup = target.get("supervisor")
+        caps = {v["id"]: v["capacity"] for v in problem_json.get("supervisors", [])}
+        if sup in caps:
+            load = sum(n for p, n in after.items() if projects[p].get("supervisor") == sup)
+            if load > caps[sup]:
+                raise Invalid(f"{names.get(sup, sup)} would supervise {load} students, above their capacity of "
+                              f"{caps[sup]} in this run.")
+    for pid in sorted({p for p in (old, project_id) if p is not None}):
+        minimum = projects[pid].get("min_students", 0)
+        if 0 < after[pid] < minimum:
+            raise Invalid(f"{title(pid)} needs at least {minimum} students or none; this move would leave it "
+                          f"with {after[pid]}. Move the others too, or run again with a lower minimum.")
+    # The new run's rules: the old run's, minus this student's pin, plus unranked if the move needs it.
+    parameters = _derived_parameters(run)
+    change: dict[str, Any] = {}
+    if any(p["student"] == sid for p in problem_json.get("pinned", [])):
+        parameters["unpinned"] = sorted(set(parameters["unpinned"]) | {sid})
+        change["unpinned"] = [sid]
+    prefs = next((s.get("preferences", []) for s in problem_json["students"] if s["id"] == sid), [])
+    if project_id is not None and keys.project(project_id) not in prefs:
+        parameters["allow_unranked"] = change["allow_unranked"] = True
+    effective = _effective(problem_json, change)
+    placement = {student_key(s): keys.project(p) for s, (p, *_) in old_rows.items()}
+    placement[sid] = keys.project(project_id)
+    weights = (parameters["params"] or {}).get("weights") if run.objective == "weighted" else None
+    profile, cost = _ranks_and_profile(effective, placement, run.objective, weights)
+    result = engine.Result(
+        status="feasible", objective=run.objective, assignment={s: p for s, p in placement.items() if p},
+        unassigned=[s for s, p in placement.items() if p is None], profile=profile, cost=cost, seconds=0.0,
+        solver="manual", weights=list(weights) if weights else None)
+    problems = engine.validate(_engine_problem(effective), result)
+    if problems:
+        raise Invalid("This move breaks a rule of the run: " + _humanise(problems[0], names) + ".")
+    rank = None
+    if project_id is not None:
+        rank = _db_ranks(session, run.cohort_id, [student_id]).get((student_id, project_id))
+    rows = [dict(student_id=s, project_id=p, rank=r, pinned=pin, manual=m)
+            for s, (p, r, pin, m) in old_rows.items() if s != student_id]
+    rows.append(dict(student_id=student_id, project_id=project_id, rank=rank, pinned=False, manual=True))
+    message = (f"Derived from run #{run.id}: moved {who} from {title(old)} to {title(project_id)}"
+               + (f" ({reason})" if reason else "") + ".")
+    label = _label(f"{run.label or f'Run #{run.id}'} · moved {who}"[:MAX_LABEL])
+    parameters["move"] = {"student_id": student_id, "from": old, "to": project_id, "reason": reason}
+    new = _store(session, actor=actor, cohort_id=run.cohort_id, kind="move", label=label, objective=run.objective,
+                 parameters=parameters, status="feasible", solver="manual", seconds=0.0, cost=cost, profile=profile,
+                 message=message, parent_run_id=run.id, rows=rows)
+    record_audit(session, actor=actor, action="allocation.moved", cohort_id=run.cohort_id, run_id=new.id,
+                 parent_run_id=run.id, student_id=student_id, from_project_id=old, to_project_id=project_id,
+                 reason=reason)
+    return _view_of(session.execute(_run_query().where(AllocationRun.id == new.id)).one())
+
+
+def restore_run(session: Session, *, actor: Actor, run_id: int, label: str = "") -> RunView:
+    """Bring an older run back as the newest: a copy derived from it (runs are never deleted or changed)."""
+    require_admin(actor)
+    run = _run(session, run_id)
+    if run.status == "infeasible":
+        raise Invalid("An infeasible run has no allocation to restore.")
+    label = _label(label) or _label(f"Restored {run.label or f'run #{run.id}'}"[:MAX_LABEL])
+    rows = [dict(student_id=s, project_id=p, rank=r, pinned=pin, manual=m) for s, p, r, pin, m in session.execute(
+        select(Assignment.student_id, Assignment.project_id, Assignment.rank, Assignment.pinned, Assignment.manual)
+        .where(Assignment.run_id == run.id))]
+    new = _store(session, actor=actor, cohort_id=run.cohort_id, kind="restore", label=label,
+                 objective=run.objective, parameters={**_derived_parameters(run), "restored_from": run.id},
+                 status=run.status, solver=run.solver, seconds=run.seconds, cost=run.cost, profile=list(run.profile),
+                 message=f"Restored from run #{run.id}.", parent_run_id=run.id, rows=rows)
+    record_audit(session, actor=actor, action="allocation.restored", cohort_id=run.cohort_id, run_id=new.id,
+                 restored_from=run.id)
+    return _view_of(session.execute(_run_query().where(AllocationRun.id == new.id)).one())
+
+
+# ------------------------------------------------------------------------------------------ explaining
+
+
+def _explain(session: Session, run: AllocationRun, student_id: int, stored: _Stored):
+    """(project key the student got or None, its rank in their list or None, the engine's reasons)."""
+    from allocator import engine
+
+    problem_json, keys = stored.problem, stored.keys
+    sid = student_key(student_id)
+    prefs = next((s.get("preferences", []) for s in problem_json["students"] if s["id"] == sid), None)
+    if prefs is None:
+        raise NotFound("That student is not in this run.")
+    placement = {student_key(s): keys.project(p) for s, p in session.execute(
+        select(Assignment.student_id, Assignment.project_id)
+        .where(Assignment.run_id == run.id, Assignment.project_id.is_not(None)))}
+    problem = _engine_problem(problem_json)
+    weights = ((run.parameters or {}).get("params") or {}).get("weights") if run.objective == "weighted" else None
+    result = engine.Result(
+        status=run.status, objective=run.objective, assignment=placement,
+        unassigned=[s["id"] for s in problem_json["students"] if s["id"] not in placement],
+        profile=list(run.profile or []), cost=run.cost or 0, seconds=run.seconds, solver=run.solver,
+        weights=weights, ranks={s: problem.rank(s, p) for s, p in placement.items()})
+    got = placement.get(sid)
+    return got, (prefs.index(got) + 1 if got in prefs else None), engine.explain(problem, result, sid)
+
+
+def explain_student(session: Session, *, actor: Actor, run_id: int, student_id: int) -> list[str]:
+    """Why the student got what they got in this run, for the coordinator: their placement, then one
+    sentence per project they ranked higher (in the words the student would read)."""
+    require_admin(actor)
+    run = _run(session, run_id)
+    if run.status == "infeasible":
+        raise Invalid("This run is infeasible: nobody was placed, so there is nothing to explain.")
+    stored = _stored(session, run)
+    names = _names(session, run.cohort_id, stored.keys)
+    got, rank, reasons = _explain(session, run, student_id, stored)
+    who = names.get(student_key(student_id), "The student")
+    if got is None:
+        head = f"{who} is not placed in this run."
+    elif rank is None:
+        head = f"{who} is placed on {names.get(got, got)}, a project they did not rank."
+    else:
+        head = f"{who} is placed on {names.get(got, got)}, their choice number {rank}."
+    if not reasons:
+        return [head, "Nothing on their list was better: there is nothing more to explain."]
+    return [head, *[_humanise(r.text, names) for r in reasons]]
+
+
+def explain_for_student(session: Session, *, actor: Actor, cohort_id: int) -> list[str]:
+    """For the signed-in student: why they did not get each project they ranked above the one they got
+    in the published allocation, in plain words. Empty before publication, when they are not in the
+    published run, or when nothing on their list was better."""
+    membership = session.scalar(select(Membership).where(Membership.cohort_id == cohort_id,
+                                                         Membership.user_id == actor.user_id))
+    if membership is None or membership.role != "student":
+        raise NotAllowed("Only students of this cohort can do this.")
+    run_id = published_run_id(session, cohort_id)
+    if run_id is None:
+        return []
+    run = _run(session, run_id)
+    stored = _stored(session, run)
+    try:
+        _, _, reasons = _explain(session, run, actor.user_id, stored)
+    except NotFound:
+        return []
+    # A student is never shown another student's name (the engine names none; this makes sure).
+    names = {k: ("you" if k == student_key(actor.user_id) else "another student") if k.startswith("S") else v
+             for k, v in _names(session, cohort_id, stored.keys).items()}
+    return [_humanise(r.text, names) for r in reasons]

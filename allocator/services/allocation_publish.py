@@ -1,0 +1,272 @@
+"""Publishing an allocation run, telling students, and handling their answers (coordinators).
+
+Publishing writes in-app notifications in the caller's transaction and hands back the emails to send;
+the page sends them with `deliver_publication` after the commit (a slow mail server must never hold a
+database transaction open) and then records who was emailed with `mark_emailed`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from allocator import config, mail
+from allocator.models import (
+    AllocationRun,
+    Assignment,
+    Cohort,
+    Membership,
+    Notification,
+    Project,
+    Response,
+    User,
+    utcnow,
+)
+from allocator.services.access import Actor, require_admin
+from allocator.services.allocation import (
+    RunParameters,
+    RunView,
+    _checked,
+    _cohort,
+    _label,
+    _run,
+    _solve_and_store,
+)
+from allocator.services.audit import record_audit
+from allocator.services.cohorts import published_run_id
+from allocator.services.errors import Invalid
+from allocator.services.notifications import notify
+
+__all__ = [
+    "DeclinedRow", "DeliveryReport", "OutgoingEmail", "PUBLISHED_KIND", "PublishReport", "ResponsesView",
+    "deliver_publication", "list_declined", "mark_emailed", "publish_run", "rerun_declined",
+    "set_responses_locked",
+]
+
+PUBLISHED_KIND = "allocation.published"
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    user_id: int
+    email: mail.Email
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    run_id: int
+    cohort_id: int
+    published_at: datetime
+    notified: int  # in-app notifications written (students and supervisors)
+    emails: tuple[OutgoingEmail, ...]  # one per student, to send after the commit
+    email_configured: bool
+
+    @property
+    def in_app_only(self) -> bool:
+        return not self.email_configured
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int
+    failed: tuple[tuple[str, str], ...]  # (address, reason)
+    sent_user_ids: tuple[int, ...]
+    in_app_only: bool  # no SMTP settings: nothing was sent
+
+    @property
+    def summary(self) -> str:
+        if self.in_app_only:
+            return "Email is not set up, so students were notified in the app only."
+        text = f"{self.sent} email{'s' if self.sent != 1 else ''} sent."
+        if self.failed:
+            text += f" {len(self.failed)} could not be sent (first: {self.failed[0][0]}: {self.failed[0][1]})."
+        return text
+
+
+@dataclass(frozen=True)
+class DeclinedRow:
+    student_id: int
+    name: str
+    email: str
+    project_id: int | None
+    project_title: str
+    reason: str
+    responded_at: datetime
+
+
+@dataclass(frozen=True)
+class ResponsesView:
+    run_id: int | None  # the published run; None before publication
+    locked: bool
+    accepted: int
+    declined: int
+    pending: int
+    declined_rows: tuple[DeclinedRow, ...]
+
+
+def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport:
+    """Make `run_id` the cohort's published allocation (the only one), notify every student of the run and
+    the supervisors in the app, and return one email per student for the page to send after the commit."""
+    require_admin(actor)
+    run = _run(session, run_id)
+    if run.status == "infeasible":
+        raise Invalid("An infeasible run has no allocation to publish.")
+    if run.published_at is not None:
+        raise Invalid(f"Run #{run.id} is already the published allocation.")
+    cohort = session.get(Cohort, run.cohort_id)
+    now = utcnow()
+    session.execute(update(AllocationRun)
+                    .where(AllocationRun.cohort_id == run.cohort_id, AllocationRun.id != run.id,
+                           AllocationRun.published_at.is_not(None))
+                    .values(published_at=None, published_by_id=None))
+    run.published_at = now
+    run.published_by_id = actor.user_id
+    student, supervisor = aliased(User), aliased(User)
+    rows = session.execute(
+        select(student.id, student.name, student.email, Project.title, Project.supervisor_id, supervisor.name,
+               Assignment.rank)
+        .select_from(Assignment)
+        .join(student, student.id == Assignment.student_id)
+        .outerjoin(Project, Project.id == Assignment.project_id)
+        .outerjoin(supervisor, supervisor.id == Project.supervisor_id)
+        .where(Assignment.run_id == run.id)
+        .order_by(student.id)
+    ).all()
+    students = [r[0] for r in rows]
+    supervisors = sorted({r[4] for r in rows if r[4] is not None})
+    notified = notify(session, user_ids=students, cohort_id=cohort.id, kind=PUBLISHED_KIND,
+                      subject=f"Your project allocation for {cohort.name} is published",
+                      body="Open **My allocation** to see your project, and accept or decline it.")
+    notified += notify(session, user_ids=supervisors, cohort_id=cohort.id, kind="allocation.published.staff",
+                       subject=f"The project allocation for {cohort.name} is published",
+                       body="Open **My projects** to see the students allocated to your projects.")
+    settings = config.load()
+    emails = tuple(
+        OutgoingEmail(uid, mail.allocation_email(
+            to=email, student_name=name, project_title=title, supervisor_name=sup_name if title else None,
+            rank=rank, cohort_name=cohort.name, app_url=settings.app_url))
+        for uid, name, email, title, _, sup_name, rank in rows
+    )
+    session.flush()
+    record_audit(session, actor=actor, action="allocation.published", cohort_id=cohort.id, run_id=run.id,
+                 students=len(students), notified=notified, email=settings.email_configured)
+    return PublishReport(run_id=run.id, cohort_id=cohort.id, published_at=now, notified=notified, emails=emails,
+                         email_configured=settings.email_configured)
+
+
+def deliver_publication(report: PublishReport, *, settings: config.Settings | None = None) -> DeliveryReport:
+    """Send the publication's emails over SMTP (no database work: call it after the commit)."""
+    settings = settings or config.load()
+    if not settings.email_configured or not report.emails:
+        return DeliveryReport(0, (), (), in_app_only=not settings.email_configured)
+    result = mail.send_all(settings, [e.email for e in report.emails])
+    failed = {address for address, _ in result.failed}
+    sent_ids = tuple(e.user_id for e in report.emails if e.email.to not in failed)
+    return DeliveryReport(result.sent, tuple(result.failed), sent_ids, in_app_only=False)
+
+
+def mark_emailed(session: Session, *, actor: Actor, cohort_id: int, user_ids: Iterable[int]) -> int:
+    """Record that the publication email reached these students (one UPDATE); returns how many."""
+    require_admin(actor)
+    ids = sorted(set(int(u) for u in user_ids))
+    if not ids:
+        return 0
+    count = session.execute(
+        update(Notification)
+        .where(Notification.cohort_id == cohort_id, Notification.kind == PUBLISHED_KIND,
+               Notification.user_id.in_(ids), Notification.emailed_at.is_(None))
+        .values(emailed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    record_audit(session, actor=actor, action="allocation.emailed", cohort_id=cohort_id, emailed=len(ids))
+    return count
+
+
+def set_responses_locked(session: Session, *, actor: Actor, cohort_id: int, locked: bool) -> bool:
+    """Stop (or let again) students accept or decline the published allocation."""
+    require_admin(actor)
+    cohort = _cohort(session, cohort_id)
+    cohort.responses_locked = bool(locked)
+    session.flush()
+    record_audit(session, actor=actor, action="responses.locked" if locked else "responses.unlocked",
+                 cohort_id=cohort_id)
+    return cohort.responses_locked
+
+
+def _declined(session: Session, run_id: int) -> list[DeclinedRow]:
+    rows = session.execute(
+        select(User.id, User.name, User.email, Assignment.project_id, Project.title, Response.reason,
+               Response.responded_at)
+        .select_from(Response)
+        .join(User, User.id == Response.student_id)
+        .join(Assignment, and_(Assignment.run_id == Response.run_id, Assignment.student_id == Response.student_id))
+        .outerjoin(Project, Project.id == Assignment.project_id)
+        .where(Response.run_id == run_id, Response.accepted.is_(False))
+        .order_by(User.name, User.id)
+    ).all()
+    return [DeclinedRow(uid, name, email, pid, title or "", reason or "", at)
+            for uid, name, email, pid, title, reason, at in rows]
+
+
+def list_declined(session: Session, *, actor: Actor, cohort_id: int) -> ResponsesView:
+    """The answers to the published allocation: counts, and every decline with its reason."""
+    require_admin(actor)
+    cohort = _cohort(session, cohort_id)
+    run_id = published_run_id(session, cohort_id)
+    if run_id is None:
+        return ResponsesView(None, cohort.responses_locked, 0, 0, 0, ())
+    counts = dict(session.execute(select(Response.accepted, func.count()).where(Response.run_id == run_id)
+                                  .group_by(Response.accepted)).all())
+    placed = session.scalar(select(func.count()).select_from(Assignment)
+                            .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None))) or 0
+    accepted, declined = counts.get(True, 0), counts.get(False, 0)
+    return ResponsesView(run_id, cohort.responses_locked, accepted, declined, max(0, placed - accepted - declined),
+                         tuple(_declined(session, run_id)))
+
+
+def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str = "") -> RunView:
+    """A new run that re-places only the students who declined the published allocation: everyone else
+    is pinned to their current project, and each decliner is forbidden the project they declined. The
+    published run's other settings (objective, overrides, forbids, seed) carry over."""
+    require_admin(actor)
+    cohort = _cohort(session, cohort_id)
+    run_id = published_run_id(session, cohort_id)
+    if run_id is None:
+        raise Invalid("Nothing is published yet, so nobody has declined.")
+    published = _run(session, run_id)
+    declined = _declined(session, run_id)
+    if not declined:
+        raise Invalid("Nobody has declined the published allocation.")
+    declined_ids = {d.student_id for d in declined}
+    base = RunParameters.from_json((published.parameters or {}).get("params"))
+    students = set(session.scalars(
+        select(Membership.user_id).join(User, User.id == Membership.user_id)
+        .where(Membership.cohort_id == cohort_id, Membership.role == "student", User.active.is_(True))))
+    approved = set(session.scalars(select(Project.id).where(Project.cohort_id == cohort_id,
+                                                            Project.status == "approved")))
+    keep = [(s, p, f"kept from run #{run_id}") for s, p in session.execute(
+        select(Assignment.student_id, Assignment.project_id)
+        .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None)).order_by(Assignment.student_id))
+        if s not in declined_ids and s in students and p in approved]
+    kept = {s for s, _, _ in keep}
+    pins = [pin for pin in base.pins if pin[0] not in kept and pin[0] not in declined_ids] + keep
+    forbids = list(base.forbids) + [
+        (d.student_id, d.project_id, f"declined in run #{run_id}" + (f": {d.reason}" if d.reason else ""))
+        for d in declined if d.project_id is not None and d.project_id in approved and d.student_id in students]
+    params = _checked(RunParameters(
+        objective=base.objective, weights=base.weights, allow_unranked=base.allow_unranked,
+        capacity_overrides=base.capacity_overrides, minimum_overrides=base.minimum_overrides, pins=pins,
+        forbids=forbids, supervisor_capacity_overrides=base.supervisor_capacity_overrides, seed=base.seed,
+        time_limit=base.time_limit))
+    label = _label(label) or f"Re-run for {len(declined)} declined"
+    run, view = _solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label,
+                                 kind="rerun-declined", parent_run_id=run_id,
+                                 extra={"declined": sorted(declined_ids)})
+    record_audit(session, actor=actor, action="allocation.rerun_declined", cohort_id=cohort_id, run_id=run.id,
+                 parent_run_id=run_id, status=run.status, kept=len(keep),
+                 declined=[{"student_id": d.student_id, "project_id": d.project_id, "reason": d.reason}
+                           for d in declined])
+    return view

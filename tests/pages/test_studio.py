@@ -1,0 +1,292 @@
+"""The allocation studio page, driven through the real app.py as a coordinator: tune → run → see →
+compare → adjust → publish → export, asserting on the database and on the figures' data."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+from email import message_from_bytes
+from email.policy import default as default_policy
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from allocator import db
+from allocator.models import AllocationRun, Assignment, AuditEvent, Notification, Project, User
+from tests import factories as f
+from tests.conftest import APP_PATH
+
+PAGE = "pages/admin_studio.py"
+ADMIN = "coord@uni.example"
+
+
+@pytest.fixture
+def cohort_data(app_database):
+    """A closed cohort: 8 students, three projects (Alpha cap 2, Beta cap 3, Gamma cap 3)."""
+    with db.session(app_database) as s, s.begin():
+        cohort = f.cohort(s, name="MEng 2026/27", phase="closed")
+        f.admin(s, email=ADMIN, name="Casey Coordinator")
+        ann = f.staff(s, cohort, person=f.user(s, email="ann@uni.example", name="Ann Supervisor"))
+        bob = f.staff(s, cohort, person=f.user(s, email="bob@uni.example", name="Bob Supervisor"))
+        alpha = f.project(s, cohort, ann, title="Alpha", capacity=2)
+        beta = f.project(s, cohort, ann, title="Beta", capacity=3)
+        gamma = f.project(s, cohort, bob, title="Gamma", capacity=3)
+        orders = [[alpha, beta, gamma], [alpha, gamma, beta], [beta, alpha], [gamma, alpha, beta]]
+        students = []
+        for i in range(8):
+            st_ = f.student(s, cohort, person=f.user(s, email=f"s{i}@uni.example", name=f"Student {i}"))
+            f.preferences(s, cohort, st_, orders[i % 4])
+            students.append(st_.id)
+        ids = dict(cohort=cohort.id, alpha=alpha.id, beta=beta.id, gamma=gamma.id, students=students)
+    return app_database, ids
+
+
+def studio(email: str = ADMIN) -> AppTest:
+    at = AppTest.from_file(APP_PATH, default_timeout=60)
+    at.session_state["local_user_email"] = email
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def runs(url) -> list[AllocationRun]:
+    with db.session(url) as s:
+        return list(s.scalars(select(AllocationRun).order_by(AllocationRun.id)))
+
+
+def placement(url, run_id) -> dict[int, int | None]:
+    with db.session(url) as s:
+        return dict(s.execute(select(Assignment.student_id, Assignment.project_id)
+                              .where(Assignment.run_id == run_id)).all())
+
+
+def plotly(at: AppTest, key: str) -> dict:
+    for element in at.get("plotly_chart"):
+        if element.proto.id.endswith(key) or key in element.proto.id:
+            return json.loads(element.proto.spec)
+    raise AssertionError(f"no plotly chart {key}")
+
+
+def shown(at: AppTest) -> str:
+    return "\n".join(str(e.value) for e in (*at.markdown, *at.success, *at.error, *at.info, *at.warning,
+                                            *at.caption))
+
+
+def test_tune_run_see_compare_adjust_publish_export(cohort_data):
+    url, ids = cohort_data
+    at = studio()
+    assert "No runs yet" in shown(at)
+
+    # Tune: greedy, Gamma's capacity 3 → 1 for this run, a pin with a reason.
+    at.selectbox(key="tune-objective").set_value("greedy")
+    projects = at.data_editor(key="tune-capacities").value
+    gamma_row = int(projects.index[projects["id"] == ids["gamma"]][0])
+    at.session_state["tune-capacities"] = {"edited_rows": {gamma_row: {"Capacity": 1}}, "added_rows": [],
+                                           "deleted_rows": []}
+    at.run()
+    at.selectbox(key="pin-student").set_value(ids["students"][2])
+    at.selectbox(key="pin-project").set_value(ids["alpha"])
+    at.text_input(key="pin-reason").input("needs the Alpha lab")
+    at.button(key="pin-add").click().run()
+    assert "needs the Alpha lab" in shown(at)
+
+    # Run.
+    at.text_input(key="tune-label").input("greedy, Gamma 1")
+    at.button(key="studio-run-button").click().run()
+    assert not at.exception, at.exception
+    [first] = runs(url)
+    assert (first.label, first.objective, first.status) == ("greedy, Gamma 1", "greedy", "optimal")
+    assert first.parameters["params"]["capacity_overrides"] == [[ids["gamma"], 1]]
+    placed = placement(url, first.id)
+    assert placed[ids["students"][2]] == ids["alpha"]
+    assert list(placed.values()).count(ids["gamma"]) <= 1
+    with db.session(url) as s:
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "allocation.run")).one()
+    assert audit.detail["pins"] == [{"student_id": ids["students"][2], "project_id": ids["alpha"],
+                                     "reason": "needs the Alpha lab"}]
+    assert at.session_state["studio-run"] == first.id
+
+    # See: the headline and the figures come from the stored run.
+    metrics = {m.label: m.value for m in at.metric}
+    placed_count = sum(1 for p in placed.values() if p is not None)
+    assert metrics["Placed"] == f"{placed_count} / 8"
+    profile_fig = plotly(at, "see-profile")
+    assert profile_fig["data"][0]["y"] == [*first.profile, 8 - sum(first.profile)]
+    fill = plotly(at, "see-fill")
+    capacity_trace = next(t for t in fill["data"] if t["name"] == "Capacity")
+    assert dict(zip(capacity_trace["y"], capacity_trace["x"])) == {"Alpha": 2, "Beta": 3, "Gamma": 1}
+    assigned = {}
+    for trace in fill["data"]:
+        if trace["name"] in ("Assigned", "Below minimum", "Over capacity"):
+            assigned.update(zip(trace["y"], trace["x"]))
+    assert assigned.get("Alpha") == list(placed.values()).count(ids["alpha"])
+    demand = plotly(at, "see-demand")
+    firsts = next(t for t in demand["data"] if t["name"] == "1st choice")
+    assert dict(zip(firsts["y"], firsts["x"])) == {"Alpha": 4, "Beta": 2, "Gamma": 2}
+
+    # A second run, min-cost without the override, then compare.
+    at.selectbox(key="tune-objective").set_value("min-cost")
+    beta_row = int(projects.index[projects["id"] == ids["beta"]][0])
+    at.session_state["tune-capacities"] = {"edited_rows": {beta_row: {"Capacity": 4}}, "added_rows": [],
+                                           "deleted_rows": []}
+    at.button(key="pin-remove-0").click().run()
+    at.text_input(key="tune-label").input("min-cost")
+    at.button(key="studio-run-button").click().run()
+    first, second = runs(url)
+    assert second.objective == "min-cost" and second.parameters["params"]["pins"] == []
+    assert second.parameters["params"]["capacity_overrides"] == [[ids["beta"], 4]]
+    overlay = plotly(at, "compare-overlay")
+    assert [t["name"] for t in overlay["data"]] == [f"#{second.id} · min-cost", f"#{first.id} · greedy, Gamma 1"]
+    assert overlay["data"][0]["y"][:len(second.profile)] == second.profile
+    before, after = placement(url, first.id), placement(url, second.id)
+    differing = {s for s in before if before[s] != after[s]}
+    word = "student" if len(differing) == 1 else "students"
+    assert f"{len(differing)} {word} with a different project" in shown(at)
+    if differing:
+        names = {f"Student {ids['students'].index(s)}" for s in differing}
+        table = next(d.value for d in at.dataframe if "Student" in d.value.columns and "Email" in d.value.columns
+                     and len(d.value) == len(differing))
+        assert set(table["Student"]) == names
+
+    titles = {ids["alpha"]: "Alpha", ids["beta"]: "Beta", ids["gamma"]: "Gamma"}
+    # Adjust: move a student of the newest run, by hand, to the project with a free place → a derived run.
+    caps = {ids["alpha"]: 2, ids["beta"]: 4, ids["gamma"]: 3}
+    target = next(p for p, cap in caps.items() if list(after.values()).count(p) < cap)
+    mover = next(s for s, p in after.items() if p not in (target, None))
+    at.selectbox(key="adjust-student").set_value(mover)
+    assert at.button(key="adjust-move").disabled  # nothing picked yet: no accidental move
+    at.selectbox(key="adjust-project").set_value(target)
+    at.text_input(key="adjust-reason").input("swap agreed").run()
+    at.button(key="adjust-move").click().run()
+    assert not at.exception, at.exception
+    moved = runs(url)[-1]
+    assert moved.parent_run_id == second.id and moved.parameters["kind"] == "move"
+    assert placement(url, moved.id)[mover] == target and placement(url, second.id) == after
+    assert at.session_state["studio-run"] == moved.id
+    at.button(key="adjust-explain").click().run()
+    assert f"Student {ids['students'].index(mover)} is placed on {titles[target]}" in shown(at)
+
+    # Publish the derived run (no SMTP settings: in-app only, said on screen).
+    assert "in the app only" in shown(at)
+    at.checkbox(key="publish-confirm").check().run()
+    at.button(key="publish-button").click().run()
+    assert not at.exception, at.exception
+    with db.session(url) as s:
+        published = {r.id: r.published_at for r in s.scalars(select(AllocationRun))}
+        notes = s.scalars(select(Notification).where(Notification.kind == "allocation.published")).all()
+    assert [r for r, at_ in published.items() if at_ is not None] == [moved.id]
+    assert sorted(n.user_id for n in notes) == sorted(ids["students"]) and all(n.emailed_at is None for n in notes)
+    assert "in the app only" in shown(at)
+
+    # Lock responses.
+    at.button(key="responses-lock").click().run()
+    with db.session(url) as s:
+        assert s.scalar(select(AuditEvent.action).where(AuditEvent.action == "responses.locked"))
+
+    # Export the published run.
+    at.button(key="export-prepare").click().run()
+    files = at.session_state["studio-export"]
+    assert files.run_id == moved.id
+    rows = list(csv.DictReader(io.StringIO(files.students_csv.decode("utf-8-sig"))))
+    mover_row = next(r for r in rows if r["email"] == f"s{ids['students'].index(mover)}@uni.example")
+    assert len(rows) == 8 and mover_row["project"] == titles[target]
+    assert json.loads(files.result_json)["solver"] == "manual"
+    assert {b.key for b in at.download_button} >= {"dl-students", "dl-roster", "dl-xlsx", "dl-problem", "dl-result"}
+
+
+def test_an_infeasible_run_shows_the_clash_and_a_fix(cohort_data):
+    url, ids = cohort_data
+    at = studio()
+    for student in ids["students"][:3]:
+        at.selectbox(key="pin-student").set_value(student)
+        at.selectbox(key="pin-project").set_value(ids["alpha"])
+        at.button(key="pin-add").click().run()
+    at.button(key="studio-run-button").click().run()
+    [run] = runs(url)
+    assert run.status == "infeasible"
+    text = shown(at)
+    assert "3 students are pinned to Alpha, whose capacity is 2" in text
+    assert "Raise the capacity of Alpha to 3" in text
+
+
+def test_a_bad_table_cell_is_refused_with_a_sentence(cohort_data):
+    url, ids = cohort_data
+    at = studio()
+    at.session_state["tune-capacities"] = {"edited_rows": {0: {"Capacity": None}}, "added_rows": [],
+                                           "deleted_rows": []}
+    at.run()
+    at.button(key="studio-run-button").click().run()
+    assert runs(url) == []
+    assert any("The capacity of Alpha is blank" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("email", ["s0@uni.example", "ann@uni.example"])
+def test_students_and_staff_cannot_reach_the_studio(cohort_data, email):
+    at = AppTest.from_file(APP_PATH, default_timeout=30)
+    at.session_state["local_user_email"] = email
+    at.run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(PAGE)
+    assert "Allocation studio" not in [t.value for t in at.title]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_publishing_emails_one_message_per_student_with_their_project(cohort_data, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    url, ids = cohort_data
+
+    class Sink:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append((envelope.rcpt_tos, envelope.content))
+            return "250 OK"
+
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("SMTP_PORT", str(controller.port))
+        monkeypatch.setenv("SMTP_FROM", "Allocator <allocator@uni.example>")
+        monkeypatch.setenv("SMTP_STARTTLS", "false")
+        at = studio()
+        assert "in the app only" not in shown(at)
+        at.button(key="studio-run-button").click().run()
+        [run] = runs(url)
+        at.checkbox(key="publish-confirm").check().run()
+        at.button(key="publish-button").click().run()
+        assert not at.exception, at.exception
+    finally:
+        controller.stop()
+    with db.session(url) as s:
+        emails = dict(s.execute(select(User.id, User.email).where(User.id.in_(ids["students"]))).all())
+        titles = dict(s.execute(select(Project.id, Project.title)).all())
+        emailed = s.scalars(select(Notification.user_id).where(Notification.kind == "allocation.published",
+                                                               Notification.emailed_at.is_not(None))).all()
+    placed = placement(url, run.id)
+    recipients = [to for to, _ in sink.messages]
+    assert sorted(r[0] for r in recipients) == sorted(emails.values()) and all(len(r) == 1 for r in recipients)
+    for (to,), content in sink.messages:
+        message = message_from_bytes(content, policy=default_policy)
+        student = next(uid for uid, e in emails.items() if e == to)
+        text = message.get_body(("plain",)).get_content()
+        expected = titles[placed[student]] if placed[student] else None
+        if expected:
+            assert f"You have been allocated: {expected}" in text
+            others = {t for t in titles.values() if t != expected}
+            assert not any(f"allocated: {o}" in text for o in others)
+        assert message.get_body(("html",)) is not None
+    assert sorted(emailed) == sorted(ids["students"])
+    assert "8 emails sent" in shown(at)

@@ -1,0 +1,198 @@
+"""The coordinator's catalogue: demand, approval and rejection, bulk edits, capacity against students."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import event, select
+
+from allocator import services
+from allocator.models import AuditEvent, Notification, Project
+from tests import factories as f
+
+
+@pytest.fixture
+def world(session):
+    cohort = f.cohort(session, phase="proposals")
+    sup = f.staff(session, cohort, person=f.user(session, name="Grace Hopper", email="grace@uni.example"))
+    return dict(cohort=cohort, sup=sup, admin=f.actor(f.admin(session)))
+
+
+def fresh(session, project_id) -> Project:
+    session.expire_all()
+    return session.get(Project, project_id)
+
+
+class QueryCounter:
+    def __init__(self, session):
+        self.n = 0
+        self.engine = session.get_bind()
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self.count)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self.count)
+
+    def count(self, *args, **kw):
+        self.n += 1
+
+
+def test_catalogue_rows_demand_and_totals(session, world):
+    c, sup, admin = world["cohort"], world["sup"], world["admin"]
+    boats = f.project(session, c, sup, title="Boats", capacity=2, tags=["sea"], code="B1")
+    kites = f.project(session, c, sup, title="Kites", capacity=1, min_students=1)
+    f.project(session, c, None, title="Maybe", capacity=5, status="proposed")
+    students = [f.student(session, c) for _ in range(4)]
+    f.preferences(session, c, students[0], [boats, kites])
+    f.preferences(session, c, students[1], [boats])
+    f.preferences(session, c, students[2], [kites, boats])
+
+    cat = services.catalogue(session, actor=admin, cohort_id=c.id)
+    assert [r.title for r in cat.rows] == ["Maybe", "Boats", "Kites"]  # proposals first
+    by_title = {r.title: r for r in cat.rows}
+    assert (by_title["Boats"].first_choices, by_title["Boats"].any_rank) == (2, 3)
+    assert (by_title["Kites"].first_choices, by_title["Kites"].any_rank) == (1, 2)
+    assert by_title["Boats"].supervisor_name == "Grace Hopper" and by_title["Boats"].tags == ("sea",)
+    assert by_title["Maybe"].supervisor_name == "(no supervisor)"
+    assert (cat.students, cat.approved, cat.approved_capacity, cat.proposed, cat.proposed_capacity) == (4, 2, 3, 1, 5)
+    assert cat.shortfall == 1
+    assert "3 places for 4 students" in cat.warning and "would add 5 places" in cat.warning
+
+    assert [r.title for r in services.catalogue(session, actor=admin, cohort_id=c.id, statuses=["proposed"]).rows] \
+        == ["Maybe"]
+    assert [r.title for r in services.catalogue(session, actor=admin, cohort_id=c.id, search="sea").rows] == ["Boats"]
+    assert [r.title for r in services.catalogue(session, actor=admin, cohort_id=c.id, search="hopper").rows] == [
+        "Boats", "Kites"]
+
+
+def test_no_warning_when_the_catalogue_holds_everyone(session, world):
+    c = world["cohort"]
+    f.project(session, c, world["sup"], capacity=3)
+    f.student(session, c)
+    assert services.catalogue(session, actor=world["admin"], cohort_id=c.id).warning is None
+
+
+def test_catalogue_takes_a_constant_number_of_queries(session, world):
+    c, sup, admin = world["cohort"], world["sup"], world["admin"]
+    counts = []
+    for n in (2, 30):
+        for _ in range(n):
+            p = f.project(session, c, f.staff(session, c))
+            f.preferences(session, c, f.student(session, c), [p])
+        session.expire_all()
+        with QueryCounter(session) as q:
+            services.catalogue(session, actor=admin, cohort_id=c.id)
+        counts.append(q.n)
+    assert counts[0] == counts[1] <= 5
+
+
+def test_approve_and_reject_single_and_bulk(session, world):
+    c, sup, admin = world["cohort"], world["sup"], world["admin"]
+    a, b, d = (f.project(session, c, sup, status="proposed", title=t) for t in ("A", "B", "D"))
+    gone = f.project(session, c, sup, status="withdrawn", title="Gone")
+
+    result = services.approve_project(session, actor=admin, cohort_id=c.id, project_id=a.id)
+    assert result.changed == 1 and fresh(session, a.id).status == "approved"
+
+    with pytest.raises(services.Invalid, match="reason"):
+        services.reject_projects(session, actor=admin, cohort_id=c.id, project_ids=[b.id], reason="  ")
+    result = services.reject_projects(session, actor=admin, cohort_id=c.id, project_ids=[b.id, d.id, gone.id],
+                                      reason="Too close to last year's project.")
+    assert result.changed == 2 and len(result.skipped) == 1 and "withdrawn" in result.skipped[0]
+    assert fresh(session, b.id).status == "rejected"
+    assert fresh(session, b.id).reject_reason == "Too close to last year's project."
+    assert fresh(session, gone.id).status == "withdrawn"
+
+    # Approving a rejected project on second thoughts clears the reason.
+    result = services.approve_projects(session, actor=admin, cohort_id=c.id, project_ids=[a.id, b.id, gone.id])
+    assert (result.changed, result.unchanged, len(result.skipped)) == (1, 1, 1)
+    assert fresh(session, b.id).status == "approved" and fresh(session, b.id).reject_reason is None
+
+    notes = session.scalars(select(Notification).where(Notification.user_id == sup.id)
+                            .order_by(Notification.id)).all()
+    assert [n.kind for n in notes] == ["project_approved", "project_rejected", "project_rejected",
+                                       "project_approved"]
+    assert "Too close" in notes[1].body
+    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["projects.approve", "projects.reject", "projects.approve"]
+
+
+def test_projects_of_another_cohort_or_none_selected(session, world):
+    c, admin = world["cohort"], world["admin"]
+    other = f.project(session, f.cohort(session), None, status="proposed")
+    with pytest.raises(services.NotFound):
+        services.approve_projects(session, actor=admin, cohort_id=c.id, project_ids=[other.id])
+    with pytest.raises(services.Invalid, match="at least one"):
+        services.approve_projects(session, actor=admin, cohort_id=c.id, project_ids=[])
+    assert fresh(session, other.id).status == "proposed"
+
+
+def test_bulk_edit_from_editor_rows(session, world):
+    c, sup, admin = world["cohort"], world["sup"], world["admin"]
+    a = f.project(session, c, sup, title="A", capacity=2, tags=["x"])
+    b = f.project(session, c, sup, title="B", capacity=2)
+    same = f.project(session, c, sup, title="Same", capacity=4)
+    rows = [
+        {"id": np.int64(a.id), "capacity": np.int64(5), "min_students": 2.0, "tags": "ml; Vision, ml"},
+        {"id": b.id, "capacity": "3", "min_students": 0, "tags": ["a", " b "]},
+        {"id": same.id, "capacity": 4, "min_students": 0, "tags": ""},
+    ]
+    result = services.bulk_edit_projects(session, actor=admin, cohort_id=c.id, rows=rows)
+    assert (result.changed, result.unchanged) == (2, 1)
+    assert (fresh(session, a.id).capacity, fresh(session, a.id).min_students, fresh(session, a.id).tags) == (
+        5, 2, ["ml", "Vision"])
+    assert (fresh(session, b.id).capacity, fresh(session, b.id).tags) == (3, ["a", "b"])
+    detail = session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "projects.bulk_edit")).one()
+    assert detail["changes"][str(a.id)]["capacity"] == [2, 5]
+
+
+def test_bulk_edit_with_any_bad_row_saves_nothing(session, world):
+    c, sup, admin = world["cohort"], world["sup"], world["admin"]
+    a = f.project(session, c, sup, title="A", capacity=2)
+    b = f.project(session, c, sup, title="B", capacity=2)
+    foreign = f.project(session, f.cohort(session), None, title="Foreign")
+    rows = [
+        {"id": a.id, "capacity": 9, "min_students": 1},          # fine on its own
+        {"id": b.id, "capacity": -1, "min_students": 0},         # row 2
+        {"id": b.id, "capacity": 2.5, "min_students": 0},        # row 3: repeated row
+        {"id": foreign.id, "capacity": 1},                       # row 4
+        {"id": a.id + 100000, "capacity": 1},                    # row 5
+        {"id": a.id, "capacity": float("nan")},                  # row 6 (repeat of row 1)
+    ]
+    with pytest.raises(services.Invalid) as err:
+        services.bulk_edit_projects(session, actor=admin, cohort_id=c.id, rows=rows)
+    text = str(err.value)
+    assert text.startswith("Nothing was saved")
+    assert "Row 2 (“B”): capacity must be a whole number" in text
+    assert "Row 3 (“B”): the same project as row 2" in text
+    assert "Row 4: no such project" in text and "Row 5: no such project" in text
+    assert "Row 6 (“A”): the same project as row 1" in text
+    assert fresh(session, a.id).capacity == 2
+    rows = [{"id": a.id, "capacity": 1, "min_students": 2}, {"id": b.id, "tags": [f"t{i}" for i in range(30)]}]
+    with pytest.raises(services.Invalid) as err:
+        services.bulk_edit_projects(session, actor=admin, cohort_id=c.id, rows=rows)
+    assert "Row 1 (“A”): minimum 2 is more than capacity 1" in str(err.value)
+    assert "Row 2 (“B”): 30 tags" in str(err.value)
+    assert not session.scalars(select(AuditEvent)).all()
+
+
+ADMIN_ONLY = [
+    lambda s, a, c, p: services.catalogue(s, actor=a, cohort_id=c.id),
+    lambda s, a, c, p: services.approve_projects(s, actor=a, cohort_id=c.id, project_ids=[p.id]),
+    lambda s, a, c, p: services.approve_project(s, actor=a, cohort_id=c.id, project_id=p.id),
+    lambda s, a, c, p: services.reject_projects(s, actor=a, cohort_id=c.id, project_ids=[p.id], reason="no"),
+    lambda s, a, c, p: services.reject_project(s, actor=a, cohort_id=c.id, project_id=p.id, reason="no"),
+    lambda s, a, c, p: services.bulk_edit_projects(s, actor=a, cohort_id=c.id, rows=[{"id": p.id, "capacity": 9}]),
+]
+
+
+@pytest.mark.parametrize("role", ["student", "staff"])
+def test_students_and_staff_are_refused(session, role):
+    cohort = f.cohort(session)
+    person = f.member(session, cohort, role)
+    project = f.project(session, cohort, person if role == "staff" else None, status="proposed", capacity=2)
+    for call in ADMIN_ONLY:
+        with pytest.raises(services.NotAllowed):
+            call(session, f.actor(person), cohort, project)
+    assert (fresh(session, project.id).status, fresh(session, project.id).capacity) == ("proposed", 2)
