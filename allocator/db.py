@@ -33,6 +33,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn) -> None:
+    # A writer takes the lock up front (IMMEDIATE), so two saves queue on busy_timeout instead of one
+    # failing when it upgrades its read lock. A reader needs no lock at all under WAL.
+    read_only = conn.get_execution_options().get("allocator_read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
 def create(url: str) -> Engine:
     """A new engine for `url`, with the per-dialect settings the app relies on."""
     parsed = make_url(url)
@@ -41,8 +48,7 @@ def create(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # IMMEDIATE takes the write lock up front, so two saves queue instead of deadlocking on upgrade.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -65,6 +71,16 @@ def sessionmaker_for(bind: Engine) -> sessionmaker[Session]:
 def session(url: str | None = None) -> Iterator[Session]:
     with sessionmaker_for(engine(url))() as s:
         yield s
+
+
+@contextmanager
+def read(url: str | None = None) -> Iterator[Session]:
+    """A session for drawing a page: it never writes, so on SQLite it never waits for a writer."""
+    bind = engine(url).execution_options(allocator_read_only=True)
+    with sessionmaker_for(bind)() as s:
+        yield s
+        # Anything a reader changed by mistake is thrown away, never committed.
+        s.rollback()
 
 
 def dispose_all() -> None:

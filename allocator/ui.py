@@ -90,7 +90,7 @@ def _local_sign_in(settings: config.Settings) -> str | None:
     st.title("Project Allocator")
     st.warning("**Local demo mode.** Anyone can sign in as anyone: this is for trying the app on your own "
                "machine. Configure Microsoft sign-in before real students use it.", icon="⚠️")
-    with db.session() as session:
+    with db.read() as session:
         people = services.sign_in_choices(session)
     if not people:
         st.info("No people yet: run `python seed.py` to create a demo cohort.")

@@ -44,7 +44,7 @@ def _unarchive(cohort_id: int) -> None:
 if message := st.session_state.pop(FLASH, None):
     st.success(message)
 
-with db.session() as session:
+with db.read() as session:
     cohorts = services.list_cohorts(session, actor=ctx.actor, include_archived=True)
     form = (services.cohort_settings_form(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
             if ctx.cohort_id is not None else None)

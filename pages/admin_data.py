@@ -124,7 +124,7 @@ if cid is not None:
                        services.apply_preferences_import)
 
     st.header("Download")
-    with db.session() as session:
+    with db.read() as session:
         cohort = services.get_cohort(session, actor=ctx.actor, cohort_id=cid)
     base = slug(cohort.name)
     WHAT = {

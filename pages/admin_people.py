@@ -51,7 +51,7 @@ with members_tab:
     search = s1.text_input("Search", placeholder="Name or email", key="people-search")
     role = s2.selectbox("Role", [None, "student", "staff"], key="people-role",
                         format_func=lambda r: {None: "Everyone", "student": "Students", "staff": "Staff"}[r])
-    with db.session() as session:
+    with db.read() as session:
         members = services.list_members(session, actor=ctx.actor, cohort_id=cid, role=role, search=search)
     st.caption(f"{len(members)} {'person' if len(members) == 1 else 'people'}")
     if members:
@@ -150,7 +150,7 @@ with import_tab:
                     st.rerun()
 
 with waiting_tab:
-    with db.session() as session:
+    with db.read() as session:
         waiting = services.not_submitted(session, actor=ctx.actor, cohort_id=cid)
     if not waiting:
         st.success("Every student has ranked at least one project.")

@@ -35,7 +35,7 @@ def done(result, verb: str) -> None:
 if message := st.session_state.pop(FLASH, None):
     st.success(message)
 
-with db.session() as session:
+with db.read() as session:
     everything = services.catalogue(session, actor=ctx.actor, cohort_id=cid)
     cohort = services.get_cohort(session, actor=ctx.actor, cohort_id=cid)
 
@@ -57,7 +57,7 @@ f1, f2 = st.columns([2, 3])
 statuses = f1.multiselect("Status", list(STATUS_LABELS), format_func=STATUS_LABELS.get, key="projects-status",
                           placeholder="All statuses")
 search = f2.text_input("Search", placeholder="Code, title, supervisor or tag", key="projects-search")
-with db.session() as session:
+with db.read() as session:
     cat = services.catalogue(session, actor=ctx.actor, cohort_id=cid, statuses=statuses or None, search=search)
 
 st.caption(f"{len(cat.rows)} of {cat.total} projects")

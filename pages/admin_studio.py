@@ -43,7 +43,7 @@ def switch_to(run_id: int, notice: tuple[str, str, tuple[str, ...]] | None = Non
     st.rerun()
 
 
-with db.session() as session:
+with db.read() as session:
     setup = services.studio_setup(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
     defaults = services.default_parameters(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
     runs = services.list_runs(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
@@ -208,7 +208,7 @@ with see:
         for s in current.suggestions:
             st.markdown(f"- Try: {md(s)}")
     else:
-        with db.session() as session:
+        with db.read() as session:
             data = services.run_charts(session, actor=ctx.actor, run_id=current.id)
             rows = services.run_assignments(session, actor=ctx.actor, run_id=current.id)
         h = data.headline
@@ -259,7 +259,7 @@ with compare:
         if len(picked) < 2:
             st.info("Pick two or more runs.")
         else:
-            with db.session() as session:
+            with db.read() as session:
                 cmp = services.compare_runs(session, actor=ctx.actor, run_ids=picked)
             if cmp is not None:
                 profiles = {r.name: (r.profile, r.students) for r in cmp.runs}
@@ -288,7 +288,7 @@ with adjust:
     else:
         st.markdown(f"Adjusting **{md(current.name)}**. A move makes a new run derived from this one; this run "
                     "stays as it is, so it can always be restored.")
-        with db.session() as session:
+        with db.read() as session:
             placed_rows = {r.student_id: r for r in services.run_assignments(session, actor=ctx.actor,
                                                                              run_id=current.id)}
         student = st.selectbox(
@@ -343,7 +343,7 @@ with publish:
         st.success(f"{current.name} is the published allocation.")
     st.divider()
     st.subheader("Students' answers")
-    with db.session() as session:
+    with db.read() as session:
         answers = services.list_declined(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
     if answers.run_id is None:
         st.caption("Students accept or decline once a run is published.")

@@ -12,7 +12,7 @@ if ctx.cohort_id is None:
     st.page_link("pages/admin_cohorts.py", label="Cohort settings", icon=":material/settings:")
     st.stop()
 
-with db.session() as session:
+with db.read() as session:
     cohort = services.get_cohort(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
 
 st.header(cohort.name)

@@ -30,7 +30,7 @@ elif what is not None:
         ui.run_action(services.mark_read, actor=ctx.actor, notification_ids=[what])
 
 unread_only = st.toggle("Unread only", key="notif-unread-only")
-with db.session() as session:
+with db.read() as session:
     listing = services.list_notifications(session, actor=ctx.actor, unread_only=unread_only)
 
 with st.container(horizontal=True, vertical_alignment="center"):

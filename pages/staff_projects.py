@@ -25,7 +25,7 @@ def ordinal(n: int) -> str:
 
 st.title("My projects")
 
-with db.session() as session:
+with db.read() as session:
     data = services.list_my_projects(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
 
 line = f"**Phase:** {data.phase_label}"

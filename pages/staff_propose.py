@@ -72,7 +72,7 @@ elif withdraw and current != NEW:
             st.success(f"Withdrew “{md_escape(changed.title)}”: students no longer see it.")
     st.session_state.pop(CONFIRM, None)
 
-with db.session() as session:
+with db.read() as session:
     data = services.list_my_projects(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
 
 if not data.can_edit:

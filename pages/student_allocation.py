@@ -40,7 +40,7 @@ if REQUEST in st.session_state:
         messages.success("You accepted your project." if accept else "You declined your project.")
 
 explanation: list[str] | None = None
-with db.session() as session:
+with db.read() as session:
     view = services.get_my_allocation(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
     # The engine's explanation arrives with the allocation studio; until then the section is left out.
     if view.published and view.rank != 1 and hasattr(services, "explain_for_student"):

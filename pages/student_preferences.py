@@ -97,7 +97,7 @@ if st.session_state.pop(SAVE_REQUEST, False) and DRAFT in st.session_state:
                                    "base": saved.project_ids}
         messages.success(f"Saved {ui.fmt_datetime(saved.saved_at)}.")
 
-with db.session() as session:
+with db.read() as session:
     view = services.get_preferences(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
 
 # Where things stand: deadline, time left, saved or not.

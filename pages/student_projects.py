@@ -53,7 +53,7 @@ st.title("Projects")
 search = st.session_state.get("proj-search", "") or ""
 wanted_tags = list(st.session_state.get("proj-tags", []) or [])
 supervisor = st.session_state.get("proj-supervisor")
-with db.session() as session:
+with db.read() as session:
     data = services.browse_projects(session, actor=ctx.actor, cohort_id=ctx.cohort_id, search=search,
                                     tags=wanted_tags, supervisor_id=supervisor)
 
