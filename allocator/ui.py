@@ -199,3 +199,50 @@ def fmt_datetime(value, tz_name: str | None = None) -> str:
 
     local = value.astimezone(ZoneInfo(tz_name or config.load().timezone))
     return local.strftime("%a %-d %b %Y, %H:%M")
+
+
+def md(text: object) -> str:
+    """User text placed inside Markdown (labels, bold titles) shown as typed, never read as Markdown."""
+    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in str(text))
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+PREFERENCE_DRAFT_KEY = "pref-draft"
+
+
+def preference_draft(cohort_id: int, saved: tuple[int, ...]) -> dict:
+    """The list a student is editing, shared by Projects and My preferences: the saved list unless they
+    have changed it since (then their unsaved edits survive moving between the two pages)."""
+    draft = st.session_state.get(PREFERENCE_DRAFT_KEY)
+    stale = (draft is None or draft["cohort"] != cohort_id
+             or (draft["ids"] == list(draft["base"]) and tuple(draft["base"]) != saved))
+    if stale:
+        draft = {"cohort": cohort_id, "ids": list(saved), "base": tuple(saved)}
+        st.session_state[PREFERENCE_DRAFT_KEY] = draft
+    return draft
+
+
+def show_import_preview(preview, key: str, key_label: str = "Key") -> None:
+    """A dry-run report: what an import would add, change and reject (each rejected row by line)."""
+    st.markdown(f"**Dry run:** {preview.summary}. Nothing has been written yet.")
+    if preview.rejected:
+        listed = "\n".join(f"- Line {e.line}: {md(e.message)}" for e in preview.rejected[:20])
+        more = f"\n- … and {len(preview.rejected) - 20} more (see the table)" if len(preview.rejected) > 20 else ""
+        st.error(f"{len(preview.rejected)} row(s) rejected:\n{listed}{more}")
+        if len(preview.rejected) > 20:
+            st.dataframe([{"Line": e.line, "Reason": e.message} for e in preview.rejected], hide_index=True,
+                         key=f"{key}-rejected")
+    for label, items in (("To add", preview.added), ("To change", preview.changed), ("Unchanged", preview.unchanged)):
+        if items:
+            with st.expander(f"{label} ({len(items)})", expanded=label != "Unchanged" and len(items) <= 20):
+                st.dataframe([{"Line": i.line, key_label: i.key, "What": i.description,
+                               "Changes": "; ".join(i.changes)}
+                              for i in items], hide_index=True, width="stretch", key=f"{key}-{label}")
+    if preview.ignored_columns:
+        st.caption("Ignored columns: " + ", ".join(md(c) for c in preview.ignored_columns))
+    for note in preview.notes:
+        st.caption(note)

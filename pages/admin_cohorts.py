@@ -16,10 +16,6 @@ ctx = ui.page_context("admin")
 st.title("Cohort settings")
 
 
-def md(text: object) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in str(text))
-
-
 def _create() -> None:
     """Form callback: runs before the script, so it may also select the new cohort in the sidebar."""
     name = st.session_state.get("cohort-new-name", "")
@@ -51,7 +47,7 @@ with db.read() as session:
 
 if form is not None:
     cid = form.cohort_id
-    st.subheader(md(form.name))
+    st.subheader(ui.md(form.name))
     st.markdown(f"**Phase now:** {form.phase_label}"
                 + (" (set by hand)" if form.phase_override else " (from the dates)"))
     with st.form(f"settings-{cid}"):

@@ -24,10 +24,6 @@ if ctx.cohort_id is None:
 cid = ctx.cohort_id
 
 
-def md(text: object) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in str(text))
-
-
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "cohort"
 
@@ -41,26 +37,6 @@ def bump(name: str) -> None:
     versions[name] = versions.get(name, 0) + 1
 
 
-def show_preview(preview, key: str) -> None:
-    st.markdown(f"**Dry run:** {preview.summary}. Nothing has been written yet.")
-    if preview.rejected:
-        listed = "\n".join(f"- Line {e.line}: {md(e.message)}" for e in preview.rejected[:20])
-        more = f"\n- … and {len(preview.rejected) - 20} more (see the table)" if len(preview.rejected) > 20 else ""
-        st.error(f"{len(preview.rejected)} row(s) rejected:\n{listed}{more}")
-        if len(preview.rejected) > 20:
-            st.dataframe([{"Line": e.line, "Reason": e.message} for e in preview.rejected], hide_index=True,
-                         key=f"{key}-rejected")
-    for label, items in (("To add", preview.added), ("To change", preview.changed), ("Unchanged", preview.unchanged)):
-        if items:
-            with st.expander(f"{label} ({len(items)})", expanded=label != "Unchanged" and len(items) <= 20):
-                st.dataframe([{"Line": i.line, "Key": i.key, "What": i.description, "Changes": "; ".join(i.changes)}
-                              for i in items], hide_index=True, width="stretch", key=f"{key}-{label}")
-    if preview.ignored_columns:
-        st.caption("Ignored columns: " + ", ".join(md(c) for c in preview.ignored_columns))
-    for note in preview.notes:
-        st.caption(note)
-
-
 def import_section(name: str, label: str, preview_fn, apply_fn, **options) -> None:
     """Upload → dry run → “Import” (only a clean file) or “Import the valid rows”."""
     upload = st.file_uploader(f"{label} (CSV, at most 5 MB)", type=["csv", "txt"], max_upload_size=5,
@@ -71,7 +47,7 @@ def import_section(name: str, label: str, preview_fn, apply_fn, **options) -> No
     preview = ui.run_action(preview_fn, actor=ctx.actor, cohort_id=cid, data=data, **options)
     if preview is None:
         return
-    show_preview(preview, f"data-{name}-preview")
+    ui.show_import_preview(preview, f"data-{name}-preview")
     c1, c2 = st.columns(2)
     go = c1.button("Import", key=f"data-{name}-import", type="primary", disabled=not preview.ok)
     valid_only = bool(preview.rejected) and c2.button(

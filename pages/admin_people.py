@@ -17,30 +17,6 @@ if ctx.cohort_id is None:
 cid = ctx.cohort_id
 
 
-def md(text: object) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in str(text))
-
-
-def show_preview(preview, key: str) -> None:
-    st.markdown(f"**Dry run:** {preview.summary}. Nothing has been written yet.")
-    if preview.rejected:
-        listed = "\n".join(f"- Line {e.line}: {md(e.message)}" for e in preview.rejected[:20])
-        more = f"\n- … and {len(preview.rejected) - 20} more (see the table)" if len(preview.rejected) > 20 else ""
-        st.error(f"{len(preview.rejected)} row(s) rejected:\n{listed}{more}")
-        if len(preview.rejected) > 20:
-            st.dataframe([{"Line": e.line, "Reason": e.message} for e in preview.rejected], hide_index=True,
-                         key=f"{key}-rejected")
-    for label, items in (("To add", preview.added), ("To change", preview.changed), ("Unchanged", preview.unchanged)):
-        if items:
-            with st.expander(f"{label} ({len(items)})", expanded=label != "Unchanged" and len(items) <= 20):
-                st.dataframe([{"Line": i.line, "Who": i.key, "What": i.description, "Changes": "; ".join(i.changes)}
-                              for i in items], hide_index=True, width="stretch", key=f"{key}-{label}")
-    if preview.ignored_columns:
-        st.caption("Ignored columns: " + ", ".join(md(c) for c in preview.ignored_columns))
-    for note in preview.notes:
-        st.caption(note)
-
-
 if message := st.session_state.pop(FLASH, None):
     st.success(message)
 
@@ -64,7 +40,7 @@ with members_tab:
                               format_func=lambda i: f"{by_id[i].name} · {by_id[i].email}")
         person = by_id[picked]
         with st.container(border=True):
-            st.markdown(f"**{md(person.name)}** · {md(person.email)}  \n{person.role}"
+            st.markdown(f"**{ui.md(person.name)}** · {ui.md(person.email)}  \n{person.role}"
                         + (" · coordinator" if person.is_admin else ""))
             r1, r2 = st.columns([2, 1])
             new_role = r1.selectbox("Role in this cohort", ["student", "staff"], key=f"people-{picked}-role",
@@ -134,7 +110,7 @@ with import_tab:
         preview = ui.run_action(services.preview_people_import, actor=ctx.actor, cohort_id=cid, data=data,
                                 default_role=default_role)
         if preview is not None:
-            show_preview(preview, "people-preview")
+            ui.show_import_preview(preview, "people-preview", key_label="Who")
             i1, i2 = st.columns(2)
             go = i1.button("Import", key="people-import", type="primary", disabled=not preview.ok,
                            help=None if preview.ok else "Some rows are rejected: fix the file or import the "

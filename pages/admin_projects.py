@@ -19,10 +19,6 @@ if ctx.cohort_id is None:
 cid = ctx.cohort_id
 
 
-def md(text: object) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in str(text))
-
-
 def done(result, verb: str) -> None:
     """After a successful write: say what happened and redraw from the database."""
     if result is None:
@@ -117,12 +113,12 @@ pid = st.selectbox("Project", list(by_id), key="projects-pick",
                    format_func=lambda i: f"{by_id[i].title} · {STATUS_LABELS[by_id[i].status]}")
 p = by_id[pid]
 with st.container(border=True):
-    st.markdown(f"**{md(p.title)}**" + (f" · `{md(p.code)}`" if p.code else ""))
-    st.caption(f"{STATUS_LABELS[p.status]} · {md(p.supervisor_name)} · capacity {p.capacity} · minimum "
+    st.markdown(f"**{ui.md(p.title)}**" + (f" · `{ui.md(p.code)}`" if p.code else ""))
+    st.caption(f"{STATUS_LABELS[p.status]} · {ui.md(p.supervisor_name)} · capacity {p.capacity} · minimum "
                f"{p.min_students} · {p.first_choices} first choices · ranked by {p.any_rank}"
-               + (f" · tags: {md(', '.join(p.tags))}" if p.tags else ""))
+               + (f" · tags: {ui.md(', '.join(p.tags))}" if p.tags else ""))
     if p.status == "rejected" and p.reject_reason:
-        st.markdown(f"Rejected because: {md(p.reject_reason)}")
+        st.markdown(f"Rejected because: {ui.md(p.reject_reason)}")
     with st.expander("Description"):
         st.markdown(p.description or "_No description._")  # Markdown as written; raw HTML is not rendered
     c1, c2 = st.columns(2)

@@ -27,11 +27,6 @@ if ctx.cohort_id is None:
     st.stop()
 
 
-def md(text: object) -> str:
-    """User text (names, titles) shown inside Markdown without being read as Markdown."""
-    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in str(text))
-
-
 def pct(value: float) -> str:
     return f"{value:.1f}%"
 
@@ -51,7 +46,7 @@ with db.read() as session:
 by_id = {r.id: r for r in runs}
 students_by_id = {s.id: s for s in setup.students}
 projects_by_id = {p.id: p for p in setup.projects}
-st.caption(f"{md(setup.cohort_name)} · {len(setup.students)} students · {len(setup.projects)} approved projects · "
+st.caption(f"{ui.md(setup.cohort_name)} · {len(setup.students)} students · {len(setup.projects)} approved projects · "
            f"{len(runs)} run{'s' if len(runs) != 1 else ''}")
 
 if NEXT_RUN in st.session_state:
@@ -74,7 +69,7 @@ if notice:
     kind, text, details = notice
     getattr(st, kind)(text)
     for line in details:
-        st.markdown(f"- {md(line)}")
+        st.markdown(f"- {ui.md(line)}")
 
 if runs:
     st.selectbox("Run shown in See, Adjust, Publish and Export", [r.id for r in runs], format_func=run_name,
@@ -133,7 +128,7 @@ with tune:
             project = projects_by_id.get(pid)
             who = student.name if student else f"#{sid}"
             what = project.label if project else f"#{pid}"
-            row[0].markdown(f"{md(who)} → {md(what)}" + (f" — *{md(reason)}*" if reason else ""))
+            row[0].markdown(f"{ui.md(who)} → {ui.md(what)}" + (f" — *{ui.md(reason)}*" if reason else ""))
             if row[1].button("Remove", key=f"{kind.lower()}-remove-{i}"):
                 del pairs[i]
                 st.rerun()
@@ -206,15 +201,15 @@ with see:
     elif not current.feasible:
         st.error(f"Run #{current.id} is infeasible: {current.message}")
         for s in current.suggestions:
-            st.markdown(f"- Try: {md(s)}")
+            st.markdown(f"- Try: {ui.md(s)}")
     else:
         with db.read() as session:
             data = services.run_charts(session, actor=ctx.actor, run_id=current.id)
             rows = services.run_assignments(session, actor=ctx.actor, run_id=current.id)
         h = data.headline
         objective = "" if current.label.startswith(current.objective) else f" · {current.objective}"
-        st.markdown(f"**{md(current.name)}**{objective} · {current.status} · solver {current.solver}"
-                    + (f" · {md(current.message)}" if current.message else ""))
+        st.markdown(f"**{ui.md(current.name)}**{objective} · {current.status} · solver {current.solver}"
+                    + (f" · {ui.md(current.message)}" if current.message else ""))
         cols = st.columns(5)
         cols[0].metric("Placed", f"{h.placed} / {h.students}", help=f"{h.unplaced} not placed")
         cols[1].metric("First choice", pct(h.pct_first))
@@ -286,7 +281,7 @@ with adjust:
     if current is None or not current.feasible:
         st.info("Pick a run with an allocation to adjust it.")
     else:
-        st.markdown(f"Adjusting **{md(current.name)}**. A move makes a new run derived from this one; this run "
+        st.markdown(f"Adjusting **{ui.md(current.name)}**. A move makes a new run derived from this one; this run "
                     "stays as it is, so it can always be restored.")
         with db.read() as session:
             placed_rows = {r.student_id: r for r in services.run_assignments(session, actor=ctx.actor,
@@ -316,14 +311,14 @@ with adjust:
                 switch_to(restored.id, ("success", f"Run #{current.id} restored as run #{restored.id}.", ()))
         explanation = st.session_state.get("adjust-explanation")
         if explanation and explanation[:2] == (current.id, student):
-            st.markdown(f"**{md(explanation[2][0])}**")
+            st.markdown(f"**{ui.md(explanation[2][0])}**")
             for line in explanation[2][1:]:
-                st.markdown(f"- {md(line)}")
+                st.markdown(f"- {ui.md(line)}")
 
 # ------------------------------------------------------------------------------------------ Publish
 with publish:
     published = next((r for r in runs if r.published), None)
-    st.markdown(f"Published now: **{md(run_name(published.id)) if published else 'nothing'}**")
+    st.markdown(f"Published now: **{ui.md(run_name(published.id)) if published else 'nothing'}**")
     if not setup.email_configured:
         st.info("Email is not set up (SMTP settings), so publishing notifies students **in the app only**.")
     if current is not None and current.feasible and not current.published:
@@ -365,8 +360,8 @@ with publish:
     if answers.declined_rows:
         st.markdown("**Declined**")
         for d in answers.declined_rows:
-            st.markdown(f"- **{md(d.name)}** declined {md(d.project_title)}"
-                        + (f": “{md(d.reason)}”" if d.reason else " (no reason given)"))
+            st.markdown(f"- **{ui.md(d.name)}** declined {ui.md(d.project_title)}"
+                        + (f": “{ui.md(d.reason)}”" if d.reason else " (no reason given)"))
         if st.button("Re-run for the declined students only", key="rerun-declined",
                      help="Everyone else keeps their project; each decliner is kept off the project they declined."):
             again = ui.run_action(services.rerun_declined, actor=ctx.actor, cohort_id=ctx.cohort_id)
@@ -380,7 +375,7 @@ with export:
     if current is None:
         st.info("No run to export yet.")
     else:
-        st.markdown(f"Files of **{md(current.name)}**: one row per student, one per project (roster), both as an "
+        st.markdown(f"Files of **{ui.md(current.name)}**: one row per student, one per project (roster), both as an "
                     "Excel workbook, and the problem and result in the engine's file format "
                     "(`python -m allocator solve problem.json` reproduces the run).")
         if st.button("Prepare files", key="export-prepare"):

@@ -10,10 +10,6 @@ REQUEST = "notif-request"
 ctx = ui.page_context("student", "staff", "admin")
 
 
-def md_escape(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
-
-
 def request(what) -> None:
     st.session_state[REQUEST] = what
 
@@ -43,8 +39,8 @@ if not listing.items:
 for note in listing.items:
     with st.container(border=True):
         marker = "" if note.is_read else ":blue[:material/fiber_manual_record:] "
-        st.markdown(f"{marker}**{md_escape(note.subject)}**")
-        where = f" · {md_escape(note.cohort_name)}" if note.cohort_name else ""
+        st.markdown(f"{marker}**{ui.md(note.subject)}**")
+        where = f" · {ui.md(note.cohort_name)}" if note.cohort_name else ""
         st.caption(f"{ui.fmt_datetime(note.created_at)}{where}")
         if note.body:
             st.markdown(note.body)

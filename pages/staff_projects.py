@@ -14,15 +14,6 @@ STATUS_ICONS = {"proposed": ":orange[:material/hourglass_top:]", "approved": ":g
                 "rejected": ":red[:material/cancel:]", "withdrawn": ":gray[:material/delete:]"}
 
 
-def md_escape(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 st.title("My projects")
 
 with db.read() as session:
@@ -47,19 +38,19 @@ if not data.projects:
 for project in data.projects:
     with st.container(border=True):
         icon = STATUS_ICONS.get(project.status, "")
-        st.markdown(f"**{md_escape(project.title)}**  \n{icon} {project.status_label}")
+        st.markdown(f"**{ui.md(project.title)}**  \n{icon} {project.status_label}")
         if project.status == "rejected" and project.reject_reason:
-            st.warning(f"Coordinator's reason: {md_escape(project.reject_reason)}")
+            st.warning(f"Coordinator's reason: {ui.md(project.reject_reason)}")
         facts = [f"Capacity {project.capacity}", f"minimum {project.min_students}"]
         if project.code:
-            facts.append(f"code {md_escape(project.code)}")
+            facts.append(f"code {ui.md(project.code)}")
         if project.tags:
-            facts.append("tags: " + ", ".join(md_escape(t) for t in project.tags))
+            facts.append("tags: " + ", ".join(ui.md(t) for t in project.tags))
         st.caption(" · ".join(facts))
 
         if project.status != "withdrawn":
             if project.demand_total:
-                by_rank = " · ".join(f"{ordinal(r)}: {n}" for r, n in enumerate(project.demand, start=1) if n)
+                by_rank = " · ".join(f"{ui.ordinal(r)}: {n}" for r, n in enumerate(project.demand, start=1) if n)
                 st.markdown(f"**Demand:** ranked by {project.demand_total} student"
                             f"{'s' if project.demand_total != 1 else ''} — {by_rank}")
             else:
@@ -71,10 +62,10 @@ for project in data.projects:
             for s in project.allocated:
                 answer = {True: ":green[:material/check_circle:] accepted", False: ":red[:material/cancel:] declined",
                           None: ":orange[:material/hourglass_top:] no answer yet"}[s.accepted]
-                rank = f"{ordinal(s.rank)} choice" if s.rank else "not ranked"
-                text = f"- {md_escape(s.name)} ({md_escape(s.email)}) — {rank} — {answer}"
+                rank = f"{ui.ordinal(s.rank)} choice" if s.rank else "not ranked"
+                text = f"- {ui.md(s.name)} ({ui.md(s.email)}) — {rank} — {answer}"
                 if s.accepted is False and s.reason:
-                    text += f": “{md_escape(s.reason)}”"
+                    text += f": “{ui.md(s.reason)}”"
                 lines.append(text)
             st.markdown("\n".join(lines))
         elif data.published and project.status == "approved":

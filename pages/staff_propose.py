@@ -20,10 +20,6 @@ CONFIRM = "pp-confirm-withdraw"
 ctx = ui.page_context("staff")
 
 
-def md_escape(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
-
-
 def fill(project) -> None:
     """Put a project's fields (or blanks for a new one) into the form's widgets."""
     if project is None:
@@ -56,20 +52,20 @@ if submit:
         if current == NEW:
             changed = ui.run_action(services.propose_project, actor=ctx.actor, cohort_id=ctx.cohort_id, **fields)
             if changed is not None:
-                st.success(f"Proposed “{md_escape(changed.title)}”: "
+                st.success(f"Proposed “{ui.md(changed.title)}”: "
                            + ("it is approved and in the catalogue." if changed.status == "approved"
                               else "it is waiting for the coordinator's approval."))
         else:
             changed = ui.run_action(services.update_my_project, actor=ctx.actor, cohort_id=ctx.cohort_id,
                                     project_id=current, **fields)
             if changed is not None:
-                st.success(f"Saved your changes to “{md_escape(changed.title)}”.")
+                st.success(f"Saved your changes to “{ui.md(changed.title)}”.")
 elif withdraw and current != NEW:
     with messages:
         changed = ui.run_action(services.withdraw_my_project, actor=ctx.actor, cohort_id=ctx.cohort_id,
                                 project_id=current)
         if changed is not None:
-            st.success(f"Withdrew “{md_escape(changed.title)}”: students no longer see it.")
+            st.success(f"Withdrew “{ui.md(changed.title)}”: students no longer see it.")
     st.session_state.pop(CONFIRM, None)
 
 with db.read() as session:
@@ -109,7 +105,7 @@ st.selectbox("Project", list(labels), format_func=labels.get, key=WHICH,
 current = st.session_state[WHICH]
 project = editable.get(current)
 if project is not None and project.status == "rejected" and project.reject_reason:
-    st.warning(f"Rejected by the coordinator: {md_escape(project.reject_reason)}  \n"
+    st.warning(f"Rejected by the coordinator: {ui.md(project.reject_reason)}  \n"
                "Saving your changes sends it back for approval.")
 
 st.text_input("Title", key="pp-title", max_chars=services.PROJECT_TITLE_MAX)
@@ -127,7 +123,7 @@ with st.container(horizontal=True):
                     width=200, help="The project only runs with at least this many students (0: any number).")
 st.text_input("Tags (comma-separated)", key="pp-tags", placeholder="e.g. robotics, machine learning")
 if data.cohort_tags:
-    st.caption("Tags already used in this cohort: " + ", ".join(md_escape(t) for t in data.cohort_tags))
+    st.caption("Tags already used in this cohort: " + ", ".join(ui.md(t) for t in data.cohort_tags))
 
 with st.container(horizontal=True):
     st.button("Submit proposal" if current == NEW else "Save changes", key="pp-submit", type="primary",

@@ -14,15 +14,6 @@ log = logging.getLogger(__name__)
 ctx = ui.page_context("student")
 
 
-def md_escape(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def request(accept: bool) -> None:
     st.session_state[REQUEST] = accept
 
@@ -57,16 +48,16 @@ if not view.published:
 if not view.placed:
     st.warning("You have not been placed on a project in this allocation. The coordinator will be in touch.")
 else:
-    st.subheader(md_escape(view.project_title))
+    st.subheader(ui.md(view.project_title))
     if view.rank:
-        choice = f"your **{ordinal(view.rank)} choice**" + (f" of {view.choices}" if view.choices else "")
+        choice = f"your **{ui.ordinal(view.rank)} choice**" + (f" of {view.choices}" if view.choices else "")
     else:
         choice = "not one of the projects you ranked"
-    supervisor = md_escape(view.supervisor_name)
+    supervisor = ui.md(view.supervisor_name)
     if view.supervisor_email:
-        supervisor += f" ({md_escape(view.supervisor_email)})"
+        supervisor += f" ({ui.md(view.supervisor_email)})"
     st.markdown(f"**Supervisor:** {supervisor}  \n**Rank:** {choice}"
-                + (f"  \n**Code:** {md_escape(view.project_code)}" if view.project_code else ""))
+                + (f"  \n**Code:** {ui.md(view.project_code)}" if view.project_code else ""))
     with st.expander("Project description"):
         st.markdown(view.project_description or "_No description._")
 
@@ -97,4 +88,4 @@ else:
 
 if explanation:
     st.subheader("Why not a higher choice?")
-    st.markdown("\n".join(f"- {md_escape(sentence)}" for sentence in explanation))
+    st.markdown("\n".join(f"- {ui.md(sentence)}" for sentence in explanation))

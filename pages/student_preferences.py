@@ -11,21 +11,11 @@ import streamlit as st
 
 from allocator import db, services, ui
 
-DRAFT = "pref-draft"
+DRAFT = ui.PREFERENCE_DRAFT_KEY
 SAVE_REQUEST = "pref-save-requested"
 NEW_KEY = "rank-new"
 
 ctx = ui.page_context("student")
-
-
-def md_escape(text: str) -> str:
-    """User text shown inside Markdown (labels, bold titles) without being read as Markdown."""
-    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def time_left(delta) -> str:
@@ -37,17 +27,6 @@ def time_left(delta) -> str:
     if hours:
         return f"{hours} hour{'s' if hours != 1 else ''} {minutes} min left"
     return f"{minutes} min left" if minutes else "less than a minute left"
-
-
-def draft_for(saved: tuple[int, ...]) -> dict:
-    """The list being edited: the saved list unless the student has changed it since."""
-    draft = st.session_state.get(DRAFT)
-    stale = (draft is None or draft["cohort"] != ctx.cohort_id
-             or (draft["ids"] == list(draft["base"]) and tuple(draft["base"]) != saved))
-    if stale:
-        draft = {"cohort": ctx.cohort_id, "ids": list(saved), "base": tuple(saved)}
-        st.session_state[DRAFT] = draft
-    return draft
 
 
 def move(index: int, step: int) -> None:
@@ -115,7 +94,7 @@ st.markdown(f":green[:material/check_circle: **Saved** {ui.fmt_datetime(view.sav
 
 if view.read_only:
     if view.items:
-        st.markdown("\n".join(f"{item.rank}. {md_escape(item.title)} — {md_escape(item.supervisor_name)}"
+        st.markdown("\n".join(f"{item.rank}. {ui.md(item.title)} — {ui.md(item.supervisor_name)}"
                               + ("" if item.available else " *(withdrawn)*") for item in view.items))
     else:
         st.caption("You have no projects in your list.")
@@ -134,7 +113,7 @@ for o in view.options:
     seen.add(label)
     labels[o.id] = label
 
-draft = draft_for(view.project_ids)
+draft = ui.preference_draft(ctx.cohort_id, view.project_ids)
 ids: list[int] = draft["ids"]
 titles = {item.project_id: item.title for item in view.items}
 
@@ -142,7 +121,7 @@ for i, pid in enumerate(ids):
     with st.container(border=True, gap="small"):
         # One compact row per rank: its number and the buttons, then the project, so it fits a phone.
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            st.markdown(f"**{ordinal(i + 1)} choice**", width="stretch")
+            st.markdown(f"**{ui.ordinal(i + 1)} choice**", width="stretch")
             st.button("Up", key=f"up-{i}", icon=":material/arrow_upward:", on_click=move, args=(i, -1),
                       disabled=i == 0, help="Move up", type="tertiary")
             st.button("Down", key=f"down-{i}", icon=":material/arrow_downward:", on_click=move, args=(i, 1),
@@ -152,16 +131,16 @@ for i, pid in enumerate(ids):
         if pid in options:
             choices = [o for o in options if o == pid or o not in ids]
             st.session_state[f"rank-{i}"] = pid
-            st.selectbox(f"{ordinal(i + 1)} choice", choices, format_func=labels.get, key=f"rank-{i}",
+            st.selectbox(f"{ui.ordinal(i + 1)} choice", choices, format_func=labels.get, key=f"rank-{i}",
                          on_change=replace, args=(i,), label_visibility="collapsed")
         else:
-            st.markdown(f"~~{md_escape(titles.get(pid, 'Unknown project'))}~~  \n"
+            st.markdown(f"~~{ui.md(titles.get(pid, 'Unknown project'))}~~  \n"
                         "No longer available: remove it before saving.")
 
 remaining = [o for o in options if o not in ids]
 if len(ids) < view.max_choices and remaining:
     st.session_state[NEW_KEY] = None
-    st.selectbox(f"Add your {ordinal(len(ids) + 1)} choice", remaining, format_func=labels.get, key=NEW_KEY,
+    st.selectbox(f"Add your {ui.ordinal(len(ids) + 1)} choice", remaining, format_func=labels.get, key=NEW_KEY,
                  placeholder="Choose a project…", on_change=append)
 elif len(ids) >= view.max_choices:
     st.caption(f"Your list is full ({view.max_choices} projects).")

@@ -9,26 +9,11 @@ import streamlit as st
 
 from allocator import db, services, ui
 
-DRAFT = "pref-draft"
+DRAFT = ui.PREFERENCE_DRAFT_KEY
 PAGE_SIZE = 25
 LIMIT_KEY = "proj-limit"
 
 ctx = ui.page_context("student")
-
-
-def md_escape(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
-
-
-def draft_for(saved: tuple[int, ...]) -> dict:
-    """The list being edited: the saved list unless the student has changed it since (see My preferences)."""
-    draft = st.session_state.get(DRAFT)
-    stale = (draft is None or draft["cohort"] != ctx.cohort_id
-             or (draft["ids"] == list(draft["base"]) and tuple(draft["base"]) != saved))
-    if stale:
-        draft = {"cohort": ctx.cohort_id, "ids": list(saved), "base": tuple(saved)}
-        st.session_state[DRAFT] = draft
-    return draft
 
 
 def add(project_id: int) -> None:
@@ -70,7 +55,7 @@ with st.container(horizontal=True):
     st.selectbox("Supervisor", [None, *supervisor_names], key="proj-supervisor", width=300,
                  format_func=lambda s: "All supervisors" if s is None else supervisor_names[s])
 
-draft = draft_for(data.my_list)
+draft = ui.preference_draft(ctx.cohort_id, data.my_list)
 ids: list[int] = draft["ids"]
 if data.is_open:
     unsaved = tuple(ids) != data.my_list
@@ -96,7 +81,7 @@ for project in shown:
         rank = ids.index(project.id) + 1 if project.id in ids else None
     else:
         rank = project.my_rank
-    label = f"{md_escape(project.title)} · {md_escape(project.supervisor_name)}"
+    label = f"{ui.md(project.title)} · {ui.md(project.supervisor_name)}"
     if rank:
         label = f"#{rank} · {label}"
     # Keyed, so adding or removing (which changes the label) leaves it open.
@@ -104,11 +89,11 @@ for project in shown:
         places = f"{project.capacity} place{'s' if project.capacity != 1 else ''}"
         if project.min_students:
             places += f" (runs with at least {project.min_students})"
-        details = [f"**Supervisor:** {md_escape(project.supervisor_name)}", f"**Capacity:** {places}"]
+        details = [f"**Supervisor:** {ui.md(project.supervisor_name)}", f"**Capacity:** {places}"]
         if project.code:
-            details.append(f"**Code:** {md_escape(project.code)}")
+            details.append(f"**Code:** {ui.md(project.code)}")
         if project.tags:
-            details.append("**Tags:** " + ", ".join(md_escape(t) for t in project.tags))
+            details.append("**Tags:** " + ", ".join(ui.md(t) for t in project.tags))
         st.markdown("  \n".join(details))
         st.divider()
         st.markdown(project.description or "_No description._")
