@@ -89,11 +89,14 @@ def require_admin(actor: Actor) -> None:
         raise NotAllowed("Only a coordinator can do this.")
 
 
-def require_member(session: Session, actor: Actor, cohort_id: int, role: str | None = None) -> Membership:
-    """The actor's membership of the cohort (in `role` if given); NotAllowed otherwise."""
-    membership = session.scalar(
-        select(Membership).where(Membership.cohort_id == cohort_id, Membership.user_id == actor.user_id)
-    )
+def require_member(session: Session, actor: Actor, cohort_id: int, role: str | None = None, *,
+                   lock: bool = False) -> Membership:
+    """The actor's membership of the cohort (in `role` if given); NotAllowed otherwise.
+
+    `lock` holds the membership row until commit, so two saves by one person run one after the other.
+    """
+    query = select(Membership).where(Membership.cohort_id == cohort_id, Membership.user_id == actor.user_id)
+    membership = session.scalar(query.with_for_update() if lock else query)
     if membership is None or (role is not None and membership.role != role):
         who = {"student": "students", "staff": "staff"}.get(role or "", "members")
         raise NotAllowed(f"Only {who} of this cohort can do this.")

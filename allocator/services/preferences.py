@@ -14,9 +14,9 @@ from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from allocator.models import Cohort, Membership, Preference, Project, User, utcnow
-from allocator.services.access import Actor
+from allocator.services.access import Actor, require_member
 from allocator.services.cohorts import published_run_id
-from allocator.services.errors import Closed, Invalid, NotAllowed, NotFound
+from allocator.services.errors import Closed, Invalid, NotFound
 from allocator.services.phases import PHASE_LABELS, phase_of, preferences_open
 
 __all__ = [
@@ -104,12 +104,7 @@ class ProjectBrowser:
 
 def _student_cohort(session: Session, actor: Actor, cohort_id: int, *, lock: bool = False) -> tuple[Membership, Cohort]:
     """The actor's student membership (locked FOR UPDATE when saving) and the cohort; NotAllowed otherwise."""
-    query = select(Membership).where(Membership.cohort_id == cohort_id, Membership.user_id == actor.user_id)
-    if lock:
-        query = query.with_for_update()
-    membership = session.scalar(query)
-    if membership is None or membership.role != "student":
-        raise NotAllowed("Only students of this cohort can do this.")
+    membership = require_member(session, actor, cohort_id, "student", lock=lock)
     cohort = session.get(Cohort, cohort_id)
     if cohort is None:  # pragma: no cover - the membership's foreign key guarantees it
         raise NotFound("That cohort does not exist.")

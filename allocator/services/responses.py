@@ -13,10 +13,10 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from allocator.models import AllocationRun, Assignment, Cohort, Membership, Preference, Project, Response, User, utcnow
-from allocator.services.access import Actor
+from allocator.services.access import Actor, require_member
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import published_run_id
-from allocator.services.errors import Closed, Invalid, NotAllowed
+from allocator.services.errors import Closed, Invalid
 
 __all__ = ["RESPONSE_REASON_MAX", "MyAllocationView", "get_my_allocation", "respond_to_allocation"]
 
@@ -51,13 +51,7 @@ class MyAllocationView:
 
 
 def _membership(session: Session, actor: Actor, cohort_id: int, *, lock: bool = False) -> Membership:
-    query = select(Membership).where(Membership.cohort_id == cohort_id, Membership.user_id == actor.user_id)
-    if lock:
-        query = query.with_for_update()
-    membership = session.scalar(query)
-    if membership is None or membership.role != "student":
-        raise NotAllowed("Only students of this cohort can do this.")
-    return membership
+    return require_member(session, actor, cohort_id, "student", lock=lock)
 
 
 def _view(session: Session, actor: Actor, cohort: Cohort) -> MyAllocationView:
