@@ -35,6 +35,7 @@ if ctx.role == "none" and not ctx.is_admin:
     sections = {"": [st.Page("pages/not_enrolled.py", title="Not enrolled", default=True)]}
 else:
     sections = {"": COMMON, **BY_ROLE.get(ctx.role, {})}
-page = st.navigation(sections, position="hidden")
-ui.sidebar_menu(sections, ctx)
+# A top bar: it collapses into a menu on a phone and closes itself after a choice.
+page = st.navigation(sections, position="top")
+ui.sidebar_account(ctx)
 page.run()

@@ -22,7 +22,8 @@ def _leave_pages_folder_mode() -> None:
     """Streamlit treats an app with a `pages/` folder as a folder-driven multipage app until
     `st.navigation` first runs in the process; in that mode a URL runs a page file without app.py.
     Every page refuses to draw without this run's context anyway; this shortens the window to the
-    first script run after a restart. (The folder's own menu is hidden in .streamlit/config.toml.)"""
+    first script run after a restart. (The folder's own sidebar menu is hidden in .streamlit/config.toml;
+    app.py's menu is a top bar, which that setting does not touch.)"""
     try:
         from streamlit.runtime.pages_manager import PagesManager
 
@@ -123,16 +124,9 @@ def _identity(settings: config.Settings) -> tuple[str, str, str | None, bool]:
     return email, "", None, True
 
 
-def sidebar_menu(sections: dict, ctx: Context) -> None:
-    """The menu: only the pages of this person's navigation. Drawn by hand because the built-in menu
-    is switched off (see `_leave_pages_folder_mode`)."""
+def sidebar_account(ctx: Context) -> None:
+    """Who is signed in, and the way out in local mode. The menu itself is app.py's top bar."""
     with st.sidebar:
-        for header, pages in sections.items():
-            if header:
-                st.caption(header.upper())
-            for page in pages:
-                st.page_link(page, label=page.title, icon=page.icon)
-        st.divider()
         st.caption(f"{ctx.actor.name}  \n{ctx.actor.email}")
         if ctx.local_mode and st.button("Sign out", key="sign-out"):
             st.session_state.pop(LOCAL_KEY, None)
