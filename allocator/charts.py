@@ -123,7 +123,7 @@ def rank_profile(profile: Sequence[int], students: int, *, name: str = "") -> go
     fig = go.Figure(go.Bar(
         x=categories, y=counts, name=_esc(name) or "Students",
         marker=dict(color=colours),
-        text=[_count_pct(c, p) for c, p in zip(counts, pcts)], textposition="auto",
+        text=[_count_pct(c, p) for c, p in zip(counts, pcts)], textposition="outside", textangle=0, cliponaxis=False,
         customdata=pcts,
         hovertemplate="%{x}: %{y} students (%{customdata:.1f}%)<extra></extra>",
     ))
