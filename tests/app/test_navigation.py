@@ -178,3 +178,16 @@ def test_verified_stranger_sees_not_enrolled(microsoft):
     as_person("stranger@elsewhere.example")
     at = signed_in(None)
     assert "not enrolled" in texts(at).lower()
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES + ("pages/student_preferences.py", "pages/staff_projects.py"))
+def test_a_page_run_without_app_py_draws_nothing(people, page):
+    # Streamlit can run a page file on its own (the pages/ folder mode, before st.navigation first runs
+    # in a new process); without this run's verified context the page must refuse.
+    at = AppTest.from_file(str(ROOT / page), default_timeout=30)
+    at.session_state["local_user_email"] = "coord@uni.example"  # a choice alone is not a verified identity
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["This page is not available to you."]
+    assert len(at.title) == 0 or all("not available" not in t.value for t in at.title)
+    assert not at.button and not at.get("plotly_chart") and not at.dataframe
