@@ -30,6 +30,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+# The limits a proposal form enforces; an import must not let longer text in by the back door.
+PROJECT_TITLE_MAX = 300
+PROJECT_DESCRIPTION_MAX = 20_000
+
 MAX_BYTES = 5 * 1024 * 1024
 MAX_JSON_BYTES = 50 * 1024 * 1024
 ROLE_NAMES = {
@@ -441,7 +445,10 @@ def read_projects(data: bytes) -> Parsed:
         if column not in frame:
             frame[column] = ""
     problems.where(frame, frame["title"] == "", "missing title")
-    problems.where(frame, frame["title"].str.len() > 300, "title longer than 300 characters")
+    problems.where(frame, frame["title"].str.len() > PROJECT_TITLE_MAX,
+                   f"title longer than {PROJECT_TITLE_MAX} characters")
+    problems.where(frame, frame["description"].str.len() > PROJECT_DESCRIPTION_MAX,
+                   f"description longer than {PROJECT_DESCRIPTION_MAX:,} characters")
     problems.where(frame, frame["code"].str.len() > 40, "code longer than 40 characters")
     capacity = _integers(frame, "capacity", problems, label="capacity", blank_ok=False)
     minimum = _integers(frame, "min_students", problems, label="min_students", blank_ok=True).fillna(0)

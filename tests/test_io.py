@@ -260,3 +260,10 @@ def test_json_writer_is_valid_json():
     assert json.loads(io.to_json_bytes(doc)) == doc
     with pytest.raises(io.BadFile):
         io.read_json(b"{nope")
+
+
+def test_projects_file_refuses_a_description_longer_than_a_proposal_may_be():
+    long = "x" * (io.PROJECT_DESCRIPTION_MAX + 1)
+    parsed = io.read_projects(f'title,capacity,description\nOK,2,short\nLong,2,"{long}"\n'.encode())
+    assert [r.title for r in parsed.rows] == ["OK"]
+    assert [(e.line, "description longer than 20,000 characters" in e.message) for e in parsed.errors] == [(3, True)]

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from allocator import config
@@ -864,15 +864,33 @@ def _auto_label(params: RunParameters) -> str:
     return " · ".join(parts)
 
 
+def _one_snapshot(session: Session) -> None:
+    """Make the rest of the caller's transaction read the database as of one moment.
+
+    PostgreSQL's default, READ COMMITTED, gives every statement a fresh view: students saving while a
+    run builds its problem (several statements) and then reads their ranks (another one) made the run
+    store ranks from lists other than the ones it solved. REPEATABLE READ reads every statement from
+    the snapshot of the transaction's first one; a run only inserts rows, so it never meets a
+    serialisation failure. It can only be chosen before the transaction's first statement, which is
+    how pages call the service (`ui.run_action`); SQLAlchemy warns if a caller has already queried. A
+    session joined to an outer connection (the tests' rolled-back session) keeps that connection's
+    level, and SQLite needs nothing: a writer holds the database from its first statement on.
+    """
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def run_allocation(session: Session, *, actor: Actor, cohort_id: int, params: RunParameters,
                    label: str = "") -> RunView:
     """Solve the cohort's current preferences with `params` and store the run with every assignment.
 
-    Runs in the caller's transaction, so the problem is one consistent snapshot. An infeasible problem
+    Runs in the caller's transaction, read as one snapshot (`_one_snapshot`). An infeasible problem
     is stored too (status "infeasible", the engine's sentence in `message`, with names for ids) and its
     view carries suggestions of what to change.
     """
     require_admin(actor)
+    _one_snapshot(session)
     cohort = _cohort(session, cohort_id)
     params = _checked(params)
     label = _label(label) or _auto_label(params)

@@ -32,6 +32,7 @@ from allocator.services.allocation import (
     _checked,
     _cohort,
     _label,
+    _one_snapshot,
     _run,
     _solve_and_store,
 )
@@ -232,6 +233,7 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
     is pinned to their current project, and each decliner is forbidden the project they declined. The
     published run's other settings (objective, overrides, forbids, seed) carry over."""
     require_admin(actor)
+    _one_snapshot(session)  # the kept pins, the declines and the preferences from one moment
     cohort = _cohort(session, cohort_id)
     run_id = published_run_id(session, cohort_id)
     if run_id is None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from allocator import io
 from allocator.models import Assignment, Cohort, Membership, Preference, Project, Response, User, utcnow
 from allocator.services.access import Actor
 from allocator.services.audit import record_audit
@@ -29,8 +30,8 @@ __all__ = [
     "list_my_projects", "propose_project", "update_my_project", "withdraw_my_project",
 ]
 
-PROJECT_TITLE_MAX = 300
-PROJECT_DESCRIPTION_MAX = 20_000
+PROJECT_TITLE_MAX = io.PROJECT_TITLE_MAX
+PROJECT_DESCRIPTION_MAX = io.PROJECT_DESCRIPTION_MAX
 PROJECT_CAPACITY_MAX = 50
 PROJECT_TAG_MAX_LENGTH = 30
 PROJECT_TAGS_MAX = 10
