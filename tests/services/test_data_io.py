@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from allocator import engine, io, services
+from allocator import engine, services
 from allocator.models import (AllocationRun, Assignment, AuditEvent, Cohort, Membership, Preference, Project,
                               Response, User, utcnow)
 from tests import factories as f
