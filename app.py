@@ -37,5 +37,6 @@ else:
     sections = {"": COMMON, **BY_ROLE.get(ctx.role, {})}
 # A top bar: it collapses into a menu on a phone and closes itself after a choice.
 page = st.navigation(sections, position="top")
+ui.go_to_requested_page(sections, page)
 ui.sidebar_account(ctx)
 page.run()

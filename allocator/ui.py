@@ -7,6 +7,7 @@ Services check everything once more: this module is convenience, not the securit
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -18,24 +19,39 @@ from allocator import auth, config, db, services
 log = logging.getLogger(__name__)
 
 
-def _leave_pages_folder_mode() -> None:
+def _leave_pages_folder_mode() -> bool:
     """Streamlit treats an app with a `pages/` folder as a folder-driven multipage app until
-    `st.navigation` first runs in the process; in that mode a URL runs a page file without app.py.
-    Every page refuses to draw without this run's context anyway; this shortens the window to the
-    first script run after a restart. (The folder's own sidebar menu is hidden in .streamlit/config.toml;
-    app.py's menu is a top bar, which that setting does not touch.)"""
+    `st.navigation` first runs in the process; in that mode a URL runs a page file without app.py, and
+    widgets get other ids than on later runs (a first click is lost). This module is imported on the
+    first script run, so switching the mode off here leaves only that one run in it, which
+    `_restart_folder_mode_run` then throws away. Returns whether the process was in that mode.
+    (The folder's own sidebar menu is hidden in .streamlit/config.toml; app.py's menu is a top bar.)"""
     try:
         from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the flag has no such mode
+        return False
+    was_folder_mode = bool(getattr(PagesManager, "uses_pages_directory", False))
+    PagesManager.uses_pages_directory = False
+    return was_folder_mode
 
-        PagesManager.uses_pages_directory = False
-    except (ImportError, AttributeError):  # a Streamlit without the flag has no such mode
-        pass
+
+_folder_mode_run_pending = _leave_pages_folder_mode()
+_folder_mode_lock = threading.Lock()
 
 
-_leave_pages_folder_mode()
+def _restart_folder_mode_run() -> None:
+    """Rerun the process's first script run, once, so it too goes through app.py's navigation."""
+    global _folder_mode_run_pending
+    with _folder_mode_lock:
+        pending, _folder_mode_run_pending = _folder_mode_run_pending, False
+    if pending:
+        st.rerun()
+
+
 _CONTEXT_KEY = "_allocator_context"
 LOCAL_KEY = "local_user_email"
 COHORT_KEY = "cohort_id"
+REQUESTED_PAGE_KEY = "_requested_page"
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,8 @@ def _local_sign_in(settings: config.Settings) -> str | None:
 
 def _identity(settings: config.Settings) -> tuple[str, str, str | None, bool]:
     """(email, name, oid, local_mode) of a verified person, or stop the script at a sign-in screen."""
+    if _CONTEXT_KEY not in st.session_state:
+        _remember_requested_page()
     if settings.microsoft_configured:
         if settings.local_mode_requested:
             _, refusal = auth.local_mode_allowed(settings)  # also logs the refusal
@@ -134,8 +152,27 @@ def sidebar_account(ctx: Context) -> None:
             st.rerun()
 
 
+def _remember_requested_page() -> None:
+    """A link to a page (from an email, a bookmark, a reload) survives the sign-in screen."""
+    url = st.context.url or ""
+    page = url.rstrip("/").rsplit("/", 1)[-1] if url.count("/") > 2 else ""
+    st.session_state.setdefault(REQUESTED_PAGE_KEY, page)
+
+
+def go_to_requested_page(sections: dict, current) -> None:
+    """After sign-in, open the page the person first asked for, if their menu holds it."""
+    wanted = st.session_state.pop(REQUESTED_PAGE_KEY, "")
+    if not wanted or wanted == current.url_path:
+        return
+    for pages in sections.values():
+        for page in pages:
+            if page.url_path == wanted:
+                st.switch_page(page)
+
+
 def establish() -> Context:
     """Verify who is here and pick the cohort; called by app.py on every run."""
+    _restart_folder_mode_run()
     settings = config.load()
     email, name, oid, local_mode = _identity(settings)
     with db.session() as session, session.begin():
@@ -175,6 +212,7 @@ def _choose_cohort(cohorts: list[services.CohortView]) -> tuple[int | None, str]
 
 def page_context(*roles: str) -> Context:
     """The context of this run, checked against the roles the page is for; stops the page otherwise."""
+    _restart_folder_mode_run()
     ctx = st.session_state.get(_CONTEXT_KEY)
     if ctx is None or (roles and ctx.role not in roles):
         st.error("This page is not available to you.")

@@ -17,8 +17,11 @@ if ctx.cohort_id is None:
 cid = ctx.cohort_id
 
 
-if message := st.session_state.pop(FLASH, None):
-    st.success(message)
+# Always one container above the tabs, message or not: an element appearing there would redraw the tabs
+# with the first one selected, sending the coordinator away from the tab they were working in.
+with st.container():
+    if message := st.session_state.pop(FLASH, None):
+        st.success(message)
 
 members_tab, import_tab, waiting_tab = st.tabs(["Members", "Import from CSV", "Not yet ranked"])
 

@@ -64,16 +64,20 @@ def run_name(run_id: int | None) -> str:
     return f"{run.name}{state}{flags} · {ui.fmt_datetime(run.created_at)}"
 
 
-notice = st.session_state.pop(NOTICE, None)
-if notice:
-    kind, text, details = notice
-    getattr(st, kind)(text)
-    for line in details:
-        st.markdown(f"- {ui.md(line)}")
+# One container, drawn on every run whatever is in it: an element appearing or vanishing above st.tabs
+# moves the tabs, and moved tabs are redrawn with the first tab selected (a notice would send the
+# coordinator from Publish back to Tune).
+with st.container():
+    notice = st.session_state.pop(NOTICE, None)
+    if notice:
+        kind, text, details = notice
+        getattr(st, kind)(text)
+        for line in details:
+            st.markdown(f"- {ui.md(line)}")
 
-if runs:
-    st.selectbox("Run shown in See, Adjust, Publish and Export", [r.id for r in runs], format_func=run_name,
-                 key=RUN_KEY)
+    if runs:
+        st.selectbox("Run shown in See, Adjust, Publish and Export", [r.id for r in runs], format_func=run_name,
+                     key=RUN_KEY)
 current = by_id.get(st.session_state.get(RUN_KEY))
 
 tune, run_tab, see, compare, adjust, publish, export = st.tabs(

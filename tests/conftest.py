@@ -31,6 +31,7 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql: needs TEST_DATABASE_URL")
+    config.addinivalue_line("markers", "e2e: real browser")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,0 +1,293 @@
+"""The real app in a real browser: a Streamlit server on a free port against a fresh, seeded SQLite
+database, and Debian's Chromium driven by Python Playwright.
+
+Playwright is imported inside the fixtures, so without it (or without /usr/bin/chromium) the journeys
+skip with the reason instead of failing to import.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from allocator import db, migrate, seeding
+from allocator.models import Cohort, Membership, Preference, User
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
+SERVER_START_TIMEOUT = 60  # seconds; a cold start imports streamlit, pandas, plotly and ortools
+
+# A small deterministic demo: the same seed gives the same people, projects and preferences.
+DEMO_SIZE = {"students": 40, "projects": 12, "staff": 6, "seed": 7}
+
+
+def skip_reason() -> str | None:
+    """Why the browser journeys cannot run here, or None when they can."""
+    try:
+        importlib.import_module("playwright.sync_api")
+    except ImportError as err:
+        return f"Python Playwright cannot be imported ({err}): browser journeys skipped"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} is missing (apt-get install chromium): browser journeys skipped"
+    return None
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    user_id: int
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The running app and what the fixture put in its database."""
+    base_url: str
+    database_url: str
+    log_path: Path  # the server's output: no traceback may appear in it during a journey
+    cohort_id: int
+    student: Person
+    staff: Person
+    admin: Person
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare_database(url: str) -> None:
+    """Migrate and seed; the demo student starts with an empty list in a cohort open for preferences."""
+    migrate.upgrade(url)
+    seeding.seed(url, **DEMO_SIZE)
+    with db.session(url) as s, s.begin():
+        cohort_id = s.execute(select(Cohort.id).order_by(Cohort.id)).scalars().one()
+        student_id = s.execute(select(User.id).where(User.email == seeding.DEMO_STUDENT)).scalar_one()
+        # The seeder gives the demo student a ranking; the first journey builds one from nothing.
+        s.execute(delete(Preference).where(Preference.cohort_id == cohort_id, Preference.student_id == student_id))
+        s.execute(update(Membership).where(Membership.cohort_id == cohort_id, Membership.user_id == student_id)
+                  .values(preferences_saved_at=None))
+        # Preferences open whatever the clock says (the seeder's dates follow it; this pins the phase).
+        s.execute(update(Cohort).where(Cohort.id == cohort_id).values(phase_override="preferences"))
+
+
+def _server_env(url: str, tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MS_", "SMTP_")) and k not in ("ADMIN_EMAILS", "LOCAL_MODE", "APP_URL")}
+    env.update(
+        DATABASE_URL=url,
+        ALLOCATOR_NO_DEMO="1",
+        # A developer's .streamlit/secrets.toml (Microsoft sign-in, SMTP) must not reach the test server.
+        ALLOCATOR_SECRETS=str(tmp / "no-secrets.toml"),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _wait_healthy(process: subprocess.Popen, base_url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+                if response.status == 200 and response.read().strip() == b"ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"streamlit not healthy after {SERVER_START_TIMEOUT} s:\n{log_path.read_text()[-4000:]}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """End the server's whole process group (helpers included), politely first."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:  # the group is gone already
+        return
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+class Server:
+    """`streamlit run app.py` in its own process group, on a free port, against `database_url`."""
+
+    def __init__(self, database_url: str, tmp: Path):
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / f"streamlit-{self.port}.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+                 "--server.address", "127.0.0.1", "--server.headless", "true",
+                 "--server.fileWatcherType", "none"],
+                cwd=REPO_ROOT, env=_server_env(database_url, tmp), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, ended as a whole by stop()
+            )
+        try:
+            _wait_healthy(self.process, self.base_url, self.log_path)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def e2e_tmp(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def database_url_e2e(browser, e2e_tmp) -> str:
+    """The seeded database every journey shares (browser first: no browser, no work)."""
+    url = f"sqlite:///{e2e_tmp / 'e2e.db'}"
+    _prepare_database(url)
+    yield url
+    db.dispose_all()
+
+
+@pytest.fixture(scope="session")
+def deployment(browser, database_url_e2e, e2e_tmp) -> Deployment:
+    server = Server(database_url_e2e, e2e_tmp)
+    try:
+        _warm_up(browser, server.base_url)
+        with db.session(database_url_e2e) as s:
+            cohort_id = s.execute(select(Cohort.id).order_by(Cohort.id)).scalars().first()
+            people = {email: Person(name=name, email=email, user_id=uid) for uid, email, name in s.execute(
+                select(User.id, User.email, User.name).where(User.email.in_(
+                    [seeding.DEMO_STUDENT, seeding.DEMO_STAFF, seeding.DEMO_ADMIN])))}
+        yield Deployment(base_url=server.base_url, database_url=database_url_e2e, log_path=server.log_path,
+                         cohort_id=cohort_id,
+                         student=people[seeding.DEMO_STUDENT], staff=people[seeding.DEMO_STAFF],
+                         admin=people[seeding.DEMO_ADMIN])
+    finally:
+        server.stop()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(server.log_path, ARTIFACTS / "streamlit.log")  # the server's side of the journeys
+
+
+@pytest.fixture
+def fresh_server(browser, database_url_e2e, e2e_tmp):
+    """A second server process nobody has visited yet, on the same database (for first-visit tests)."""
+    server = Server(database_url_e2e, e2e_tmp)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _warm_up(browser, base_url: str) -> None:
+    """One page load, so the journeys never meet the server's very first script run.
+
+    Until `st.navigation` has run once in the process, Streamlit treats an app with a `pages/` folder as
+    a folder-driven app, and that first run behaves differently (see test_first_visit_after_restart.py);
+    the journeys are about the app as everyone after the first visitor meets it.
+    """
+    from tests.e2e.driver import App
+
+    context = browser.new_context()
+    try:
+        App(context.new_page(), base_url).open("/")
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def open_app(browser, request):
+    """Open the app in a new browser context (no cookies, so a new, signed-out Streamlit session)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    from tests.e2e.driver import App
+
+    contexts = []
+
+    def open_(base_url: str) -> App:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        contexts.append(context)
+        return App(context.new_page(), base_url)
+
+    try:
+        yield open_
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            for i, context in enumerate(contexts):
+                for j, page in enumerate(context.pages):
+                    try:
+                        page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}-{i}{j}.png"),
+                                        full_page=True)
+                    except PlaywrightError:  # a crashed page has no picture; the failure itself is reported
+                        continue
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def app(open_app, deployment):
+    """The app on the shared server; afterwards, the server must not have logged a traceback (a failed
+    action the page turned into "Something went wrong" is logged there with its cause)."""
+    start = deployment.log_path.stat().st_size
+    yield open_app(deployment.base_url)
+    with deployment.log_path.open("rb") as log:
+        log.seek(start)
+        output = log.read().decode("utf-8", "replace")
+    assert "Traceback" not in output, f"the server logged an error during the journey:\n{output[-4000:]}"
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_failure_artifacts():
+    """Screenshots of failures are of this run only."""
+    for old in ARTIFACTS.glob("FAILED-*.png"):
+        old.unlink(missing_ok=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.rep_call = report  # read by the `app` fixture to keep a screenshot of a failure
+    return report
