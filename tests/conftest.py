@@ -55,6 +55,23 @@ def _navigation_always_through_app_py():
     app_test.PagesManager = original
 
 
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """One Playwright and one headless Debian Chromium for the whole run: Playwright's sync API cannot
+    start a second time while the first is alive, so every browser test shares this one."""
+    from tests.load.browser import HAVE_CHROMIUM, NO_CHROMIUM, chromium
+
+    if not HAVE_CHROMIUM:
+        pytest.skip(NO_CHROMIUM)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = chromium(p)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def create_postgres_database(prefix: str = "alloc") -> str:
     """A new, empty database on the TEST_DATABASE_URL server; parallel runs never share one."""
     server = make_url(PG_URL)

@@ -155,18 +155,11 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(chromium_browser):
     reason = skip_reason()
     if reason:
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    return chromium_browser
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,6 @@ from tests.load.browser import (
     HAVE_CHROMIUM,
     NO_CHROMIUM,
     app_server,
-    chromium,
     idle,
     sign_in,
     warm_up,
@@ -290,8 +289,7 @@ def errors_shown(page) -> list[str]:
 
 
 @pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
-def test_browser_sessions_save_alongside_the_threads(fresh_database, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_browser_sessions_save_alongside_the_threads(fresh_database, tmp_path, chromium_browser):
     cohort = seed(fresh_database)
     saves = plan_saves(cohort)  # the browser students are among them: some race two thread saves too
     in_browser = cohort.students[:BROWSER_STUDENTS]
@@ -301,10 +299,9 @@ def test_browser_sessions_save_alongside_the_threads(fresh_database, tmp_path):
     browsers_done = threading.Event()
     threads: list[threading.Thread] = []
     try:
-        with app_server(fresh_database, tmp_path) as base, sync_api.sync_playwright() as p:
-            browser = chromium(p)
+        with app_server(fresh_database, tmp_path) as base:
+            context = chromium_browser.new_context()
             try:
-                context = browser.new_context()
                 warm_up(context, base)
                 pages = [open_preferences(context, base, s, cohort.names[s.user_id]) for s in in_browser]
                 barrier, threads, outcome = start_load(cohort, saves, extra_parties=1, others_done=browsers_done)
@@ -317,7 +314,7 @@ def test_browser_sessions_save_alongside_the_threads(fresh_database, tmp_path):
                 browsers_done.set()
                 shown = {s.email: errors_shown(page) for s, page in zip(in_browser, pages)}
             finally:
-                browser.close()
+                context.close()
     finally:  # never leave threads writing to a database the fixture is about to drop
         browsers_done.set()
         join(threads)

@@ -11,7 +11,6 @@ from tests.load.browser import (
     HAVE_CHROMIUM,
     NO_CHROMIUM,
     app_server,
-    chromium,
     idle,
     sign_in,
     warm_up,
@@ -29,20 +28,18 @@ pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, chromium_browser):
     workdir = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{workdir / 'app.db'}"
     migrate.upgrade(url)
     seed_hostile(url)
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with app_server(url, workdir) as base, sync_api.sync_playwright() as p:
-        browser = chromium(p)
+    with app_server(url, workdir) as base:
+        context = chromium_browser.new_context()
         try:
-            context = browser.new_context()
             warm_up(context, base)
             yield url, base, context
         finally:
-            browser.close()
+            context.close()
     db.dispose_all()
 
 
