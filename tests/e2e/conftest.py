@@ -6,17 +6,9 @@ skip with the reason instead of failing to import.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +17,12 @@ from sqlalchemy import delete, select, update
 
 from allocator import db, migrate, seeding
 from allocator.models import Cohort, Membership, Preference, User
+from tests.appserver import Server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
-SERVER_START_TIMEOUT = 60  # seconds; a cold start imports streamlit, pandas, plotly and ortools
 
 # A small deterministic demo: the same seed gives the same people, projects and preferences.
 DEMO_SIZE = {"students": 40, "projects": 12, "staff": 6, "seed": 7}
@@ -66,12 +58,6 @@ class Deployment:
     admin: Person
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _prepare_database(url: str) -> None:
     """Migrate and seed; the demo student starts with an empty list in a cohort open for preferences."""
     migrate.upgrade(url)
@@ -85,73 +71,6 @@ def _prepare_database(url: str) -> None:
                   .values(preferences_saved_at=None))
         # Preferences open whatever the clock says (the seeder's dates follow it; this pins the phase).
         s.execute(update(Cohort).where(Cohort.id == cohort_id).values(phase_override="preferences"))
-
-
-def _server_env(url: str, tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MS_", "SMTP_")) and k not in ("ADMIN_EMAILS", "LOCAL_MODE", "APP_URL")}
-    env.update(
-        DATABASE_URL=url,
-        ALLOCATOR_NO_DEMO="1",
-        # A developer's .streamlit/secrets.toml (Microsoft sign-in, SMTP) must not reach the test server.
-        ALLOCATOR_SECRETS=str(tmp / "no-secrets.toml"),
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def _wait_healthy(process: subprocess.Popen, base_url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-                if response.status == 200 and response.read().strip() == b"ok":
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"streamlit not healthy after {SERVER_START_TIMEOUT} s:\n{log_path.read_text()[-4000:]}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """End the server's whole process group (helpers included), politely first."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:  # the group is gone already
-        return
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
-class Server:
-    """`streamlit run app.py` in its own process group, on a free port, against `database_url`."""
-
-    def __init__(self, database_url: str, tmp: Path):
-        self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp / f"streamlit-{self.port}.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-                 "--server.address", "127.0.0.1", "--server.headless", "true",
-                 "--server.fileWatcherType", "none"],
-                cwd=REPO_ROOT, env=_server_env(database_url, tmp), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, ended as a whole by stop()
-            )
-        try:
-            _wait_healthy(self.process, self.base_url, self.log_path)
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        _stop(self.process)
 
 
 @pytest.fixture(scope="session")
