@@ -46,12 +46,12 @@ with db.read() as session:
             if ctx.cohort_id is not None else None)
 
 if form is not None:
-    cid = form.cohort_id
-    st.subheader(ui.md(form.name))
-    st.markdown(f"**Phase now:** {form.phase_label}"
-                + (" (set by hand)" if form.phase_override else " (from the dates)"))
+    cid = form.cohort.id
+    st.subheader(ui.md(form.cohort.name))
+    st.markdown(f"**Phase now:** {form.cohort.phase_label}"
+                + (" (set by hand)" if form.cohort.phase_override else " (from the dates)"))
     with st.form(f"settings-{cid}"):
-        name = st.text_input("Name", value=form.name, max_chars=200, key=f"settings-{cid}-name")
+        name = st.text_input("Name", value=form.cohort.name, max_chars=200, key=f"settings-{cid}-name")
         st.markdown(f"**Dates** — in {form.timezone} time. Leave a date empty while it is not decided.")
         left, right = st.columns(2)
         proposals_open = left.datetime_input("Proposals open", value=form.proposals_open_at,
@@ -64,23 +64,25 @@ if form is not None:
                                                  key=f"settings-{cid}-preferences-close", format="DD/MM/YYYY")
         overrides = [None, *services.PHASE_LABELS]
         override = st.selectbox(
-            "Phase", overrides, index=overrides.index(form.phase_override), key=f"settings-{cid}-override",
+            "Phase", overrides, index=overrides.index(form.cohort.phase_override),
+            key=f"settings-{cid}-override",
             format_func=lambda p: "Follow the dates" if p is None else f"Force: {services.PHASE_LABELS[p]}",
             help="Forcing a phase beats the dates, e.g. to reopen preferences for a day.")
         st.markdown("**Rules**")
         left, right = st.columns(2)
         min_choices = left.number_input("Fewest choices a student ranks", min_value=0, max_value=50, step=1,
-                                        value=form.min_choices, key=f"settings-{cid}-min")
+                                        value=form.cohort.min_choices, key=f"settings-{cid}-min")
         max_choices = right.number_input("Most choices a student ranks", min_value=1, max_value=50, step=1,
-                                         value=form.max_choices, key=f"settings-{cid}-max")
+                                         value=form.cohort.max_choices, key=f"settings-{cid}-max")
         objectives = list(OBJECTIVE_LABELS)
-        objective = st.selectbox("Default objective", objectives, index=objectives.index(form.default_objective),
+        objective = st.selectbox("Default objective", objectives,
+                                 index=objectives.index(form.cohort.default_objective),
                                  format_func=OBJECTIVE_LABELS.get, key=f"settings-{cid}-objective")
         allow_unranked = st.checkbox("Allow placing a student on a project they did not rank (as a last resort)",
-                                     value=form.allow_unranked, key=f"settings-{cid}-unranked")
-        auto_approve = st.checkbox("Approve new proposals automatically", value=form.auto_approve,
+                                     value=form.cohort.allow_unranked, key=f"settings-{cid}-unranked")
+        auto_approve = st.checkbox("Approve new proposals automatically", value=form.cohort.auto_approve,
                                    key=f"settings-{cid}-auto-approve")
-        responses_locked = st.checkbox("Lock students' accept/decline answers", value=form.responses_locked,
+        responses_locked = st.checkbox("Lock students' accept/decline answers", value=form.cohort.responses_locked,
                                        key=f"settings-{cid}-locked")
         if st.form_submit_button("Save settings", type="primary", key=f"settings-{cid}-save"):
             view = ui.run_action(

@@ -20,7 +20,6 @@ from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import CohortView, get_cohort, published_run_id
 from allocator.services.errors import Invalid, NotFound
-from allocator.services.phases import PHASE_LABELS, phase_of
 
 __all__ = ["UNSET", "CohortSettingsForm", "create_cohort", "rename_cohort", "archive_cohort", "unarchive_cohort",
            "copy_cohort", "update_cohort_settings", "cohort_settings_form", "local_to_utc", "utc_to_local"]
@@ -43,26 +42,15 @@ UNSET: Any = _Unset()
 
 @dataclass(frozen=True)
 class CohortSettingsForm:
-    """A cohort's settings as the settings form shows them: dates as wall-clock times in `timezone`."""
+    """A cohort as the settings form shows it: the cohort itself, and its dates as wall-clock times in
+    `timezone` (the form's date and time inputs have no zone)."""
 
-    cohort_id: int
-    name: str
-    archived: bool
+    cohort: CohortView
     timezone: str
-    phase: str
-    phase_label: str
     proposals_open_at: datetime | None
     proposals_close_at: datetime | None
     preferences_open_at: datetime | None
     preferences_close_at: datetime | None
-    phase_override: str | None
-    min_choices: int
-    max_choices: int
-    allow_unranked: bool
-    default_objective: str
-    auto_approve: bool
-    responses_locked: bool
-    published_run_id: int | None
 
 
 def _zone(tz_name: str | None = None) -> ZoneInfo:
@@ -296,15 +284,7 @@ def update_cohort_settings(
 
 def cohort_settings_form(session: Session, *, actor: Actor, cohort_id: int) -> CohortSettingsForm:
     require_admin(actor)
-    cohort = _cohort(session, cohort_id)
-    run_id = published_run_id(session, cohort_id)
-    phase = phase_of(cohort, published=run_id is not None)
+    view = get_cohort(session, actor=actor, cohort_id=cohort_id)
     tz = config.load().timezone
-    return CohortSettingsForm(
-        cohort_id=cohort.id, name=cohort.name, archived=cohort.archived, timezone=tz, phase=phase,
-        phase_label=PHASE_LABELS[phase],
-        **{f: utc_to_local(getattr(cohort, f), tz) for f in DATE_FIELDS},
-        phase_override=cohort.phase_override, min_choices=cohort.min_choices, max_choices=cohort.max_choices,
-        allow_unranked=cohort.allow_unranked, default_objective=cohort.default_objective,
-        auto_approve=cohort.auto_approve, responses_locked=cohort.responses_locked, published_run_id=run_id,
-    )
+    return CohortSettingsForm(cohort=view, timezone=tz,
+                              **{f: utc_to_local(getattr(view, f), tz) for f in DATE_FIELDS})

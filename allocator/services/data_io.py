@@ -512,6 +512,12 @@ class _Check:
             self.fail(path, "should be an object")
         return value
 
+    def new(self, value, seen, path):
+        """`value`, once: a key already in `seen` (a set or dict) means a damaged file."""
+        if value in seen:
+            self.fail(path, "appears twice")
+        return value
+
     def arr(self, value, path) -> list:
         if not isinstance(value, list):
             self.fail(path, "should be a list")
@@ -597,9 +603,7 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     for i, p in enumerate(c.arr(doc.get("people", []), "people")):
         path = f"people[{i}]"
         c.obj(p, path)
-        email = c.email(p.get("email"), f"{path}.email")
-        if email in people:
-            c.fail(f"{path}.email", "appears twice")
+        email = c.new(c.email(p.get("email"), f"{path}.email"), people, f"{path}.email")
         people[email] = dict(name=c.text(p, "name", path, max_len=200), role=c.one_of(p.get("role"), ("student", "staff"),
                                                                                     f"{path}.role"),
                              is_admin=c.flag(p, "is_admin", path), max_load=c.whole(p, "max_load", path, optional=True,
@@ -610,9 +614,8 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     for i, p in enumerate(c.arr(doc.get("other_people", []), "other_people")):
         path = f"other_people[{i}]"
         c.obj(p, path)
-        email = c.email(p.get("email"), f"{path}.email")
-        if email in people or email in others:
-            c.fail(f"{path}.email", "appears twice")
+        email = c.new(c.new(c.email(p.get("email"), f"{path}.email"), people, f"{path}.email"), others,
+                      f"{path}.email")
         others[email] = dict(name=c.text(p, "name", path, max_len=200), is_admin=c.flag(p, "is_admin", path))
     known = set(people) | set(others)
 
@@ -629,16 +632,12 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     for i, p in enumerate(c.arr(doc.get("projects", []), "projects")):
         path = f"projects[{i}]"
         c.obj(p, path)
-        key = c.text(p, "key", path)
-        if key in project_keys:
-            c.fail(f"{path}.key", "appears twice")
+        key = c.new(c.text(p, "key", path), project_keys, f"{path}.key")
         project_keys.add(key)
         code = c.text(p, "code", path, optional=True, max_len=40)
         if code is not None:
-            if code in codes:
-                c.fail(f"{path}.code", "appears twice")
-            codes.add(code)
-        title = c.text(p, "title", path, max_len=300)
+            codes.add(c.new(code, codes, f"{path}.code"))
+        title = c.text(p, "title", path, max_len=io.PROJECT_TITLE_MAX)
         if not title:
             c.fail(f"{path}.title", "is empty")
         capacity = c.whole(p, "capacity", path, minimum=0)
@@ -671,10 +670,7 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     for i, r in enumerate(c.arr(doc.get("runs", []), "runs")):
         path = f"runs[{i}]"
         c.obj(r, path)
-        key = c.text(r, "key", path)
-        if key in run_keys:
-            c.fail(f"{path}.key", "appears twice")
-        run_keys.add(key)
+        run_keys.add(key := c.new(c.text(r, "key", path), run_keys, f"{path}.key"))
         if r.get("assignment_columns", ASSIGNMENT_COLUMNS) != ASSIGNMENT_COLUMNS or \
                 r.get("response_columns", RESPONSE_COLUMNS) != RESPONSE_COLUMNS:
             c.fail(path, "has columns this app does not know")
