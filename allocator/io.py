@@ -33,6 +33,8 @@ import pandas as pd
 # The limits a proposal form enforces; an import must not let longer text in by the back door.
 PROJECT_TITLE_MAX = 300
 PROJECT_DESCRIPTION_MAX = 20_000
+PROJECT_CODE_MAX = 40
+PERSON_NAME_MAX = 200
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_JSON_BYTES = 50 * 1024 * 1024
@@ -373,8 +375,8 @@ def read_people(data: bytes, *, default_role: str | None = None) -> Parsed:
         return Parsed((), tuple(table.errors), table.ignored)
     emails = _emails(frame, "email", problems)
     frame["name"] = frame["name"].str.split().str.join(" ") if "name" in frame else ""
-    too_long = frame["name"].str.len() > 200
-    problems.where(frame, too_long, "name longer than 200 characters")
+    too_long = frame["name"].str.len() > PERSON_NAME_MAX
+    problems.where(frame, too_long, f"name longer than {PERSON_NAME_MAX} characters")
     if "role" in frame:
         raw_roles = frame["role"].str.lower()
         roles = raw_roles.map(ROLE_NAMES)
@@ -449,7 +451,8 @@ def read_projects(data: bytes) -> Parsed:
                    f"title longer than {PROJECT_TITLE_MAX} characters")
     problems.where(frame, frame["description"].str.len() > PROJECT_DESCRIPTION_MAX,
                    f"description longer than {PROJECT_DESCRIPTION_MAX:,} characters")
-    problems.where(frame, frame["code"].str.len() > 40, "code longer than 40 characters")
+    problems.where(frame, frame["code"].str.len() > PROJECT_CODE_MAX,
+                   f"code longer than {PROJECT_CODE_MAX} characters")
     capacity = _integers(frame, "capacity", problems, label="capacity", blank_ok=False)
     minimum = _integers(frame, "min_students", problems, label="min_students", blank_ok=True).fillna(0)
     over = capacity.notna() & (minimum > capacity).fillna(False)
@@ -602,6 +605,10 @@ def read_json(data: bytes, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
         raise BadFile("This is not a JSON text file.") from None
     except json.JSONDecodeError as err:
         raise BadFile(f"This is not valid JSON (line {err.lineno}: {err.msg}).") from None
+    except RecursionError:
+        raise BadFile("This JSON is nested too deeply to be a file this app wrote.") from None
+    except ValueError as err:  # e.g. a number with thousands of digits
+        raise BadFile(f"This is not valid JSON ({str(err).splitlines()[0][:120]}).") from None
 
 
 # --------------------------------------------------------------------------------------------------

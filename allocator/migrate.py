@@ -24,8 +24,12 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def downgrade(url: str | None = None, revision: str = "base") -> None:
-    command.downgrade(alembic_config(url), revision)
+def downgrade(url: str | None = None, revision: str = "base", *, allow_data_loss: bool = False) -> None:
+    """Step the schema down to `revision`. A step that would drop data (below the first revision) is
+    refused unless `allow_data_loss`, as `alembic -x allow-data-loss=yes downgrade ...` on the CLI."""
+    cfg = alembic_config(url)
+    cfg.attributes["allow_data_loss"] = allow_data_loss
+    command.downgrade(cfg, revision)
 
 
 def check(url: str | None = None) -> None:

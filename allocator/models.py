@@ -39,6 +39,8 @@ ROLES = ("student", "staff")
 PROJECT_STATUSES = ("proposed", "approved", "rejected", "withdrawn")
 OBJECTIVES = ("greedy", "generous", "min-cost", "weighted")
 RUN_STATUSES = ("optimal", "feasible", "infeasible")
+# How a run was made: solved, a manual move, an older run restored as the newest, a re-run for decliners.
+RUN_KINDS = ("solve", "move", "restore", "rerun-declined")
 PHASES = ("setup", "proposals", "preferences", "closed", "published")
 
 
@@ -210,18 +212,24 @@ class AllocationRun(Base):
     __table_args__ = (
         CheckConstraint(_in("objective", OBJECTIVES), name="objective_known"),
         CheckConstraint(_in("status", RUN_STATUSES), name="status_known"),
+        CheckConstraint(_in("kind", RUN_KINDS), name="kind_known"),
+        CheckConstraint("students >= 0", name="students_nonnegative"),
         Index("ix_allocation_runs_cohort_id", "cohort_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
-    # Derived runs (manual moves, re-runs for declined students) point at their origin.
+    kind: Mapped[str] = mapped_column(String(20), default="solve")
+    # The origin of a derived run (a manual move, a restore, a re-run for declined students).
     parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_runs.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     label: Mapped[str] = mapped_column(String(200), default="")
     objective: Mapped[str] = mapped_column(String(20))
-    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # How many students the run's problem has (the run list reads it without loading the record).
+    students: Mapped[int] = mapped_column(Integer, default=0)
+    # The problem and settings, in the form `services.run_record` reads and writes (nothing else does).
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(12))
     solver: Mapped[str] = mapped_column(String(40), default="")
     seconds: Mapped[float] = mapped_column(Float, default=0.0)

@@ -36,18 +36,53 @@ def run_offline() -> None:
         context.run_migrations()
 
 
+def _sqlite_foreign_keys(connection, on: bool) -> None:
+    """Switch SQLite's foreign keys. Batch mode rebuilds a table by copy-and-move (new table, copy,
+    DROP the old one, rename): with foreign keys on, that DROP deletes or nulls every row that refers to
+    the table (Alembic's batch.rst). SQLite ignores the pragma inside a transaction, so it is sent on the
+    driver's connection, before Alembic begins one, and checked."""
+    raw = connection.connection.driver_connection
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    if bool(raw.execute("PRAGMA foreign_keys").fetchone()[0]) != on:
+        raise RuntimeError("SQLite would not switch foreign keys off for the migration (was the connection "
+                           "inside a transaction?); nothing was changed.")
+
+
+def _foreign_key_check(connection) -> None:
+    """With the checks off while tables were rebuilt, prove afterwards that every reference still holds;
+    raising here rolls the whole migration back."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        table, rowid, parent, _ = broken[0]
+        raise RuntimeError(f"the migration would leave {len(broken)} broken reference(s), e.g. row {rowid} of "
+                           f"{table} pointing at a missing {parent}; nothing was changed.")
+
+
+def _migrate(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _sqlite_foreign_keys(connection, False)
+    try:
+        # SQLite's DDL is transactional, though Alembic does not assume it: one transaction for the whole
+        # upgrade lets the foreign-key check below undo all of it.
+        _configure(connection=connection, **({"transactional_ddl": True} if sqlite else {}))
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                _foreign_key_check(connection)
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, True)
+
+
 def run_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        _configure(connection=connection)
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(connection)
         return
     url = config.get_main_option("sqlalchemy.url") or app_config.load().database_url
     with db.create(url).connect() as connection:
-        _configure(connection=connection)
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(connection)
 
 
 if context.is_offline_mode():

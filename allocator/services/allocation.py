@@ -1,15 +1,14 @@
 """The allocation studio: tune, run, read, compare, adjust and explain allocation runs (coordinators).
 
-A run is immutable once stored. A solved run keeps, in `AllocationRun.parameters`, the coordinator's
-settings (`params`), the whole problem it solved in the engine's file format (`problem`), so any run can
-be reproduced and exported, and a small summary the run list reads without loading the problem
-(`students`, `kind`). A run derived from another one (a manual move, a restore) refers to the run that
-holds its problem (`problem_run_id`) and records how its rules differ from that problem (`unpinned`:
-students whose pin a move overrode, `allow_unranked`: a move placed someone on a project they did not
-rank), so `engine.validate` and `engine.explain` work on every run.
+A run is immutable once stored. Its kind ("solve", "move", "restore", "rerun-declined") and its origin
+(`parent_run_id`) are columns; the problem its allocation answers and the settings it was made with are
+its record (`services.run_record`), which every run holds for itself, so any run can be reproduced,
+charted, exported, adjusted and explained on its own, after a restore as before. A derived run's
+problem is its origin's with the rules the derivation changed (a move drops the moved student's pin and
+allows an unranked placement when it made one), so `engine.validate` and `engine.explain` work on it.
 
-Ids in a stored problem are "S<user id>" for students, "P<project id>" for projects and "L<user id>"
-for supervisors; `problem_export.build_problem_json` writes the same ids.
+Keys in a problem are "S<user id>" for students, "P<project id>" for projects and "L<user id>" for
+supervisors (`run_record.student_key` and friends); `problem_export.build_problem_json` writes the same.
 
 `Assignment.rank` is the student's own rank of the project (what they are told). The run's `profile`
 and `cost` are the engine's, over the problem's preference lists (which leave out projects that are no
@@ -17,17 +16,18 @@ longer approved); they only differ from the stored ranks when a ranked project w
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session, aliased
 
-from allocator import config
+from allocator import config, engine
 from allocator.models import (
     OBJECTIVES,
     AllocationRun,
@@ -39,10 +39,26 @@ from allocator.models import (
     User,
     utcnow,
 )
+from allocator.services import run_record
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Invalid, NotAllowed, NotFound
+from allocator.services.run_record import (
+    DEFAULT_TIME_LIMIT,
+    MAX_REASON,
+    MAX_SEED,
+    MAX_TIME_LIMIT,
+    Move,
+    RunParameters,
+    RunRecord,
+    check_settings,
+    project_key,
+    project_of,
+    student_key,
+    supervisor_key,
+    user_of,
+)
 
 __all__ = [
     "AssignmentRow", "Comparison", "DiffRow", "Headline", "MAX_TIME_LIMIT", "ProjectDemandRow",
@@ -53,84 +69,18 @@ __all__ = [
     "tune_parameters", "OBJECTIVE_LABELS",
 ]
 
-MAX_TIME_LIMIT = 300.0
-DEFAULT_TIME_LIMIT = 20.0
 MAX_LABEL = 200
-MAX_REASON = 500
-MAX_SEED = 2**31 - 1
 OBJECTIVE_LABELS = {
     "generous": "Generous: nobody gets a worse choice than necessary",
     "greedy": "Greedy: as many first choices as possible, then seconds, …",
     "min-cost": "Minimum cost: the lowest sum of ranks",
     "weighted": "Weighted: the lowest sum of your weights per rank",
 }
+# The settings check lives with the record; the studio and the publish module call it by this name.
+_checked = check_settings
 
 
 # ------------------------------------------------------------------------------------------ parameters
-
-
-def _pairs(value: Any, what: str) -> tuple[tuple[int, Any], ...]:
-    if value is None:
-        return ()
-    items = value.items() if isinstance(value, Mapping) else value
-    try:
-        return tuple(sorted((int(k), v) for k, v in items))
-    except (TypeError, ValueError):
-        raise Invalid(f"The {what} must map ids to numbers.") from None
-
-
-def _triples(value: Any, what: str) -> tuple[tuple[int, int, str], ...]:
-    if value is None:
-        return ()
-    out = []
-    try:
-        for item in value:
-            student, project, *rest = item
-            out.append((int(student), int(project), str(rest[0] if rest else "")))
-    except (TypeError, ValueError):
-        raise Invalid(f"Each {what} needs a student, a project and a reason.") from None
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class RunParameters:
-    """What the coordinator tuned for one run. Overrides are (id, value) pairs, sorted; mappings are
-    accepted too. `supervisor_capacity_overrides` values may be None: no limit for that supervisor."""
-
-    objective: str = "generous"
-    weights: tuple[int, ...] | None = None
-    allow_unranked: bool = False
-    capacity_overrides: tuple[tuple[int, int], ...] = ()
-    minimum_overrides: tuple[tuple[int, int], ...] = ()
-    pins: tuple[tuple[int, int, str], ...] = ()  # (student id, project id, reason)
-    forbids: tuple[tuple[int, int, str], ...] = ()
-    supervisor_capacity_overrides: tuple[tuple[int, int | None], ...] = ()
-    seed: int = 0
-    time_limit: float = DEFAULT_TIME_LIMIT
-
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        if self.weights is not None:
-            set_(self, "weights", tuple(self.weights))
-        set_(self, "capacity_overrides", _pairs(self.capacity_overrides, "capacity overrides"))
-        set_(self, "minimum_overrides", _pairs(self.minimum_overrides, "minimum overrides"))
-        set_(self, "supervisor_capacity_overrides",
-             _pairs(self.supervisor_capacity_overrides, "supervisor capacities"))
-        set_(self, "pins", _triples(self.pins, "pin"))
-        set_(self, "forbids", _triples(self.forbids, "forbid"))
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("capacity_overrides", "minimum_overrides", "supervisor_capacity_overrides", "pins", "forbids"):
-            data[key] = [list(item) for item in data[key]]
-        data["weights"] = list(self.weights) if self.weights is not None else None
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> RunParameters:
-        data = dict(data or {})
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def parse_weights(text: str) -> tuple[int, ...]:
@@ -145,39 +95,6 @@ def parse_weights(text: str) -> tuple[int, ...]:
     if any(w < 0 for w in weights):
         raise Invalid("Weights cannot be negative.")
     return weights
-
-
-def _checked(params: RunParameters) -> RunParameters:
-    """The same parameters, or Invalid naming the first thing wrong with them."""
-    if not isinstance(params, RunParameters):
-        raise Invalid("Missing run settings.")
-    if params.objective not in OBJECTIVES:
-        raise Invalid(f"Unknown objective “{params.objective}”; choose one of {', '.join(OBJECTIVES)}.")
-    if params.objective == "weighted":
-        if not params.weights:
-            raise Invalid("The weighted objective needs one weight per rank, for example 1, 2, 4, 8.")
-        if any(type(w) is not int or w < 0 for w in params.weights):
-            raise Invalid("Weights must be whole numbers, 0 or more.")
-    if type(params.seed) is not int or not 0 <= params.seed <= MAX_SEED:
-        raise Invalid("The tie-breaking seed must be a whole number, 0 or more.")
-    if not isinstance(params.time_limit, (int, float)) or not 0 < params.time_limit <= MAX_TIME_LIMIT:
-        raise Invalid(f"The time limit must be between 1 and {MAX_TIME_LIMIT:.0f} seconds.")
-    for what, pairs in (("capacity", params.capacity_overrides), ("minimum", params.minimum_overrides)):
-        for _, value in pairs:
-            if type(value) is not int or value < 0:
-                raise Invalid(f"Every {what} must be a whole number, 0 or more.")
-    for _, value in params.supervisor_capacity_overrides:
-        if value is not None and (type(value) is not int or value < 0):
-            raise Invalid("A supervisor's capacity must be a whole number, 0 or more (or blank for no limit).")
-    for what, items in (("pin", params.pins), ("forbid", params.forbids)):
-        for _, _, reason in items:
-            if len(reason) > MAX_REASON:
-                raise Invalid(f"Please keep the reason for a {what} under {MAX_REASON} characters.")
-    pinned = Counter(s for s, _, _ in params.pins)
-    twice = [s for s, n in pinned.items() if n > 1]
-    if twice:
-        raise Invalid("A student can be pinned to one project only; remove the extra pin.")
-    return params
 
 
 # ------------------------------------------------------------------------------------------ read classes
@@ -360,37 +277,6 @@ class Comparison:
     differences: tuple[DiffRow, ...]
 
 
-# ------------------------------------------------------------------------------------------ ids
-
-
-def student_key(user_id: int) -> str:
-    return f"S{user_id}"
-
-
-def supervisor_key(user_id: int) -> str:
-    return f"L{user_id}"
-
-
-def user_of(key: str) -> int:
-    """The user id behind a student ("S12") or supervisor ("L3") key."""
-    return int(key[1:])
-
-
-class Keys:
-    """How a stored problem's project ids map to database ids: a project is keyed by its code when it has
-    one (see `problem_export`), so each run stores the map it was solved with."""
-
-    def __init__(self, project_ids: Mapping[str, int]):
-        self.project_ids = {str(k): int(v) for k, v in project_ids.items()}
-        self.project_keys = {v: k for k, v in self.project_ids.items()}
-
-    def project(self, project_id: int | None) -> str | None:
-        return None if project_id is None else self.project_keys[project_id]
-
-    def project_id(self, key: str | None) -> int | None:
-        return None if key is None else self.project_ids[key]
-
-
 def _project_label(code: str | None, title: str) -> str:
     return f"{code} · {title}" if code else title
 
@@ -426,15 +312,14 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def _names(session: Session, cohort_id: int, keys: Keys) -> dict[str, str]:
+def _names(session: Session, cohort_id: int) -> dict[str, str]:
     """Display names for every key a problem of this cohort can mention (two queries)."""
     names: dict[str, str] = {}
     supervisor = aliased(User)
     for pid, code, title, sup_id, sup_name in session.execute(
             select(Project.id, Project.code, Project.title, Project.supervisor_id, supervisor.name)
             .outerjoin(supervisor, supervisor.id == Project.supervisor_id).where(Project.cohort_id == cohort_id)):
-        if pid in keys.project_keys:
-            names[keys.project_keys[pid]] = _project_label(code, title)
+        names[project_key(pid)] = _project_label(code, title)
         if sup_id is not None:
             names[supervisor_key(sup_id)] = sup_name
     for uid, name in session.execute(
@@ -558,20 +443,20 @@ def tune_parameters(setup: StudioSetup, *, objective: str, weights: str | Iterab
 # ------------------------------------------------------------------------------------------ the problem
 
 
-def _build(session: Session, cohort_id: int, params: RunParameters) -> tuple[dict[str, Any], Keys, dict[str, str]]:
+def _build(session: Session, cohort_id: int, params: RunParameters) -> tuple[engine.Problem, dict[str, str]]:
     """The cohort's problem as it stands (approved projects, the students and their preferences,
     supervisors' capacities) with this run's overrides, pins and forbids, built by `problem_export`.
     Every id in `params` is checked first, so a stale pick gets a sentence naming it."""
     from allocator.services.problem_export import build_problem_json, problem_keys
 
     found = problem_keys(session, cohort_id)
-    keys = Keys(found.projects)
-    names = _names(session, cohort_id, keys)
+    names = _names(session, cohort_id)
+    projects = set(found.projects.values())
     students = set(found.students.values())
     supervisors = set(found.supervisors.values())
 
     def project(pid: int, what: str) -> None:
-        if pid not in keys.project_keys:
+        if pid not in projects:
             raise Invalid(f"{what}: that project is not an approved project of this cohort.")
 
     def student(uid: int, what: str) -> None:
@@ -595,61 +480,39 @@ def _build(session: Session, cohort_id: int, params: RunParameters) -> tuple[dic
         "pinned": [(s, p) for s, p, _ in params.pins],
         "forbidden": sorted({(s, p) for s, p, _ in params.forbids}),
     })
-    if not problem.get("allow_unranked"):
-        problem.pop("allow_unranked", None)
-
     for entry in problem["projects"]:
         if entry.get("min_students", 0) > entry["capacity"]:
             raise Invalid(f"{names.get(entry['id'], entry['id'])} needs at least {entry['min_students']} students "
                           f"but has room for only {entry['capacity']}; lower its minimum or raise its capacity.")
-    return problem, keys, names
+    return _engine_problem(problem), names
 
 
-@dataclass(frozen=True)
-class _Stored:
-    problem: dict[str, Any]
-    keys: Keys
+def _stored(session: Session, run: AllocationRun) -> RunRecord:
+    """The run's record: the problem its allocation answers (as the engine reads it) and its settings."""
+    try:
+        return run_record.from_json(run.record)
+    except run_record.DamagedRecord as err:
+        raise Invalid(f"Run #{run.id} cannot be read: {err}.") from None
 
 
-def _effective(problem: dict[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """A derived run's problem: its origin's, minus the pins its moves overrode."""
-    unpinned = set(parameters.get("unpinned") or ())
-    out = dict(problem)
-    if unpinned and "pinned" in out:
-        out["pinned"] = [p for p in out["pinned"] if p["student"] not in unpinned]
-        if not out["pinned"]:
-            del out["pinned"]
-    if parameters.get("allow_unranked"):
-        out["allow_unranked"] = True
-    return out
+def _derived(problem: engine.Problem, *, unpin: str | None = None, allow_unranked: bool = False) -> engine.Problem:
+    """A derived run's problem: its origin's, minus a pin a move overrode, plus unranked if a move needs it."""
+    pinned = {s: p for s, p in problem.pinned.items() if s != unpin}
+    return dataclasses.replace(problem, pinned=pinned, allow_unranked=problem.allow_unranked or allow_unranked)
 
 
-def _stored(session: Session, run: AllocationRun) -> _Stored:
-    """The problem the run's allocation answers, as the engine reads it, and its project keys."""
-    params = run.parameters or {}
-    source = params
-    if "problem" not in params:
-        origin = params.get("problem_run_id")
-        source = session.scalar(select(AllocationRun.parameters).where(AllocationRun.id == origin)) if origin else None
-        if not source or "problem" not in source:
-            raise NotFound("The problem this run solved is no longer stored.")
-    return _Stored(_effective(source["problem"], params), Keys(source.get("project_ids") or {}))
-
-
-def _engine_problem(problem: dict[str, Any]):
-    from allocator import engine
-
+def _engine_problem(problem: dict[str, Any]) -> engine.Problem:
     try:
         return engine.parse_problem(problem)
     except engine.MalformedProblem as err:
         raise Invalid(f"The cohort's data cannot be allocated as it stands: {err}.") from None
 
 
-def _ranks_and_profile(problem: dict[str, Any], placement: Mapping[str, str | None],
+def _ranks_and_profile(problem: engine.Problem, placement: Mapping[str, str | None],
                        objective: str, weights: list[int] | None) -> tuple[list[int], int]:
     """The engine's profile and cost of an allocation of `problem` (for runs made by hand)."""
-    prefs = {s["id"]: s.get("preferences", []) for s in problem["students"]}
-    k = max((len(p) for p in prefs.values()), default=0)
+    prefs = {s.id: s.preferences for s in problem.students}
+    k = problem.k
     profile = [0] * (k + 1)
     cost = 0
     for sid, pid in placement.items():
@@ -676,36 +539,36 @@ def _db_ranks(session: Session, cohort_id: int, student_ids: Iterable[int] | Non
 # ------------------------------------------------------------------------------------------ suggestions
 
 
-def _suggestions(problem: dict[str, Any], names: Mapping[str, str]) -> tuple[str, ...]:
+def _suggestions(problem: engine.Problem, names: Mapping[str, str]) -> tuple[str, ...]:
     """Changes that would resolve an infeasible problem. Only pins make a problem infeasible (every
     objective may leave a student unplaced or a project empty), so each suggestion loosens a pin or
     what it runs into."""
     def n(key: str) -> str:
         return names.get(key, key)
 
-    pins = [(p["student"], p["project"]) for p in problem.get("pinned", [])]
-    forbidden = {(f["student"], f["project"]) for f in problem.get("forbidden", [])}
-    projects = {p["id"]: p for p in problem["projects"]}
-    caps = {v["id"]: v["capacity"] for v in problem.get("supervisors", [])}
+    pins = list(problem.pinned.items())
+    forbidden = problem.forbidden
+    projects = {p.id: p for p in problem.projects}
+    caps = {v.id: v.capacity for v in problem.supervisors}
     out: list[str] = []
     for s, p in pins:
         if (s, p) in forbidden:
             out.append(f"Drop the pin of {n(s)} to {n(p)}, or the forbid of the same pair: they contradict.")
     count = Counter(p for _, p in pins)
     for p, c in count.items():
-        cap = projects[p]["capacity"]
+        cap = projects[p].capacity
         if c > cap:
             pinned_names = sorted(n(s) for s, q in pins if q == p)
             out.append(f"Raise the capacity of {n(p)} to {c}, or drop {c - cap} of its {c} pins "
                        f"({', '.join(pinned_names[:6])}{', …' if len(pinned_names) > 6 else ''}).")
-    load = Counter(projects[p].get("supervisor") for _, p in pins)
+    load = Counter(projects[p].supervisor for _, p in pins)
     for v, c in load.items():
         if v in caps and c > caps[v]:
             out.append(f"Raise the capacity of supervisor {n(v)} to {c}, or drop {c - caps[v]} of the pins "
                        f"to their projects.")
     for p, c in count.items():
-        minimum = projects[p].get("min_students", 0)
-        if 0 < c < minimum and c <= projects[p]["capacity"]:
+        minimum = projects[p].min_students
+        if 0 < c < minimum and c <= projects[p].capacity:
             out.append(f"Lower the minimum of {n(p)} to {c} (pins force it to run with {c}), "
                        f"or drop its pins, or pin more students to it.")
     if not out:
@@ -719,10 +582,10 @@ def _suggestions(problem: dict[str, Any], names: Mapping[str, str]) -> tuple[str
 def _run_query():
     creator = aliased(User)
     return (select(AllocationRun.id, AllocationRun.cohort_id, AllocationRun.label,
-                   AllocationRun.parameters["kind"].as_string(), AllocationRun.created_at, creator.name,
+                   AllocationRun.kind, AllocationRun.created_at, creator.name,
                    AllocationRun.objective, AllocationRun.status, AllocationRun.solver, AllocationRun.seconds,
                    AllocationRun.cost, AllocationRun.profile, AllocationRun.message,
-                   AllocationRun.parameters["students"].as_integer(), AllocationRun.parent_run_id,
+                   AllocationRun.students, AllocationRun.parent_run_id,
                    AllocationRun.published_at)
             .outerjoin(creator, creator.id == AllocationRun.created_by_id))
 
@@ -742,13 +605,13 @@ def _view_of(row, suggestions: tuple[str, ...] = ()) -> RunView:
     )
 
 
-def _get_view(session: Session, run: AllocationRun, stored: _Stored | None = None,
+def _get_view(session: Session, run: AllocationRun, stored: RunRecord | None = None,
               names: Mapping[str, str] | None = None) -> RunView:
     row = session.execute(_run_query().where(AllocationRun.id == run.id)).one()
     suggestions: tuple[str, ...] = ()
     if run.status == "infeasible":
         stored = stored or _stored(session, run)
-        names = names if names is not None else _names(session, run.cohort_id, stored.keys)
+        names = names if names is not None else _names(session, run.cohort_id)
         suggestions = _suggestions(stored.problem, names)
     return _view_of(row, suggestions)
 
@@ -772,14 +635,14 @@ def get_run(session: Session, *, actor: Actor, run_id: int) -> RunView:
 
 
 def _store(session: Session, *, actor: Actor, cohort_id: int, kind: str, label: str, objective: str,
-           parameters: dict[str, Any], status: str, solver: str, seconds: float, cost: int | None,
+           record: RunRecord, status: str, solver: str, seconds: float, cost: int | None,
            profile: list[int], message: str, parent_run_id: int | None,
            rows: list[dict[str, Any]]) -> AllocationRun:
     """One run and its assignments: two INSERT statements, however many students."""
-    run = AllocationRun(cohort_id=cohort_id, parent_run_id=parent_run_id, created_by_id=actor.user_id,
-                        label=label, objective=objective, parameters={"kind": kind, **parameters},
-                        status=status, solver=solver, seconds=seconds, cost=cost, profile=list(profile),
-                        message=message, created_at=utcnow())
+    run = AllocationRun(cohort_id=cohort_id, kind=kind, parent_run_id=parent_run_id, created_by_id=actor.user_id,
+                        label=label, objective=objective, students=record.students,
+                        record=run_record.to_json(record), status=status, solver=solver, seconds=seconds, cost=cost,
+                        profile=list(profile), message=message, created_at=utcnow())
     session.add(run)
     session.flush()
     if rows:
@@ -791,11 +654,8 @@ def _store(session: Session, *, actor: Actor, cohort_id: int, kind: str, label: 
 
 def _solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: RunParameters, label: str,
                      kind: str, parent_run_id: int | None = None,
-                     extra: Mapping[str, Any] | None = None) -> tuple[AllocationRun, RunView]:
-    from allocator import engine
-
-    problem_json, keys, names = _build(session, cohort.id, params)
-    problem = _engine_problem(problem_json)
+                     declined: Iterable[int] = ()) -> tuple[AllocationRun, RunView]:
+    problem, names = _build(session, cohort.id, params)
     try:
         result = engine.solve(problem, objective=params.objective,
                               weights=list(params.weights) if params.objective == "weighted" else None,
@@ -810,22 +670,20 @@ def _solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: 
         raise RuntimeError("the engine's allocation failed validation: " + "; ".join(problems[:5]))
     rows: list[dict[str, Any]] = []
     if result.status != "infeasible":
-        pinned = {p["student"] for p in problem_json.get("pinned", [])}
         ranks = _db_ranks(session, cohort.id)
-        for s in problem_json["students"]:
-            uid = user_of(s["id"])
-            pid = keys.project_id(result.assignment.get(s["id"]))
+        for s in problem.students:
+            uid = user_of(s.id)
+            pid = project_of(result.assignment.get(s.id))
             rows.append(dict(student_id=uid, project_id=pid, rank=ranks.get((uid, pid)) if pid else None,
-                             pinned=s["id"] in pinned, manual=False))
-    parameters = {"params": params.to_json(), "students": len(problem_json["students"]), "problem": problem_json,
-                  "project_ids": keys.project_ids, **({"bound": result.bound} if result.bound else {}),
-                  **({"engine_message": result.message} if result.message else {}), **(extra or {})}
+                             pinned=s.id in problem.pinned, manual=False))
+    record = RunRecord(problem=problem, settings=params, bound=result.bound, engine_message=result.message,
+                       declined=tuple(declined))
     run = _store(session, actor=actor, cohort_id=cohort.id, kind=kind, label=label, objective=params.objective,
-                 parameters=parameters, status=result.status, solver=result.solver, seconds=float(result.seconds),
+                 record=record, status=result.status, solver=result.solver, seconds=float(result.seconds),
                  cost=result.cost if result.status != "infeasible" else None, profile=result.profile,
                  message=_humanise(result.message, names) if result.message else "",
                  parent_run_id=parent_run_id, rows=rows)
-    suggestions = _suggestions(problem_json, names) if result.status == "infeasible" else ()
+    suggestions = _suggestions(problem, names) if result.status == "infeasible" else ()
     view = _view_of(session.execute(_run_query().where(AllocationRun.id == run.id)).one(), suggestions)
     return run, view
 
@@ -938,28 +796,27 @@ def run_charts(session: Session, *, actor: Actor, run_id: int) -> RunCharts:
     require_admin(actor)
     run = _run(session, run_id)
     stored = _stored(session, run)
-    problem, keys = stored.problem, stored.keys
-    names = _names(session, run.cohort_id, keys)
+    problem = stored.problem
+    names = _names(session, run.cohort_id)
     view = _get_view(session, run, stored, names)
     placed = Counter(session.scalars(
         select(Assignment.project_id).where(Assignment.run_id == run_id, Assignment.project_id.is_not(None))))
     first: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
-    for s in problem["students"]:
-        prefs = s.get("preferences", [])
-        if prefs:
-            first[prefs[0]] += 1
-        anywhere.update(prefs)
+    for s in problem.students:
+        if s.preferences:
+            first[s.preferences[0]] += 1
+        anywhere.update(s.preferences)
     fill, demand = [], []
     load: Counter[str | None] = Counter()
-    for p in problem["projects"]:
-        pid = keys.project_id(p["id"])
-        title = names.get(p["id"], p["id"])
-        fill.append(ProjectFillRow(pid, title, placed[pid], p["capacity"], p.get("min_students", 0)))
-        demand.append(ProjectDemandRow(pid, title, first[p["id"]], anywhere[p["id"]], p["capacity"]))
-        load[p.get("supervisor")] += placed[pid]
+    for p in problem.projects:
+        pid = project_of(p.id)
+        title = names.get(p.id, p.id)
+        fill.append(ProjectFillRow(pid, title, placed[pid], p.capacity, p.min_students))
+        demand.append(ProjectDemandRow(pid, title, first[p.id], anywhere[p.id], p.capacity))
+        load[p.supervisor] += placed[pid]
     # Only supervisors with a maximum load are listed in a problem; the others have no limit.
-    caps = {v["id"]: v["capacity"] for v in problem.get("supervisors", [])}
+    caps = {v.id: v.capacity for v in problem.supervisors}
     supervisors = [
         SupervisorLoadRow(user_of(v) if v else None, names.get(v, v) if v else "(no supervisor)", n, caps.get(v))
         for v, n in load.items()
@@ -1016,17 +873,6 @@ def compare_runs(session: Session, *, actor: Actor, run_ids: Iterable[int]) -> C
 # ------------------------------------------------------------------------------------------ adjusting
 
 
-def _derived_parameters(run: AllocationRun) -> dict[str, Any]:
-    """A derived run's parameters: the origin's settings and a pointer to its problem, not a copy."""
-    params = run.parameters or {}
-    origin = run.id if "problem" in params else params.get("problem_run_id")
-    out = {"params": params.get("params", {}), "students": params.get("students", 0), "problem_run_id": origin,
-           "unpinned": list(params.get("unpinned") or ())}
-    if params.get("allow_unranked"):
-        out["allow_unranked"] = True
-    return out
-
-
 def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int, project_id: int | None,
                  reason: str = "") -> RunView:
     """Move one student (to another project, or to unplaced) in a new run derived from `run_id`.
@@ -1036,16 +882,14 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     Nothing is changed in the old run. Moving a pinned student overrides their pin in the new run; a
     project they did not rank is allowed by hand and counted as unranked.
     """
-    from allocator import engine
-
     require_admin(actor)
     run = _run(session, run_id)
     reason = _reason(reason)
     if run.status == "infeasible":
         raise Invalid("This run has no allocation to adjust; change its settings and run again.")
     stored = _stored(session, run)
-    problem_json, keys = stored.problem, stored.keys
-    names = _names(session, run.cohort_id, keys)
+    problem = stored.problem
+    names = _names(session, run.cohort_id)
     old_rows = {s: (p, r, pin, m) for s, p, r, pin, m in session.execute(
         select(Assignment.student_id, Assignment.project_id, Assignment.rank, Assignment.pinned, Assignment.manual)
         .where(Assignment.run_id == run.id))}
@@ -1053,12 +897,12 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
         raise NotFound("That student is not in this run.")
     sid = student_key(student_id)
     who = names.get(sid, "This student")
-    projects = {keys.project_id(p["id"]): p for p in problem_json["projects"]}
+    projects = {project_of(p.id): p for p in problem.projects}
     if project_id is not None and project_id not in projects:
         raise Invalid("That project is not one of this run's projects.")
 
     def title(pid: int | None) -> str:
-        return names.get(keys.project(pid), f"#{pid}") if pid is not None else "unplaced"
+        return names.get(project_key(pid), f"#{pid}") if pid is not None else "unplaced"
 
     old = old_rows[student_id][0]
     if old == project_id:
@@ -1070,42 +914,36 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     if project_id is not None:
         after[project_id] += 1
         target = projects[project_id]
-        if any(f["student"] == sid and f["project"] == target["id"] for f in problem_json.get("forbidden", [])):
+        if (sid, target.id) in problem.forbidden:
             raise Invalid(f"{title(project_id)} is forbidden for {who} in this run.")
-        if after[project_id] > target["capacity"]:
-            raise Invalid(f"{title(project_id)} is full: its capacity in this run is {target['capacity']}. "
+        if after[project_id] > target.capacity:
+            raise Invalid(f"{title(project_id)} is full: its capacity in this run is {target.capacity}. "
                           f"Move someone out first, or run again with a higher capacity.")
-        sup = target.get("supervisor")
-        caps = {v["id"]: v["capacity"] for v in problem_json.get("supervisors", [])}
-        if sup in caps:
-            load = sum(n for p, n in after.items() if projects[p].get("supervisor") == sup)
+        caps = {v.id: v.capacity for v in problem.supervisors}
+        if target.supervisor in caps:
+            sup = target.supervisor
+            load = sum(n for p, n in after.items() if projects[p].supervisor == sup)
             if load > caps[sup]:
                 raise Invalid(f"{names.get(sup, sup)} would supervise {load} students, above their capacity of "
                               f"{caps[sup]} in this run.")
     for pid in sorted({p for p in (old, project_id) if p is not None}):
-        minimum = projects[pid].get("min_students", 0)
+        minimum = projects[pid].min_students
         if 0 < after[pid] < minimum:
             raise Invalid(f"{title(pid)} needs at least {minimum} students or none; this move would leave it "
                           f"with {after[pid]}. Move the others too, or run again with a lower minimum.")
     # The new run's rules: the old run's, minus this student's pin, plus unranked if the move needs it.
-    parameters = _derived_parameters(run)
-    change: dict[str, Any] = {}
-    if any(p["student"] == sid for p in problem_json.get("pinned", [])):
-        parameters["unpinned"] = sorted(set(parameters["unpinned"]) | {sid})
-        change["unpinned"] = [sid]
-    prefs = next((s.get("preferences", []) for s in problem_json["students"] if s["id"] == sid), [])
-    if project_id is not None and keys.project(project_id) not in prefs:
-        parameters["allow_unranked"] = change["allow_unranked"] = True
-    effective = _effective(problem_json, change)
-    placement = {student_key(s): keys.project(p) for s, (p, *_) in old_rows.items()}
-    placement[sid] = keys.project(project_id)
-    weights = (parameters["params"] or {}).get("weights") if run.objective == "weighted" else None
+    prefs = next((s.preferences for s in problem.students if s.id == sid), ())
+    unranked = project_id is not None and project_key(project_id) not in prefs
+    effective = _derived(problem, unpin=sid, allow_unranked=unranked)
+    placement = {student_key(s): None if p is None else project_key(p) for s, (p, *_) in old_rows.items()}
+    placement[sid] = None if project_id is None else project_key(project_id)
+    weights = list(stored.settings.weights) if run.objective == "weighted" and stored.settings.weights else None
     profile, cost = _ranks_and_profile(effective, placement, run.objective, weights)
     result = engine.Result(
         status="feasible", objective=run.objective, assignment={s: p for s, p in placement.items() if p},
         unassigned=[s for s, p in placement.items() if p is None], profile=profile, cost=cost, seconds=0.0,
-        solver="manual", weights=list(weights) if weights else None)
-    problems = engine.validate(_engine_problem(effective), result)
+        solver="manual", weights=weights)
+    problems = engine.validate(effective, result)
     if problems:
         raise Invalid("This move breaks a rule of the run: " + _humanise(problems[0], names) + ".")
     rank = None
@@ -1117,9 +955,10 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     message = (f"Derived from run #{run.id}: moved {who} from {title(old)} to {title(project_id)}"
                + (f" ({reason})" if reason else "") + ".")
     label = _label(f"{run.label or f'Run #{run.id}'} · moved {who}"[:MAX_LABEL])
-    parameters["move"] = {"student_id": student_id, "from": old, "to": project_id, "reason": reason}
+    record = dataclasses.replace(stored, problem=effective, bound={}, engine_message=message,
+                                 move=Move(student_id, old, project_id, reason), declined=())
     new = _store(session, actor=actor, cohort_id=run.cohort_id, kind="move", label=label, objective=run.objective,
-                 parameters=parameters, status="feasible", solver="manual", seconds=0.0, cost=cost, profile=profile,
+                 record=record, status="feasible", solver="manual", seconds=0.0, cost=cost, profile=profile,
                  message=message, parent_run_id=run.id, rows=rows)
     record_audit(session, actor=actor, action="allocation.moved", cohort_id=run.cohort_id, run_id=new.id,
                  parent_run_id=run.id, student_id=student_id, from_project_id=old, to_project_id=project_id,
@@ -1137,10 +976,12 @@ def restore_run(session: Session, *, actor: Actor, run_id: int, label: str = "")
     rows = [dict(student_id=s, project_id=p, rank=r, pinned=pin, manual=m) for s, p, r, pin, m in session.execute(
         select(Assignment.student_id, Assignment.project_id, Assignment.rank, Assignment.pinned, Assignment.manual)
         .where(Assignment.run_id == run.id))]
+    message = f"Restored from run #{run.id}."
+    record = dataclasses.replace(_stored(session, run), engine_message=message)
     new = _store(session, actor=actor, cohort_id=run.cohort_id, kind="restore", label=label,
-                 objective=run.objective, parameters={**_derived_parameters(run), "restored_from": run.id},
+                 objective=run.objective, record=record,
                  status=run.status, solver=run.solver, seconds=run.seconds, cost=run.cost, profile=list(run.profile),
-                 message=f"Restored from run #{run.id}.", parent_run_id=run.id, rows=rows)
+                 message=message, parent_run_id=run.id, rows=rows)
     record_audit(session, actor=actor, action="allocation.restored", cohort_id=run.cohort_id, run_id=new.id,
                  restored_from=run.id)
     return _view_of(session.execute(_run_query().where(AllocationRun.id == new.id)).one())
@@ -1149,23 +990,20 @@ def restore_run(session: Session, *, actor: Actor, run_id: int, label: str = "")
 # ------------------------------------------------------------------------------------------ explaining
 
 
-def _explain(session: Session, run: AllocationRun, student_id: int, stored: _Stored):
+def _explain(session: Session, run: AllocationRun, student_id: int, stored: RunRecord):
     """(project key the student got or None, its rank in their list or None, the engine's reasons)."""
-    from allocator import engine
-
-    problem_json, keys = stored.problem, stored.keys
+    problem = stored.problem
     sid = student_key(student_id)
-    prefs = next((s.get("preferences", []) for s in problem_json["students"] if s["id"] == sid), None)
+    prefs = next((s.preferences for s in problem.students if s.id == sid), None)
     if prefs is None:
         raise NotFound("That student is not in this run.")
-    placement = {student_key(s): keys.project(p) for s, p in session.execute(
+    placement = {student_key(s): project_key(p) for s, p in session.execute(
         select(Assignment.student_id, Assignment.project_id)
         .where(Assignment.run_id == run.id, Assignment.project_id.is_not(None)))}
-    problem = _engine_problem(problem_json)
-    weights = ((run.parameters or {}).get("params") or {}).get("weights") if run.objective == "weighted" else None
+    weights = list(stored.settings.weights) if run.objective == "weighted" and stored.settings.weights else None
     result = engine.Result(
         status=run.status, objective=run.objective, assignment=placement,
-        unassigned=[s["id"] for s in problem_json["students"] if s["id"] not in placement],
+        unassigned=[s.id for s in problem.students if s.id not in placement],
         profile=list(run.profile or []), cost=run.cost or 0, seconds=run.seconds, solver=run.solver,
         weights=weights, ranks={s: problem.rank(s, p) for s, p in placement.items()})
     got = placement.get(sid)
@@ -1180,7 +1018,7 @@ def explain_student(session: Session, *, actor: Actor, run_id: int, student_id: 
     if run.status == "infeasible":
         raise Invalid("This run is infeasible: nobody was placed, so there is nothing to explain.")
     stored = _stored(session, run)
-    names = _names(session, run.cohort_id, stored.keys)
+    names = _names(session, run.cohort_id)
     got, rank, reasons = _explain(session, run, student_id, stored)
     who = names.get(student_key(student_id), "The student")
     if got is None:
@@ -1213,5 +1051,5 @@ def explain_for_student(session: Session, *, actor: Actor, cohort_id: int) -> li
         return []
     # A student is never shown another student's name (the engine names none; this makes sure).
     names = {k: ("you" if k == student_key(actor.user_id) else "another student") if k.startswith("S") else v
-             for k, v in _names(session, cohort_id, stored.keys).items()}
+             for k, v in _names(session, cohort_id).items()}
     return [_humanise(r.text, names) for r in reasons]

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from allocator import io
+from allocator import engine, io
 from allocator.models import Cohort, Project, User, utcnow
 from allocator.services.access import Actor, require_admin
-from allocator.services.allocation import Keys, _names, _rows, _run, _stored, student_key, user_of
+from allocator.services.allocation import _names, _rows, _run, _stored
+from allocator.services.run_record import project_key, project_of, student_key, user_of
 from allocator.services.audit import record_audit
 
 __all__ = ["RunExport", "STUDENT_COLUMNS", "ROSTER_COLUMNS", "export_run", "run_roster_rows", "run_student_rows"]
@@ -39,7 +40,7 @@ def run_student_rows(rows) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def run_roster_rows(problem: dict[str, Any], keys: Keys, rows, titles: dict[int, tuple[str | None, str]],
+def run_roster_rows(problem: engine.Problem, rows, titles: dict[int, tuple[str | None, str]],
                     supervisors: dict[int, tuple[str, str]]) -> list[dict[str, Any]]:
     """One row per project of the run, emptiest last: who supervises it, its places and its students."""
     by_project: dict[int, list] = {}
@@ -47,17 +48,17 @@ def run_roster_rows(problem: dict[str, Any], keys: Keys, rows, titles: dict[int,
         if r.project_id is not None:
             by_project.setdefault(r.project_id, []).append(r)
     out = []
-    for p in problem["projects"]:
-        pid = keys.project_id(p["id"])
-        code, title = titles.get(pid, (None, p["id"]))
+    for p in problem.projects:
+        pid = project_of(p.id)
+        code, title = titles.get(pid, (None, p.id))
         members = by_project.get(pid, [])
         first = members[0] if members else None
-        sup_id = user_of(p["supervisor"]) if p.get("supervisor") else None
+        sup_id = user_of(p.supervisor) if p.supervisor else None
         sup_name, sup_email = supervisors.get(sup_id, ("(no supervisor)", "")) if sup_id else ("(no supervisor)", "")
         if first is not None:
             sup_name, sup_email = first.supervisor_name, first.supervisor_email
         out.append(dict(project_code=code or "", project=title, supervisor=sup_name, supervisor_email=sup_email,
-                        capacity=p["capacity"], minimum=p.get("min_students", 0), allocated=len(members),
+                        capacity=p.capacity, minimum=p.min_students, allocated=len(members),
                         students="; ".join(f"{m.student_name} <{m.student_email}>" for m in members)))
     out.sort(key=lambda d: (-d["allocated"], d["project"].casefold()))
     return out
@@ -65,38 +66,35 @@ def run_roster_rows(problem: dict[str, Any], keys: Keys, rows, titles: dict[int,
 
 def export_run(session: Session, *, actor: Actor, run_id: int) -> RunExport:
     """Every file of one run, built at once (a few queries whatever the size); the export is audited."""
-    from allocator import engine
-
     require_admin(actor)
     run = _run(session, run_id)
     cohort = session.get(Cohort, run.cohort_id)
     stored = _stored(session, run)
-    problem, keys = stored.problem, stored.keys
+    problem = stored.problem
     rows = _rows(session, run.id)
     titles = {pid: (code, title) for pid, code, title in session.execute(
         select(Project.id, Project.code, Project.title).where(Project.cohort_id == run.cohort_id))}
-    sup_ids = {user_of(p["supervisor"]) for p in problem["projects"] if p.get("supervisor")}
+    sup_ids = {user_of(p.supervisor) for p in problem.projects if p.supervisor}
     supervisors = {uid: (name, email) for uid, name, email in session.execute(
         select(User.id, User.name, User.email).where(User.id.in_(sorted(sup_ids))))} if sup_ids else {}
     students = run_student_rows(rows)
-    roster = run_roster_rows(problem, keys, rows, titles, supervisors)
-    names = _names(session, run.cohort_id, keys)
-    params = run.parameters or {}
-    k = max((len(s.get("preferences", [])) for s in problem["students"]), default=0)
-    placed = {student_key(r.student_id): keys.project(r.project_id) for r in rows if r.project_id is not None}
+    roster = run_roster_rows(problem, rows, titles, supervisors)
+    names = _names(session, run.cohort_id)
+    settings = stored.settings
+    placed = {student_key(r.student_id): project_key(r.project_id) for r in rows if r.project_id is not None}
     result = {
         "status": run.status, "objective": run.objective, "assignment": placed,
-        "unassigned": [s["id"] for s in problem["students"] if s["id"] not in placed],
-        "profile": list(run.profile) if run.profile else [0] * (k + 1), "cost": run.cost or 0,
-        "seconds": run.seconds, "solver": run.solver,
-        "message": params.get("engine_message", "") if "problem" in params else run.message,
-        "bound": params.get("bound", {}), "seed": (params.get("params") or {}).get("seed", 0),
-        "weights": (params.get("params") or {}).get("weights") if run.objective == "weighted" else None,
+        "unassigned": [s.id for s in problem.students if s.id not in placed],
+        "profile": list(run.profile) if run.profile else [0] * (problem.k + 1), "cost": run.cost or 0,
+        "seconds": run.seconds, "solver": run.solver, "message": stored.engine_message,
+        "bound": dict(stored.bound), "seed": settings.seed,
+        "weights": list(settings.weights) if run.objective == "weighted" and settings.weights else None,
     }
     # The result must read back against the problem, as the CLI would read it.
-    engine.parse_result(result, engine.parse_problem(problem))
-    problem_file = {**problem, "meta": {
-        **(problem.get("meta") or {}), "run_id": run.id, "cohort": cohort.name, "label": run.label,
+    engine.parse_result(result, problem)
+    problem_dict = engine.problem_to_dict(problem)
+    problem_file = {**problem_dict, "meta": {
+        "run_id": run.id, "cohort": cohort.name, "label": run.label,
         "exported_at": utcnow().isoformat(),
         "ids": "S<user id> students, P<project id> projects, L<user id> supervisors; names below",
         "names": {key: names[key] for key in _mentioned(problem) if key in names},
@@ -114,7 +112,7 @@ def export_run(session: Session, *, actor: Actor, run_id: int) -> RunExport:
     )
 
 
-def _mentioned(problem: dict[str, Any]) -> list[str]:
-    keys = [p["id"] for p in problem["projects"]] + [v["id"] for v in problem.get("supervisors", [])]
-    keys += [p["supervisor"] for p in problem["projects"] if p.get("supervisor")]
+def _mentioned(problem: engine.Problem) -> list[str]:
+    keys = [p.id for p in problem.projects] + [v.id for v in problem.supervisors]
+    keys += [p.supervisor for p in problem.projects if p.supervisor]
     return list(dict.fromkeys(keys))

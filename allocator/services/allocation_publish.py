@@ -35,6 +35,7 @@ from allocator.services.allocation import (
     _one_snapshot,
     _run,
     _solve_and_store,
+    _stored,
 )
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import published_run_id
@@ -243,7 +244,7 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
     if not declined:
         raise Invalid("Nobody has declined the published allocation.")
     declined_ids = {d.student_id for d in declined}
-    base = RunParameters.from_json((published.parameters or {}).get("params"))
+    base = _stored(session, published).settings
     students = set(session.scalars(
         select(Membership.user_id).join(User, User.id == Membership.user_id)
         .where(Membership.cohort_id == cohort_id, Membership.role == "student", User.active.is_(True))))
@@ -266,7 +267,7 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
     label = _label(label) or f"Re-run for {len(declined)} declined"
     run, view = _solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label,
                                  kind="rerun-declined", parent_run_id=run_id,
-                                 extra={"declined": sorted(declined_ids)})
+                                 declined=declined_ids)
     record_audit(session, actor=actor, action="allocation.rerun_declined", cohort_id=cohort_id, run_id=run.id,
                  parent_run_id=run_id, status=run.status, kept=len(keep),
                  declined=[{"student_id": d.student_id, "project_id": d.project_id, "reason": d.reason}

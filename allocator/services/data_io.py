@@ -4,18 +4,22 @@ CSV/Excel downloads, and a full JSON backup with its restore into a new cohort.
 Imports follow the people import's rules (see services.people): the apply re-reads the file in the
 caller's transaction and imports nothing if any row is rejected, unless `valid_rows_only`.
 
-Backup format ("project-allocator-cohort-backup", version 1): the cohort's settings; its people (email,
-name, role, is_admin, max_load, when they joined and last saved preferences); other people it mentions
+Backup format ("project-allocator-cohort-backup", version 2): the cohort's settings; its people (email,
+name, role, max_load, when they joined and last saved preferences); other people it mentions
 (supervisors or run authors no longer in the cohort, students of past runs); projects keyed "p1", "p2"…
 in creation order; each student's ranked list of project keys; allocation runs keyed "r1"… with their
-assignments and responses. People are identified by email; no database id appears in the file.
+kind, origin (`parent`), record (`run_record.portable`: people by email, projects by key),
+assignments and responses. No database id appears in the file, and no coordinator rights: those are
+granted in the app, never by a file.
 Backup → restore → backup gives the same file except `exported_at`, the cohort's `name` and
 `created_at` (a restore makes a new cohort with the name it is given), and `archived` (a restored
-cohort starts visible). Existing accounts are matched by email and left as they are (name, coordinator
-rights); missing ones are created as the backup describes them. Run `parameters` are restored verbatim.
+cohort starts visible). Existing accounts are matched by email and left as they are; missing ones are
+created as ordinary accounts, and the audit entry names each. A restore applies the limits the forms
+and imports apply, and refuses a file that breaks one as damaged, writing nothing.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,15 +27,19 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from allocator import io
-from allocator.models import (OBJECTIVES, PHASES, PROJECT_STATUSES, RUN_STATUSES, AllocationRun, Assignment, Cohort,
-                              Membership, Preference, Project, Response, User, utcnow)
+from allocator.models import (OBJECTIVES, PHASES, PROJECT_STATUSES, ROLES, RUN_KINDS, RUN_STATUSES, AllocationRun,
+                              Assignment, Cohort, Membership, Preference, Project, Response, User, utcnow)
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
-from allocator.services.cohort_admin import _clean_name
+from allocator.services import run_record
+from allocator.services.allocation import MAX_LABEL
+from allocator.services.catalogue import MAX_REASON as REJECT_REASON_MAX
+from allocator.services.cohort_admin import MAX_CHOICES_LIMIT, _clean_name
+from allocator.services.responses import RESPONSE_REASON_MAX
 from allocator.services.errors import Invalid
 from allocator.services.people import (chunks, cohort_or_404, read_upload, refuse_rejected, users_by_email)
 
@@ -40,7 +48,7 @@ __all__ = ["RestoreResult", "preview_projects_import", "apply_projects_import", 
            "restore_cohort", "BACKUP_FORMAT"]
 
 BACKUP_FORMAT = "project-allocator-cohort-backup"
-BACKUP_VERSION = 1
+BACKUP_VERSION = 2
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
@@ -418,10 +426,16 @@ def _backup_document(session: Session, cohort_id: int) -> dict:
                             .order_by(Preference.student_id, Preference.rank)).all()
 
     email_of = {m.id: m.email for m in members}
+    in_records: set[int] = set()
+    for r in runs:
+        try:
+            in_records |= run_record.people_in(r.record)
+        except run_record.DamagedRecord as err:
+            raise Invalid(f"Run #{r.id} cannot be read ({err}), so the cohort cannot be backed up.") from None
     mentioned = ({p.supervisor_id for p in projects} | {r.created_by_id for r in runs}
                  | {r.published_by_id for r in runs} | {a.student_id for a in assignments}
-                 | {r.student_id for r in responses}) - set(email_of) - {None}
-    others = session.execute(select(User.id, User.email, User.name, User.is_admin)
+                 | {r.student_id for r in responses} | in_records) - set(email_of) - {None}
+    others = session.execute(select(User.id, User.email, User.name)
                              .where(User.id.in_(sorted(mentioned))).order_by(User.email)).all() if mentioned else []
     email_of.update({u.id: u.email for u in others})
     project_key = {p.id: f"p{i}" for i, p in enumerate(projects, 1)}
@@ -452,18 +466,19 @@ def _backup_document(session: Session, cohort_id: int) -> dict:
         "version": BACKUP_VERSION,
         "exported_at": utcnow().isoformat(),
         "cohort": {"name": cohort.name, "created_at": _iso(cohort.created_at), "settings": settings},
-        "people": [dict(email=m.email, name=m.name, role=m.role, is_admin=m.is_admin, max_load=m.max_load,
+        "people": [dict(email=m.email, name=m.name, role=m.role, max_load=m.max_load,
                         joined_at=_iso(m.created_at), preferences_saved_at=_iso(m.preferences_saved_at) or None)
                    for m in members],
-        "other_people": [dict(email=u.email, name=u.name, is_admin=u.is_admin) for u in others],
+        "other_people": [dict(email=u.email, name=u.name) for u in others],
         "projects": [dict(key=project_key[p.id], code=p.code, title=p.title, description=p.description or "",
                           capacity=p.capacity, min_students=p.min_students,
                           supervisor=email_of.get(p.supervisor_id), tags=list(p.tags or []), status=p.status,
                           reject_reason=p.reject_reason, created_at=_iso(p.created_at),
                           updated_at=_iso(p.updated_at)) for p in projects],
         "preferences": dict(sorted(preferences.items())),
-        "runs": [dict(key=run_key[r.id], parent=run_key.get(r.parent_run_id), label=r.label or "",
-                      objective=r.objective, parameters=r.parameters or {}, status=r.status, solver=r.solver or "",
+        "runs": [dict(key=run_key[r.id], kind=r.kind, parent=run_key.get(r.parent_run_id), label=r.label or "",
+                      objective=r.objective, record=_portable(r, email_of, project_key), status=r.status,
+                      solver=r.solver or "",
                       seconds=r.seconds, cost=r.cost, profile=list(r.profile or []), message=r.message or "",
                       created_at=_iso(r.created_at), created_by=email_of.get(r.created_by_id),
                       published_at=_iso(r.published_at) or None, published_by=email_of.get(r.published_by_id),
@@ -471,6 +486,13 @@ def _backup_document(session: Session, cohort_id: int) -> dict:
                       response_columns=RESPONSE_COLUMNS, responses=sorted(answers[r.id]))
                  for r in runs],
     }
+
+
+def _portable(run: AllocationRun, email_of: dict[int, str], project_key: dict[int, str]) -> dict:
+    try:
+        return run_record.portable(run.record, email_of=email_of, project_ref=project_key)
+    except run_record.DamagedRecord as err:
+        raise Invalid(f"Run #{run.id} cannot be backed up: {err}.") from None
 
 
 def backup_cohort(session: Session, *, actor: Actor, cohort_id: int) -> bytes:
@@ -501,15 +523,22 @@ class RestoreResult:
 
 
 class _Check:
-    """Type checks on the backup document; the first problem stops the restore with its path."""
+    """Type and limit checks on the backup document; the first problem stops the restore with its path.
+    The limits are the forms' and imports' own (their constants), so a file lets nothing in that a
+    person typing could not."""
 
     @staticmethod
     def fail(path: str, what: str):
-        raise Invalid(f"This backup file is damaged or was edited by hand: {path} {what}. Nothing was restored.")
+        raise Invalid(f"{DAMAGED}: {path} {what}. Nothing was restored.")
 
-    def obj(self, value, path) -> dict:
+    def obj(self, value, path, keys: set[str] | None = None) -> dict:
         if not isinstance(value, dict):
             self.fail(path, "should be an object")
+        if keys is not None:
+            unknown = sorted(str(k) for k in value.keys() - keys)
+            if unknown:
+                self.fail(f"{path}.{unknown[0][:40]}", "is not part of a backup"
+                          + (": a backup cannot grant coordinator rights" if unknown[0] == "is_admin" else ""))
         return value
 
     def new(self, value, seen, path):
@@ -518,26 +547,27 @@ class _Check:
             self.fail(path, "appears twice")
         return value
 
-    def arr(self, value, path) -> list:
+    def arr(self, value, path, *, max_len: int | None = None) -> list:
         if not isinstance(value, list):
             self.fail(path, "should be a list")
+        if max_len is not None and len(value) > max_len:
+            self.fail(path, f"should have at most {max_len:,} entries")
         return value
 
-    def text(self, d, key, path, *, optional=False, max_len=None) -> str | None:
+    def text(self, d, key, path, *, optional=False, max_len: int) -> str | None:
         value = d.get(key)
         if value is None and optional:
             return None
-        if not isinstance(value, str) or (max_len and len(value) > max_len):
-            self.fail(f"{path}.{key}", "should be text" + (f" of at most {max_len} characters" if max_len else ""))
+        if not isinstance(value, str) or len(value) > max_len:
+            self.fail(f"{path}.{key}", f"should be text of at most {max_len:,} characters")
         return value
 
-    def whole(self, d, key, path, *, optional=False, minimum=None) -> int | None:
+    def whole(self, d, key, path, *, optional=False, minimum: int = 0, maximum: int) -> int | None:
         value = d.get(key)
         if value is None and optional:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
-            self.fail(f"{path}.{key}", "should be a whole number" + (f" of {minimum} or more" if minimum is not None
-                                                                     else ""))
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            self.fail(f"{path}.{key}", f"should be a whole number from {minimum} to {maximum:,}")
         return value
 
     def flag(self, d, key, path) -> bool:
@@ -556,41 +586,44 @@ class _Check:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
     def email(self, value, path) -> str:
-        if not isinstance(value, str) or not io.EMAIL_RE.fullmatch(value) or value != value.lower():
+        if (not isinstance(value, str) or len(value) > EMAIL_MAX or not io.EMAIL_RE.fullmatch(value)
+                or value != value.lower()):
             self.fail(path, "should be a lower-case email address")
         return value
 
     def one_of(self, value, options, path):
-        if value not in options:
+        if not isinstance(value, str) or value not in options:
             self.fail(path, f"should be one of {', '.join(str(o) for o in options)}")
         return value
 
 
-def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) -> RestoreResult:
-    """Restore a backup into a NEW cohort called `name`. People are matched by email (existing accounts
-    are left as they are; missing ones are created). All or nothing: a damaged file restores nothing."""
-    require_admin(actor)
-    name = _clean_name(session, name)
-    try:
-        doc = io.read_json(data)
-    except io.BadFile as err:
-        raise Invalid(str(err)) from None
-    c = _Check()
-    c.obj(doc, "the file")
-    if doc.get("format") != BACKUP_FORMAT:
-        raise Invalid("This is not a Project Allocator cohort backup.")
-    if doc.get("version") != BACKUP_VERSION:
-        raise Invalid(f"This backup has version {doc.get('version')!r}; this app reads version {BACKUP_VERSION}.")
-    cohort_doc = c.obj(doc.get("cohort"), "cohort")
-    settings = c.obj(cohort_doc.get("settings"), "cohort.settings")
+DAMAGED = "This backup file is damaged or was edited by hand"
+EMAIL_MAX = User.email.type.length
+# More entries than any cohort has: a file this long was not written by a backup.
+MAX_ENTRIES = 1_000_000
+COHORT_KEYS = {"name", "created_at", "settings"}
+PERSON_KEYS = {"email", "name", "role", "max_load", "joined_at", "preferences_saved_at"}
+OTHER_PERSON_KEYS = {"email", "name"}
+PROJECT_KEYS = {"key", "code", "title", "description", "capacity", "min_students", "supervisor", "tags", "status",
+                "reject_reason", "created_at", "updated_at"}
+RUN_KEYS = {"key", "kind", "parent", "label", "objective", "record", "status", "solver", "seconds", "cost", "profile",
+            "message", "created_at", "created_by", "published_at", "published_by", "assignment_columns",
+            "assignments", "response_columns", "responses"}
+DOCUMENT_KEYS = {"format", "version", "exported_at", "cohort", "people", "other_people", "projects", "preferences",
+                 "runs"}
+MAX_SECONDS = 10**6
+MAX_COST = 2**31 - 1
+
+
+def _check_settings(c: _Check, settings: dict) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in DATE_SETTINGS:
         values[f] = c.when(settings.get(f), f"cohort.settings.{f}")
     values["phase_override"] = settings.get("phase_override")
     if values["phase_override"] is not None:
         c.one_of(values["phase_override"], PHASES, "cohort.settings.phase_override")
-    values["min_choices"] = c.whole(settings, "min_choices", "cohort.settings", minimum=0)
-    values["max_choices"] = c.whole(settings, "max_choices", "cohort.settings", minimum=max(1, values["min_choices"]))
+    values["max_choices"] = c.whole(settings, "max_choices", "cohort.settings", minimum=1, maximum=MAX_CHOICES_LIMIT)
+    values["min_choices"] = c.whole(settings, "min_choices", "cohort.settings", maximum=values["max_choices"])
     for f in ("allow_unranked", "auto_approve", "responses_locked"):
         values[f] = c.flag(settings, f, "cohort.settings")
     values["default_objective"] = c.one_of(settings.get("default_objective"), OBJECTIVES,
@@ -598,84 +631,112 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     for a, b in (("proposals_open_at", "proposals_close_at"), ("preferences_open_at", "preferences_close_at")):
         if values[a] and values[b] and values[b] < values[a]:
             c.fail(f"cohort.settings.{b}", "is before the window opens")
+    return values
 
+
+def _check_people(c: _Check, doc: dict) -> tuple[dict[str, dict], dict[str, dict]]:
     people: dict[str, dict] = {}
-    for i, p in enumerate(c.arr(doc.get("people", []), "people")):
+    for i, p in enumerate(c.arr(doc.get("people", []), "people", max_len=MAX_ENTRIES)):
         path = f"people[{i}]"
-        c.obj(p, path)
+        c.obj(p, path, PERSON_KEYS)
         email = c.new(c.email(p.get("email"), f"{path}.email"), people, f"{path}.email")
-        people[email] = dict(name=c.text(p, "name", path, max_len=200), role=c.one_of(p.get("role"), ("student", "staff"),
-                                                                                    f"{path}.role"),
-                             is_admin=c.flag(p, "is_admin", path), max_load=c.whole(p, "max_load", path, optional=True,
-                                                                                    minimum=0),
+        people[email] = dict(name=c.text(p, "name", path, max_len=io.PERSON_NAME_MAX),
+                             role=c.one_of(p.get("role"), ROLES, f"{path}.role"),
+                             max_load=c.whole(p, "max_load", path, optional=True, maximum=io.MAX_CAPACITY),
                              joined_at=c.when(p.get("joined_at"), f"{path}.joined_at"),
                              saved_at=c.when(p.get("preferences_saved_at"), f"{path}.preferences_saved_at"))
     others: dict[str, dict] = {}
-    for i, p in enumerate(c.arr(doc.get("other_people", []), "other_people")):
+    for i, p in enumerate(c.arr(doc.get("other_people", []), "other_people", max_len=MAX_ENTRIES)):
         path = f"other_people[{i}]"
-        c.obj(p, path)
+        c.obj(p, path, OTHER_PERSON_KEYS)
         email = c.new(c.new(c.email(p.get("email"), f"{path}.email"), people, f"{path}.email"), others,
                       f"{path}.email")
-        others[email] = dict(name=c.text(p, "name", path, max_len=200), is_admin=c.flag(p, "is_admin", path))
-    known = set(people) | set(others)
+        others[email] = dict(name=c.text(p, "name", path, max_len=io.PERSON_NAME_MAX))
+    return people, others
 
-    def person(value, path, *, optional=True):
-        if value is None and optional:
-            return None
-        if value not in known:
-            c.fail(path, "names a person the file does not list")
-        return value
 
+def _check_projects(c: _Check, doc: dict, person) -> list[dict]:
     projects: list[dict] = []
-    project_keys: set[str] = set()
+    keys: set[str] = set()
     codes: set[str] = set()
-    for i, p in enumerate(c.arr(doc.get("projects", []), "projects")):
+    for i, p in enumerate(c.arr(doc.get("projects", []), "projects", max_len=MAX_ENTRIES)):
         path = f"projects[{i}]"
-        c.obj(p, path)
-        key = c.new(c.text(p, "key", path), project_keys, f"{path}.key")
-        project_keys.add(key)
-        code = c.text(p, "code", path, optional=True, max_len=40)
+        c.obj(p, path, PROJECT_KEYS)
+        key = c.new(c.text(p, "key", path, max_len=20), keys, f"{path}.key")
+        keys.add(key)
+        code = c.text(p, "code", path, optional=True, max_len=io.PROJECT_CODE_MAX)
         if code is not None:
             codes.add(c.new(code, codes, f"{path}.code"))
         title = c.text(p, "title", path, max_len=io.PROJECT_TITLE_MAX)
         if not title:
             c.fail(f"{path}.title", "is empty")
-        capacity = c.whole(p, "capacity", path, minimum=0)
-        minimum = c.whole(p, "min_students", path, minimum=0)
-        if minimum > capacity:
-            c.fail(f"{path}.min_students", "is more than its capacity")
+        capacity = c.whole(p, "capacity", path, maximum=io.MAX_CAPACITY)
+        minimum = c.whole(p, "min_students", path, maximum=capacity)
         tags = c.arr(p.get("tags", []), f"{path}.tags")
         if not all(isinstance(t, str) for t in tags):
             c.fail(f"{path}.tags", "should be a list of text")
+        if io.tag_problem(tags):
+            c.fail(f"{path}.tags", f"breaks the tag limits ({io.tag_problem(tags)})")
         projects.append(dict(
-            key=key, code=code, title=title, description=c.text(p, "description", path), capacity=capacity,
-            min_students=minimum, supervisor=person(p.get("supervisor"), f"{path}.supervisor"), tags=tags,
-            status=c.one_of(p.get("status"), PROJECT_STATUSES, f"{path}.status"),
-            reject_reason=c.text(p, "reject_reason", path, optional=True),
+            key=key, code=code, title=title, description=c.text(p, "description", path,
+                                                                max_len=io.PROJECT_DESCRIPTION_MAX),
+            capacity=capacity, min_students=minimum, supervisor=person(p.get("supervisor"), f"{path}.supervisor"),
+            tags=tags, status=c.one_of(p.get("status"), PROJECT_STATUSES, f"{path}.status"),
+            reject_reason=c.text(p, "reject_reason", path, optional=True, max_len=REJECT_REASON_MAX),
             created_at=c.when(p.get("created_at"), f"{path}.created_at") or utcnow(),
             updated_at=c.when(p.get("updated_at"), f"{path}.updated_at") or utcnow()))
+    return projects
 
+
+def _check_preferences(c: _Check, doc: dict, people: dict, project_keys: set[str],
+                       max_choices: int) -> dict[str, list[str]]:
     preferences: dict[str, list[str]] = {}
     for email, keys in c.obj(doc.get("preferences", {}), "preferences").items():
-        path = f"preferences[{email!r}]"
+        path = f"preferences[{email[:80]!r}]"
         if people.get(email, {}).get("role") != "student":
             c.fail(path, "is not a student of the cohort")
-        c.arr(keys, path)
-        if len(set(keys)) != len(keys) or not set(keys) <= project_keys:
+        c.arr(keys, path, max_len=max_choices)
+        if not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys) or not set(keys) <= project_keys:
             c.fail(path, "repeats a project or names one the file does not list")
         preferences[email] = keys
+    return preferences
 
+
+def _check_record(c: _Check, r: dict, path: str, known: list[str], project_keys: list[str], kind: str,
+                  assignments: list) -> dict:
+    """The run's record, checked by reading it as it will be stored (with stand-in ids for the people and
+    projects the restore will create), and consistent with the run's assignments."""
+    stand_in_user = {e: i for i, e in enumerate(known, 1)}
+    stand_in_project = {k: i for i, k in enumerate(project_keys, 1)}
+    try:
+        record = run_record.from_json(run_record.local(r.get("record"), user_id=stand_in_user,
+                                                       project_id=stand_in_project))
+    except run_record.DamagedRecord as err:
+        c.fail(f"{path}.record", str(err))
+    students = {run_record.student_key(stand_in_user[a[0]]) for a in assignments}
+    in_problem = {s.id for s in record.problem.students}
+    projects = {p.id for p in record.problem.projects}
+    if assignments and (students != in_problem or not {
+            run_record.project_key(stand_in_project[a[1]]) for a in assignments if a[1] is not None} <= projects):
+        c.fail(f"{path}.assignments", "do not match the run's record")
+    if kind == "move" and record.move is None:
+        c.fail(f"{path}.record", "has no move for a manual move")
+    return r["record"]
+
+
+def _check_runs(c: _Check, doc: dict, person, known: list[str], project_keys: list[str],
+                max_choices: int) -> list[dict]:
     runs: list[dict] = []
     run_keys: set[str] = set()
-    for i, r in enumerate(c.arr(doc.get("runs", []), "runs")):
+    for i, r in enumerate(c.arr(doc.get("runs", []), "runs", max_len=MAX_ENTRIES)):
         path = f"runs[{i}]"
-        c.obj(r, path)
-        run_keys.add(key := c.new(c.text(r, "key", path), run_keys, f"{path}.key"))
+        c.obj(r, path, RUN_KEYS)
+        run_keys.add(key := c.new(c.text(r, "key", path, max_len=20), run_keys, f"{path}.key"))
         if r.get("assignment_columns", ASSIGNMENT_COLUMNS) != ASSIGNMENT_COLUMNS or \
                 r.get("response_columns", RESPONSE_COLUMNS) != RESPONSE_COLUMNS:
             c.fail(path, "has columns this app does not know")
         assignments, students = [], set()
-        for j, a in enumerate(c.arr(r.get("assignments", []), f"{path}.assignments")):
+        for j, a in enumerate(c.arr(r.get("assignments", []), f"{path}.assignments", max_len=MAX_ENTRIES)):
             apath = f"{path}.assignments[{j}]"
             if not isinstance(a, list) or len(a) != 5:
                 c.fail(apath, "should be [student, project, rank, pinned, manual]")
@@ -685,35 +746,41 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
             students.add(student)
             if a[1] is not None and a[1] not in project_keys:
                 c.fail(apath, "names a project the file does not list")
-            if a[2] is not None and (isinstance(a[2], bool) or not isinstance(a[2], int) or a[2] < 1
-                                     or a[1] is None):
+            if a[2] is not None and (isinstance(a[2], bool) or not isinstance(a[2], int)
+                                     or not 1 <= a[2] <= MAX_CHOICES_LIMIT or a[1] is None):
                 c.fail(apath, "has a bad rank")
             if not isinstance(a[3], bool) or not isinstance(a[4], bool):
                 c.fail(apath, "has bad pinned/manual flags")
             assignments.append(a)
         answers, responders = [], set()
-        for j, a in enumerate(c.arr(r.get("responses", []), f"{path}.responses")):
+        for j, a in enumerate(c.arr(r.get("responses", []), f"{path}.responses", max_len=MAX_ENTRIES)):
             apath = f"{path}.responses[{j}]"
-            if not isinstance(a, list) or len(a) != 4 or not isinstance(a[1], bool) or not isinstance(a[2], str):
-                c.fail(apath, "should be [student, accepted, reason, responded_at]")
+            if (not isinstance(a, list) or len(a) != 4 or not isinstance(a[1], bool) or not isinstance(a[2], str)
+                    or len(a[2]) > RESPONSE_REASON_MAX):
+                c.fail(apath, "should be [student, accepted, reason of at most "
+                              f"{RESPONSE_REASON_MAX:,} characters, responded_at]")
             student = person(a[0], apath, optional=False)
             if student in responders:
                 c.fail(apath, "answers twice for the same student")
             responders.add(student)
             answers.append((student, a[1], a[2], c.when(a[3], apath, optional=False)))
-        cost = r.get("cost")
-        if cost is not None and (isinstance(cost, bool) or not isinstance(cost, int)):
-            c.fail(f"{path}.cost", "should be a whole number")
+        kind = c.one_of(r.get("kind"), RUN_KINDS, f"{path}.kind")
+        cost = c.whole(r, "cost", path, optional=True, maximum=MAX_COST)
         seconds = r.get("seconds", 0.0)
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-            c.fail(f"{path}.seconds", "should be a number")
+        if (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds)
+                or not 0 <= seconds <= MAX_SECONDS):
+            c.fail(f"{path}.seconds", f"should be a number of seconds from 0 to {MAX_SECONDS:,}")
+        profile = c.arr(r.get("profile", []), f"{path}.profile", max_len=max_choices + 2)
+        if any(isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= len(assignments) for n in profile) \
+                or sum(profile) > len(assignments):
+            c.fail(f"{path}.profile", "should be counts of the run's students, one per rank")
+        record = _check_record(c, r, path, known, project_keys, kind, assignments)
         runs.append(dict(
-            key=key, parent=r.get("parent"), label=c.text(r, "label", path, max_len=200),
-            objective=c.one_of(r.get("objective"), OBJECTIVES, f"{path}.objective"),
-            parameters=c.obj(r.get("parameters", {}), f"{path}.parameters"),
+            key=key, kind=kind, parent=r.get("parent"), label=c.text(r, "label", path, max_len=MAX_LABEL),
+            objective=c.one_of(r.get("objective"), OBJECTIVES, f"{path}.objective"), record=record,
             status=c.one_of(r.get("status"), RUN_STATUSES, f"{path}.status"),
-            solver=c.text(r, "solver", path, max_len=40), seconds=float(seconds), cost=cost,
-            profile=c.arr(r.get("profile", []), f"{path}.profile"), message=c.text(r, "message", path),
+            solver=c.text(r, "solver", path, max_len=AllocationRun.solver.type.length), seconds=float(seconds),
+            cost=cost, profile=profile, message=c.text(r, "message", path, max_len=run_record.MAX_MESSAGE),
             created_at=c.when(r.get("created_at"), f"{path}.created_at") or utcnow(),
             created_by=person(r.get("created_by"), f"{path}.created_by"),
             published_at=c.when(r.get("published_at"), f"{path}.published_at"),
@@ -722,32 +789,77 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     for i, r in enumerate(runs):
         if r["parent"] is not None and r["parent"] not in run_keys:
             c.fail(f"runs[{i}].parent", "names a run the file does not list")
+    if sum(r["published_at"] is not None for r in runs) > 1:
+        c.fail("runs", "publish more than one run")
+    return runs
 
+
+def _read_backup(data: bytes) -> dict:
+    try:
+        doc = io.read_json(data)
+    except io.BadFile as err:
+        raise Invalid(f"{DAMAGED}: {str(err)[0].lower()}{str(err)[1:].rstrip('.')}. Nothing was restored.") from None
+    if not isinstance(doc, dict) or doc.get("format") != BACKUP_FORMAT:
+        raise Invalid("This is not a Project Allocator cohort backup.")
+    if doc.get("version") != BACKUP_VERSION:
+        raise Invalid(f"This backup has version {str(doc.get('version'))[:20]!r}; this app reads version "
+                      f"{BACKUP_VERSION}.")
+    return doc
+
+
+def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) -> RestoreResult:
+    """Restore a backup into a NEW cohort called `name`. People are matched by email (existing accounts
+    are left as they are; missing ones are created as ordinary accounts). All or nothing: a damaged file
+    restores nothing and says what is wrong."""
+    require_admin(actor)
+    name = _clean_name(session, name)
+    doc = _read_backup(data)
+    c = _Check()
+    c.obj(doc, "the file", DOCUMENT_KEYS)
+    cohort_doc = c.obj(doc.get("cohort"), "cohort", COHORT_KEYS)
+    settings = _check_settings(c, c.obj(cohort_doc.get("settings"), "cohort.settings", set(SETTINGS)))
+    people, others = _check_people(c, doc)
+    known = [*people, *others]
+    known_set = set(known)
+
+    def person(value, path, *, optional=True):
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or value not in known_set:
+            c.fail(path, "names a person the file does not list")
+        return value
+
+    projects = _check_projects(c, doc, person)
+    project_keys = [p["key"] for p in projects]
+    # Lists are held to the largest maximum a cohort can have: the cohort's own may have been lowered since.
+    preferences = _check_preferences(c, doc, people, set(project_keys), MAX_CHOICES_LIMIT)
+    runs = _check_runs(c, doc, person, known, project_keys, MAX_CHOICES_LIMIT)
     try:
         with session.begin_nested():
-            result = _write_restore(session, name, values, people, others, projects, preferences, runs)
-    except IntegrityError as err:
-        raise Invalid("The backup breaks a rule of the database and was not restored "
-                      f"({str(err.orig).splitlines()[0][:200]}).") from None
+            result, created = _write_restore(session, name, settings, people, others, projects, preferences, runs)
+    except (IntegrityError, DataError) as err:
+        raise Invalid(f"{DAMAGED}: it breaks a rule of the database "
+                      f"({str(err.orig).splitlines()[0][:200]}). Nothing was restored.") from None
     record_audit(session, actor=actor, action="data.restore", cohort_id=result.cohort_id, name=name,
                  source=str(cohort_doc.get("name", ""))[:200], people=result.people,
-                 accounts_created=result.accounts_created, projects=result.projects, runs=result.runs)
+                 accounts_created=result.accounts_created, created_accounts=created, projects=result.projects,
+                 runs=result.runs)
     return result
 
 
 def _write_restore(session: Session, name: str, settings: dict, people: dict, others: dict, projects: list,
-                   preferences: dict, runs: list) -> RestoreResult:
+                   preferences: dict, runs: list) -> tuple[RestoreResult, list[str]]:
     now = utcnow()
     cohort = Cohort(name=name, **settings)
     session.add(cohort)
     session.flush()
-    everyone = {**{e: (p["name"], p["is_admin"]) for e, p in people.items()},
-                **{e: (p["name"], p["is_admin"]) for e, p in others.items()}}
+    everyone = {**{e: p["name"] for e, p in people.items()}, **{e: p["name"] for e, p in others.items()}}
     accounts = users_by_email(session, list(everyone))
     ids = {email: v[0] for email, v in accounts.items()}
-    differing = sum(1 for email, (_uid, name_, admin, _active) in accounts.items() if (name_, admin) != everyone[email])
-    new_users = [dict(email=e, name=n, is_admin=a, active=True, created_at=now)
-                 for e, (n, a) in sorted(everyone.items()) if e not in ids]
+    differing = sum(1 for email, (_uid, name_, _admin, _active) in accounts.items() if name_ != everyone[email])
+    # Coordinator rights are granted in the app by a coordinator, never by a file.
+    new_users = [dict(email=e, name=n, is_admin=False, active=True, created_at=now)
+                 for e, n in sorted(everyone.items()) if e not in ids]
     for part in chunks(new_users):
         ids.update({email: uid for uid, email in session.execute(
             insert(User).returning(User.id, User.email, sort_by_parameter_order=True), list(part))})
@@ -770,11 +882,12 @@ def _write_restore(session: Session, name: str, settings: dict, people: dict, ot
         session.execute(insert(Preference.__table__), pref_rows)
     run_ids: dict[str, int] = {}
     for r in runs:
+        record = run_record.from_json(run_record.local(r["record"], user_id=ids, project_id=project_ids))
         run = AllocationRun(
-            cohort_id=cohort.id, created_by_id=ids.get(r["created_by"]), created_at=r["created_at"], label=r["label"],
-            objective=r["objective"], parameters=r["parameters"], status=r["status"], solver=r["solver"],
-            seconds=r["seconds"], cost=r["cost"], profile=r["profile"], message=r["message"],
-            published_at=r["published_at"], published_by_id=ids.get(r["published_by"]))
+            cohort_id=cohort.id, kind=r["kind"], created_by_id=ids.get(r["created_by"]), created_at=r["created_at"],
+            label=r["label"], objective=r["objective"], students=record.students, record=run_record.to_json(record),
+            status=r["status"], solver=r["solver"], seconds=r["seconds"], cost=r["cost"], profile=r["profile"],
+            message=r["message"], published_at=r["published_at"], published_by_id=ids.get(r["published_by"]))
         session.add(run)
         session.flush()
         run_ids[r["key"]] = run.id
@@ -793,8 +906,8 @@ def _write_restore(session: Session, name: str, settings: dict, people: dict, ot
     session.expire_all()
     notes = ()
     if differing:
-        notes = (f"{differing} existing account(s) have a different name or coordinator rights in the backup; "
-                 "they were left as they are.",)
-    return RestoreResult(cohort_id=cohort.id, name=name, people=len(people), accounts_created=len(new_users),
-                         projects=len(projects), students_with_preferences=len(preferences), runs=len(runs),
-                         notes=notes)
+        notes = (f"{differing} existing account(s) have a different name in the backup; they were left as they are.",)
+    result = RestoreResult(cohort_id=cohort.id, name=name, people=len(people), accounts_created=len(new_users),
+                           projects=len(projects), students_with_preferences=len(preferences), runs=len(runs),
+                           notes=notes)
+    return result, [u["email"] for u in new_users]

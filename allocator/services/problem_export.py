@@ -32,6 +32,7 @@ from allocator.models import Cohort, Membership, Preference, Project, User, utcn
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
 from allocator.services.errors import Invalid, NotFound
+from allocator.services.run_record import project_key, student_key, supervisor_key
 
 __all__ = ["ProblemKeys", "build_problem_json", "problem_keys", "export_problem"]
 
@@ -43,18 +44,6 @@ class ProblemKeys:
     students: dict[str, int]  # "S12" → user id
     projects: dict[str, int]  # "P7" or code → project id
     supervisors: dict[str, int]  # "L3" → user id
-
-
-def student_key(user_id: int) -> str:
-    return f"S{user_id}"
-
-
-def supervisor_key(user_id: int) -> str:
-    return f"L{user_id}"
-
-
-def project_key(project_id: int) -> str:
-    return f"P{project_id}"
 
 
 def _project_keys(projects: list[tuple[int, str | None]]) -> dict[int, str]:

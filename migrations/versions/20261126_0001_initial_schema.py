@@ -222,7 +222,28 @@ def upgrade() -> None:
 
 
 
+def _refuse_data_loss() -> None:
+    """Going below this revision drops every table: refuse while any of them holds a row, unless told
+    explicitly (`alembic -x allow-data-loss=yes downgrade base`, or `migrate.downgrade(...,
+    allow_data_loss=True)`)."""
+    from alembic import context
+
+    told = context.get_x_argument(as_dictionary=True).get("allow-data-loss") == "yes"
+    if told or context.config.attributes.get("allow_data_loss"):
+        return
+    bind = op.get_bind()
+    names = [t for t in sa.inspect(bind).get_table_names() if t != "alembic_version"]
+    full = [t for t in sorted(names)
+            if bind.execute(sa.select(sa.literal(1)).select_from(sa.table(t)).limit(1)).first() is not None]
+    if full:
+        raise RuntimeError(
+            f"Refusing to downgrade below revision 0001: it drops every table, and {', '.join(full)} still hold "
+            "data. Back the database up, then run `alembic -x allow-data-loss=yes downgrade base` to drop it "
+            "anyway.")
+
+
 def downgrade() -> None:
+    _refuse_data_loss()
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_responses_student_id'))
 
