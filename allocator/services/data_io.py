@@ -802,8 +802,9 @@ def _read_backup(data: bytes) -> dict:
     if not isinstance(doc, dict) or doc.get("format") != BACKUP_FORMAT:
         raise Invalid("This is not a Project Allocator cohort backup.")
     if doc.get("version") != BACKUP_VERSION:
-        raise Invalid(f"This backup has version {str(doc.get('version'))[:20]!r}; this app reads version "
-                      f"{BACKUP_VERSION}.")
+        version = doc.get("version")
+        shown = repr(version)[:20] if isinstance(version, (int, float, type(None))) else repr(str(version)[:20])
+        raise Invalid(f"This backup has version {shown}; this app reads version {BACKUP_VERSION}.")
     return doc
 
 

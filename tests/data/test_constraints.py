@@ -119,19 +119,18 @@ def test_preferences_go_with_membership(session, world):
 
 
 def _run(session, world, **kw):
-    values = dict(cohort_id=world["cohort"].id, objective="greedy", status="optimal", label="", parameters={},
+    values = dict(cohort_id=world["cohort"].id, kind="solve", objective="greedy", status="optimal", label="",
+                  students=0, record={},
                   solver="flow", seconds=0.1, profile=[], message="", created_at=utcnow())
     values.update(kw)
     return session.execute(insert(AllocationRun).values(**values)).inserted_primary_key[0]
 
 
-def test_run_objective_and_status(session, world):
-    refused(session, insert(AllocationRun).values(cohort_id=world["cohort"].id, objective="fast", status="optimal",
-                                                  label="", parameters={}, solver="", seconds=0, profile=[],
-                                                  message="", created_at=utcnow()))
-    refused(session, insert(AllocationRun).values(cohort_id=world["cohort"].id, objective="greedy", status="done",
-                                                  label="", parameters={}, solver="", seconds=0, profile=[],
-                                                  message="", created_at=utcnow()))
+def test_run_objective_status_and_kind(session, world):
+    values = dict(cohort_id=world["cohort"].id, kind="solve", objective="greedy", status="optimal", label="",
+                  students=0, record={}, solver="", seconds=0, profile=[], message="", created_at=utcnow())
+    for bad in (dict(objective="fast"), dict(status="done"), dict(kind="guess"), dict(students=-1)):
+        refused(session, insert(AllocationRun).values(**{**values, **bad}))
 
 
 def test_assignment_rules(session, world):

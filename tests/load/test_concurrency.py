@@ -198,7 +198,7 @@ def check_runs(cohort: Cohort, run_ids: list[int]) -> None:
         for run_id in run_ids:
             run = s.get(AllocationRun, run_id)
             assert run.status in ("optimal", "feasible"), run.message
-            problem = run.parameters["problem"]
+            problem = run.record["problem"]
             assert len(problem["students"]) == N_STUDENTS
             lists: dict[int, list[int]] = {}
             for entry in problem["students"]:
@@ -256,7 +256,7 @@ def test_a_save_committed_during_a_run_stays_out_of_it(fresh_database, monkeypat
     monkeypatch.setattr(engine, "solve", solve)
 
     with db.session(cohort.url) as s:
-        problem = s.get(AllocationRun, run.id).parameters["problem"]
+        problem = s.get(AllocationRun, run.id).record["problem"]
         project, rank = s.execute(select(Assignment.project_id, Assignment.rank).where(
             Assignment.run_id == run.id, Assignment.student_id == student.user_id)).one()
     solved = next(e["preferences"] for e in problem["students"] if e["id"] == f"S{student.user_id}")

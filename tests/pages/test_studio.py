@@ -100,7 +100,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     assert not at.exception, at.exception
     [first] = runs(url)
     assert (first.label, first.objective, first.status) == ("greedy, Gamma 1", "greedy", "optimal")
-    assert first.parameters["params"]["capacity_overrides"] == [[ids["gamma"], 1]]
+    assert first.record["settings"]["capacity_overrides"] == [[f"P{ids['gamma']}", 1]]
     placed = placement(url, first.id)
     assert placed[ids["students"][2]] == ids["alpha"]
     assert list(placed.values()).count(ids["gamma"]) <= 1
@@ -137,8 +137,8 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     at.text_input(key="tune-label").input("min-cost")
     at.button(key="studio-run-button").click().run()
     first, second = runs(url)
-    assert second.objective == "min-cost" and second.parameters["params"]["pins"] == []
-    assert second.parameters["params"]["capacity_overrides"] == [[ids["beta"], 4]]
+    assert second.objective == "min-cost" and second.record["settings"]["pins"] == []
+    assert second.record["settings"]["capacity_overrides"] == [[f"P{ids['beta']}", 4]]
     overlay = plotly(at, "compare-overlay")
     assert [t["name"] for t in overlay["data"]] == [f"#{second.id} · min-cost", f"#{first.id} · greedy, Gamma 1"]
     assert overlay["data"][0]["y"][:len(second.profile)] == second.profile
@@ -164,7 +164,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     at.button(key="adjust-move").click().run()
     assert not at.exception, at.exception
     moved = runs(url)[-1]
-    assert moved.parent_run_id == second.id and moved.parameters["kind"] == "move"
+    assert moved.parent_run_id == second.id and moved.kind == "move"
     assert placement(url, moved.id)[mover] == target and placement(url, second.id) == after
     assert at.session_state["studio-run"] == moved.id
     at.button(key="adjust-explain").click().run()

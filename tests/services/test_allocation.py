@@ -92,13 +92,14 @@ def test_a_run_is_stored_with_every_assignment_and_is_valid(world):
     view = world.run(objective="greedy", label="first try")
     run = world.session.get(AllocationRun, view.id)
     assert (view.status, view.students, view.placed, view.label) == ("optimal", 6, 6, "first try")
-    assert run.parameters["problem"]["students"] and run.parameters["params"]["objective"] == "greedy"
+    assert run.record["problem"]["students"] and run.record["settings"]["objective"] == "greedy"
+    assert run.kind == "solve" and run.students == 6
     placement = world.placement(view.id)
     assert set(placement) == {s.id for s in world.students}
     counts = {p: list(placement.values()).count(p) for p in set(placement.values())}
     assert counts[world.a.id] == 2 and counts.get(world.c.id, 0) in (0, 2)
     # The stored problem and assignments pass the engine's independent validator.
-    problem = engine.parse_problem(run.parameters["problem"])
+    problem = engine.parse_problem(run.record["problem"])
     result = engine.Result("optimal", "greedy", {f"S{s}": f"P{p}" for s, p in placement.items() if p},
                            [f"S{s}" for s, p in placement.items() if p is None], list(run.profile), run.cost,
                            0.0, run.solver)
@@ -115,7 +116,7 @@ def test_withdrawn_projects_and_inactive_students_are_left_out(world):
     f.preferences(world.session, world.cohort, f.student(world.session, world.cohort), [world.withdrawn, world.b])
     world.session.flush()
     view = world.run()
-    problem = world.session.get(AllocationRun, view.id).parameters["problem"]
+    problem = world.session.get(AllocationRun, view.id).record["problem"]
     assert f"P{world.withdrawn.id}" not in {p["id"] for p in problem["projects"]}
     assert f"S{world.students[0].id}" not in {s["id"] for s in problem["students"]}
     assert view.students == 6

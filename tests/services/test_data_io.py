@@ -1,8 +1,10 @@
 """Project and preference imports, CSV/Excel downloads, JSON backup and restore, the engine problem file."""
 from __future__ import annotations
 
+import dataclasses
 import io as std_io
 import json
+import re
 from datetime import timedelta
 
 import openpyxl
@@ -251,26 +253,22 @@ def rich_cohort(session, world, catalogue):
     for s in students[:3]:
         f.preferences(session, c, s, [catalogue["Boats"], catalogue["Kites"], catalogue["Quantum"]])
         session.get(Membership, s.memberships[0].id).preferences_saved_at = utcnow()
-    run = AllocationRun(cohort_id=c.id, objective="generous", status="optimal", label="First",
-                        parameters={"params": {"seed": 3}, "weights": [1, 2]}, solver="flow", seconds=0.0123,
-                        cost=4, profile=[2, 1, 0], message="", created_by_id=world["admin"].user_id)
-    session.add(run)
-    session.flush()
-    child = AllocationRun(cohort_id=c.id, parent_run_id=run.id, objective="generous", status="feasible",
-                          label="Moved", published_at=utcnow(), published_by_id=world["admin"].user_id)
-    session.add(child)
-    session.flush()
-    gone = f.user(session, email="left@uni.example", name="Left The Cohort")  # assigned once, no longer a member
-    for r in (run, child):
-        session.add_all([
-            Assignment(run_id=r.id, student_id=students[0].id, project_id=catalogue["Boats"].id, rank=1),
-            Assignment(run_id=r.id, student_id=students[1].id, project_id=catalogue["Kites"].id, rank=2,
-                       pinned=True),
-            Assignment(run_id=r.id, student_id=students[3].id, project_id=None, rank=None),
-            Assignment(run_id=r.id, student_id=gone.id, project_id=catalogue["Quantum"].id, rank=None, manual=True),
-        ])
-    session.add_all([Response(run_id=child.id, student_id=students[0].id, accepted=True),
-                     Response(run_id=child.id, student_id=students[1].id, accepted=False, reason="Prefer boats")])
+    gone = f.student(session, c, person=f.user(session, email="left@uni.example", name="Left The Cohort"))
+    f.preferences(session, c, gone, [catalogue["Quantum"]])
+    admin = world["admin"]
+    params = services.default_parameters(session, actor=admin, cohort_id=c.id)
+    first = services.run_allocation(session, actor=admin, cohort_id=c.id, label="First",
+                                    params=dataclasses.replace(params, seed=3, pins=((students[1].id,
+                                                                                      catalogue["Kites"].id, ""),)))
+    unplaced = next(r for r in services.run_assignments(session, actor=admin, run_id=first.id)
+                    if r.student_id == students[0].id)
+    child = services.move_student(session, actor=admin, run_id=first.id, student_id=students[0].id,
+                                  project_id=None if unplaced.project_id else catalogue["Boats"].id)
+    services.publish_run(session, actor=admin, run_id=child.id)
+    services.respond_to_allocation(session, actor=f.actor(students[1]), cohort_id=c.id, accept=False,
+                                   reason="Prefer boats")
+    # Assigned once, no longer a member: the backup still names them.
+    session.delete(session.scalar(select(Membership).where(Membership.user_id == gone.id)))
     session.flush()
     return c
 
@@ -292,8 +290,9 @@ def test_backup_restore_backup_is_identical(session, world, catalogue):
     assert [p["email"] for p in doc["other_people"]] == ["coord@uni.example", "emeritus@uni.example",
                                                          "left@uni.example"]
     assert doc["preferences"]["s0@uni.example"] == ["p1", "p2", "p3"]
-    assert doc["runs"][1]["parent"] == "r1" and len(doc["runs"][0]["assignments"]) == 4
-    assert "\"id\"" not in first.decode()
+    assert doc["runs"][1]["parent"] == "r1" and len(doc["runs"][0]["assignments"]) == 5
+    assert [r["kind"] for r in doc["runs"]] == ["solve", "move"] and len(doc["runs"][1]["responses"]) == 1
+    assert not re.search(r'"[SPL]?\d+"', json.dumps(doc["runs"])), "a backup holds no database id"
     result = services.restore_cohort(session, actor=admin, data=first, name="Restored copy")
     assert (result.people, result.accounts_created, result.projects, result.runs) == (5, 0, 5, 2)
     second = services.backup_cohort(session, actor=admin, cohort_id=result.cohort_id)
@@ -313,6 +312,11 @@ def test_restore_into_a_fresh_deployment_creates_people(session, world, catalogu
         boss = f.admin(other, email="boss@uni.example")
         result = services.restore_cohort(other, actor=f.actor(boss), data=backup, name="Elsewhere")
         assert result.accounts_created == 8
+        # Nobody a file creates is a coordinator; the audit names each account created.
+        assert other.scalar(select(func.count()).select_from(User).where(User.is_admin.is_(True))) == 1
+        audit = other.scalar(select(AuditEvent).where(AuditEvent.action == "data.restore"))
+        assert sorted(audit.detail["created_accounts"]) == sorted(
+            [p["email"] for p in json.loads(backup)["people"]] + [p["email"] for p in json.loads(backup)["other_people"]])
         again = services.backup_cohort(other, actor=f.actor(boss), cohort_id=result.cohort_id)
         assert comparable(json.loads(again)) == comparable(json.loads(backup))
 
