@@ -776,7 +776,7 @@ def _check_runs(c: _Check, doc: dict, person, known: list[str], project_keys: li
             c.fail(f"{path}.profile", "should be counts of the run's students, one per rank")
         record = _check_record(c, r, path, known, project_keys, kind, assignments)
         runs.append(dict(
-            key=key, kind=kind, parent=r.get("parent"), label=c.text(r, "label", path, max_len=MAX_LABEL),
+            key=key, kind=kind, parent=c.text(r, "parent", path, optional=True, max_len=20), label=c.text(r, "label", path, max_len=MAX_LABEL),
             objective=c.one_of(r.get("objective"), OBJECTIVES, f"{path}.objective"), record=record,
             status=c.one_of(r.get("status"), RUN_STATUSES, f"{path}.status"),
             solver=c.text(r, "solver", path, max_len=AllocationRun.solver.type.length), seconds=float(seconds),
