@@ -132,7 +132,8 @@ if cid is not None:
 
 st.header("Restore a backup")
 st.markdown("A backup made here is restored as a **new** cohort with the name you give; people are matched "
-            "by email (accounts that do not exist yet are created).")
+            "by email (accounts that do not exist yet are created as ordinary accounts: a backup never "
+            "grants coordinator rights).")
 st.file_uploader("Backup file (JSON)", type=["json"], key=f"data-restore-file-{version('restore')}")
 st.text_input("Name of the new cohort", key="data-restore-name", max_chars=200)
 st.button("Restore into a new cohort", key="data-restore", on_click=_restore)
