@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session, aliased
 
 from allocator import config, engine
 from allocator.models import (
-    OBJECTIVES,
     AllocationRun,
     Assignment,
     Cohort,
@@ -47,7 +46,6 @@ from allocator.services.errors import Invalid, NotAllowed, NotFound
 from allocator.services.run_record import (
     DEFAULT_TIME_LIMIT,
     MAX_REASON,
-    MAX_SEED,
     MAX_TIME_LIMIT,
     Move,
     RunParameters,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from allocator import engine
@@ -48,6 +48,8 @@ RECORD_KEYS = {"version", "problem", "settings", "bound", "engine_message", "mov
 SETTINGS_KEYS = {"objective", "weights", "allow_unranked", "capacity_overrides", "minimum_overrides", "pins",
                  "forbids", "supervisor_capacity_overrides", "seed", "time_limit"}
 MOVE_KEYS = {"student", "from", "to", "reason"}
+# The engine's problem file, without its free-form "meta": a record holds nothing it does not read.
+PROBLEM_KEYS = {"students", "projects", "supervisors", "pinned", "forbidden", "allow_unranked"}
 _KEY = re.compile(r"([SPL])([1-9][0-9]{0,17})")
 
 
@@ -194,7 +196,7 @@ class RunRecord:
 
     problem: engine.Problem
     settings: RunParameters
-    bound: Mapping[str, int] = None  # type: ignore[assignment]
+    bound: Mapping[str, int] = field(default_factory=dict)  # the solver's proven limits, if it stopped early
     engine_message: str = ""
     move: Move | None = None
     declined: tuple[int, ...] = ()
@@ -289,8 +291,7 @@ def _settings(data: Any) -> RunParameters:
 
 
 def _problem(data: Any) -> engine.Problem:
-    if type(data) is dict and "meta" in data:
-        raise DamagedRecord("problem has an unknown key 'meta'")
+    _only(data, PROBLEM_KEYS, "problem")
     try:
         problem = engine.parse_problem(data)
     except engine.MalformedProblem as err:
@@ -334,7 +335,7 @@ def _rekey(data: Any, student: Callable[[Any], Any], project: Callable[[Any], An
     """A copy of a record's JSON with every key replaced; the shape is checked as far as rekeying needs."""
     data = _only(data, RECORD_KEYS, "the run record")
     out = dict(data)
-    problem = _only(data.get("problem"), engine_problem_keys(), "problem")
+    problem = _only(data.get("problem"), PROBLEM_KEYS, "problem")
     p = dict(problem)
 
     def entries(name: str) -> list[dict]:
@@ -349,9 +350,8 @@ def _rekey(data: Any, student: Callable[[Any], Any], project: Callable[[Any], An
     p["projects"] = [{**q, "id": project(q.get("id")),
                       **({"supervisor": supervisor(q["supervisor"])} if q.get("supervisor") is not None else {})}
                      for q in entries("projects")]
-    for name, fn in (("supervisors", supervisor),):
-        if name in problem:
-            p[name] = [{**v, "id": fn(v.get("id"))} for v in entries(name)]
+    if "supervisors" in problem:
+        p["supervisors"] = [{**v, "id": supervisor(v.get("id"))} for v in entries("supervisors")]
     for name in ("pinned", "forbidden"):
         if name in problem:
             p[name] = [{**x, "student": student(x.get("student")), "project": project(x.get("project"))}
@@ -384,10 +384,6 @@ def _rekey(data: Any, student: Callable[[Any], Any], project: Callable[[Any], An
     if "declined" in data:
         out["declined"] = [student(x) for x in _list(data["declined"], "declined")]
     return out
-
-
-def engine_problem_keys() -> set[str]:
-    return set(engine.fileformat.PROBLEM_KEYS) - {"meta"}
 
 
 def people_in(data: dict[str, Any]) -> set[int]:

@@ -4,7 +4,7 @@ converts every run's stored blob into the run record (issue 11, point 5)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import MetaData, Table, func, inspect, select, text
+from sqlalchemy import MetaData, Table, inspect, select, text
 
 from allocator import db, engine, migrate, seeding, services
 from allocator.models import AllocationRun, Assignment, Cohort, User, utcnow

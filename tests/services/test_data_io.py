@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from allocator import engine, services
-from allocator.models import (AllocationRun, Assignment, AuditEvent, Cohort, Membership, Preference, Project,
-                              Response, User, utcnow)
+from allocator.models import (AuditEvent, Cohort, Membership, Preference, Project,
+                              User, utcnow)
 from tests import factories as f
 
 
