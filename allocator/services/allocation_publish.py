@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from allocator import config, mail
@@ -64,6 +64,8 @@ class PublishReport:
     notified: int  # in-app notifications written (students and supervisors)
     emails: tuple[OutgoingEmail, ...]  # one per student, to send after the commit
     email_configured: bool
+    changed: int = 0  # students told their project changed (all of them at a first publication)
+    answers_kept: int = 0  # answers carried over from the previous publication (project unchanged)
 
     @property
     def in_app_only(self) -> bool:
@@ -108,9 +110,49 @@ class ResponsesView:
     declined_rows: tuple[DeclinedRow, ...]
 
 
+def _plain(text: str) -> str:
+    """A project title inside a Markdown notification, shown as typed (services cannot use ui.md)."""
+    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
+
+
+def _news(cohort_name: str, before: str | None, after: str | None) -> tuple[str, str]:
+    """(subject, body) telling a student their project changed in a republished allocation."""
+    subject = f"Your project allocation for {cohort_name} has changed"
+    if after is None:
+        body = (f"You were on **{_plain(before or '')}**; you are no longer placed on a project. The coordinator "
+                "will be in touch.")
+    elif before is None:
+        body = f"You now have a project: **{_plain(after)}**. Open **My allocation** to accept or decline it."
+    else:
+        body = (f"You were on **{_plain(before)}**; you are now on **{_plain(after)}**. Open **My allocation** "
+                "to accept or decline it.")
+    return subject, body
+
+
+def _carry_answers(session: Session, *, run_id: int, previous_id: int | None) -> int:
+    """The run's answers become the previous publication's, for every student whose project it leaves
+    unchanged; everyone else is asked again. An answer belongs to a placement, not to a run, so answers
+    left in this run by an earlier publication of it are replaced. Returns how many answers were kept."""
+    session.execute(delete(Response).where(Response.run_id == run_id))
+    if previous_id is None:
+        return 0
+    old, new = aliased(Assignment), aliased(Assignment)
+    kept = (select(literal(run_id), Response.student_id, Response.accepted, Response.reason, Response.responded_at)
+            .join(old, and_(old.run_id == previous_id, old.student_id == Response.student_id))
+            .join(new, and_(new.run_id == run_id, new.student_id == Response.student_id))
+            .where(Response.run_id == previous_id, new.project_id == old.project_id))
+    return session.execute(insert(Response).from_select(
+        ["run_id", "student_id", "accepted", "reason", "responded_at"], kept)).rowcount or 0
+
+
 def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport:
-    """Make `run_id` the cohort's published allocation (the only one), notify every student of the run and
-    the supervisors in the app, and return one email per student for the page to send after the commit."""
+    """Make `run_id` the cohort's published allocation (the only one) and tell the people it concerns.
+
+    The first publication notifies every student of the run and the supervisors in the app, and hands
+    back one email per student for the page to send after the commit. A republication carries each
+    student's answer over when their project is unchanged and tells nobody about that; only students
+    whose project changed are told, with what changed, and asked again (and the supervisors of the
+    projects they left or joined)."""
     require_admin(actor)
     run = _run(session, run_id)
     if run.status == "infeasible":
@@ -118,6 +160,7 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
     if run.published_at is not None:
         raise Invalid(f"Run #{run.id} is already the published allocation.")
     cohort = session.get(Cohort, run.cohort_id)
+    previous_id = published_run_id(session, run.cohort_id)
     now = utcnow()
     session.execute(update(AllocationRun)
                     .where(AllocationRun.cohort_id == run.cohort_id, AllocationRun.id != run.id,
@@ -128,7 +171,7 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
     student, supervisor = aliased(User), aliased(User)
     rows = session.execute(
         select(student.id, student.name, student.email, Project.title, Project.supervisor_id, supervisor.name,
-               Assignment.rank)
+               Assignment.rank, Assignment.project_id)
         .select_from(Assignment)
         .join(student, student.id == Assignment.student_id)
         .outerjoin(Project, Project.id == Assignment.project_id)
@@ -136,26 +179,46 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
         .where(Assignment.run_id == run.id)
         .order_by(student.id)
     ).all()
-    students = [r[0] for r in rows]
-    supervisors = sorted({r[4] for r in rows if r[4] is not None})
-    notified = notify(session, user_ids=students, cohort_id=cohort.id, kind=PUBLISHED_KIND,
-                      subject=f"Your project allocation for {cohort.name} is published",
-                      body="Open **My allocation** to see your project, and accept or decline it.")
+    kept = _carry_answers(session, run_id=run.id, previous_id=previous_id)
+    before: dict[int, tuple[int | None, str | None, int | None]] = {}
+    if previous_id is not None:
+        before = {sid: (pid, title, sup) for sid, pid, title, sup in session.execute(
+            select(Assignment.student_id, Assignment.project_id, Project.title, Project.supervisor_id)
+            .outerjoin(Project, Project.id == Assignment.project_id)
+            .where(Assignment.run_id == previous_id))}
+    told = [r for r in rows if previous_id is None or r[0] not in before or before[r[0]][0] != r[7]]
+    if previous_id is None:
+        notified = notify(session, user_ids=[r[0] for r in told], cohort_id=cohort.id, kind=PUBLISHED_KIND,
+                          subject=f"Your project allocation for {cohort.name} is published",
+                          body="Open **My allocation** to see your project, and accept or decline it.")
+        supervisors = sorted({r[4] for r in rows if r[4] is not None})
+        staff_subject = f"The project allocation for {cohort.name} is published"
+    else:
+        news: dict[tuple[str, str], list[int]] = {}
+        for r in told:
+            news.setdefault(_news(cohort.name, before.get(r[0], (None, None))[1], r[3]), []).append(r[0])
+        notified = sum(notify(session, user_ids=uids, cohort_id=cohort.id, kind=PUBLISHED_KIND, subject=subject,
+                              body=body) for (subject, body), uids in news.items())
+        supervisors = sorted({sup for r in told for sup in (r[4], before.get(r[0], (None, None, None))[2])
+                              if sup is not None})
+        staff_subject = f"The project allocation for {cohort.name} has changed"
     notified += notify(session, user_ids=supervisors, cohort_id=cohort.id, kind="allocation.published.staff",
-                       subject=f"The project allocation for {cohort.name} is published",
+                       subject=staff_subject,
                        body="Open **My projects** to see the students allocated to your projects.")
     settings = config.load()
     emails = tuple(
         OutgoingEmail(uid, mail.allocation_email(
             to=email, student_name=name, project_title=title, supervisor_name=sup_name if title else None,
-            rank=rank, cohort_name=cohort.name, app_url=settings.app_url))
-        for uid, name, email, title, _, sup_name, rank in rows
+            rank=rank, cohort_name=cohort.name, app_url=settings.app_url,
+            changed=previous_id is not None, previous_title=before.get(uid, (None, None))[1]))
+        for uid, name, email, title, _, sup_name, rank, _ in told
     )
     session.flush()
     record_audit(session, actor=actor, action="allocation.published", cohort_id=cohort.id, run_id=run.id,
-                 students=len(students), notified=notified, email=settings.email_configured)
+                 previous_run_id=previous_id, students=len(rows), changed=len(told), answers_kept=kept,
+                 notified=notified, email=settings.email_configured)
     return PublishReport(run_id=run.id, cohort_id=cohort.id, published_at=now, notified=notified, emails=emails,
-                         email_configured=settings.email_configured)
+                         email_configured=settings.email_configured, changed=len(told), answers_kept=kept)
 
 
 def deliver_publication(report: PublishReport, *, settings: config.Settings | None = None) -> DeliveryReport:
