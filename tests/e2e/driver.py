@@ -49,6 +49,7 @@ class App:
         self.page = page
         self.base_url = base_url.rstrip("/")
         self.finished_runs = 0  # script runs the server reported finished (reruns cut short excluded)
+        self.sent = []  # BackMsg types the browser sent (diagnostics)
         page.set_default_timeout(RUN_TIMEOUT_MS)
         page.on("websocket", self._watch)
 
@@ -56,6 +57,18 @@ class App:
 
     def _watch(self, ws) -> None:
         ws.on("framereceived", self._frame)
+        ws.on("framesent", self._sent)
+
+    def _sent(self, payload) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        if not isinstance(payload, (bytes, bytearray)):
+            return
+        msg = BackMsg()
+        try:
+            msg.ParseFromString(bytes(payload))
+        except DecodeError:
+            return
+        self.sent.append((time.monotonic(), msg.WhichOneof("type")))
 
     def _frame(self, payload) -> None:
         if not isinstance(payload, (bytes, bytearray)):
@@ -73,7 +86,7 @@ class App:
         deadline = time.monotonic() + timeout_ms / 1000
         while self.finished_runs <= after:
             if time.monotonic() > deadline:
-                raise AssertionError(f"no Streamlit script run finished within {timeout_ms} ms")
+                raise AssertionError(f"no Streamlit script run finished within {timeout_ms} ms; sent {self.sent[-5:]} now {time.monotonic()}")
             # Yields to Playwright's event loop, which is what delivers the websocket frames.
             self.page.wait_for_timeout(20)
         self.wait_idle(timeout_ms=timeout_ms)
