@@ -6,6 +6,7 @@ database transaction open) and then records who was emailed with `mark_emailed`.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
@@ -291,9 +292,21 @@ def list_declined(session: Session, *, actor: Actor, cohort_id: int) -> Response
                          tuple(_declined(session, run_id)))
 
 
+def _without_stranded(session: Session, keep: list[tuple[int, int, str]],
+                      base: RunParameters) -> list[tuple[int, int, str]]:
+    """The kept placements, less those on a project its decliners would leave below its minimum: pinned
+    alone there, they would make the re-run infeasible, so they are re-placed with the decliners."""
+    kept = Counter(p for _, p, _ in keep)
+    minimum = dict(session.execute(select(Project.id, Project.min_students).where(Project.id.in_(list(kept)))).all())
+    minimum.update(dict(base.minimum_overrides))
+    stranded = {p for p, n in kept.items() if n < minimum.get(p, 0)}
+    return [k for k in keep if k[1] not in stranded]
+
+
 def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str = "") -> RunView:
     """A new run that re-places only the students who declined the published allocation: everyone else
-    is pinned to their current project, and each decliner is forbidden the project they declined. The
+    is pinned to their current project (except where a decline leaves a project below its minimum: its
+    other students are re-placed too), and each decliner is forbidden the project they declined. The
     published run's other settings (objective, overrides, forbids, seed) carry over."""
     require_admin(actor)
     _one_snapshot(session)  # the kept pins, the declines and the preferences from one moment
@@ -316,6 +329,7 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
         select(Assignment.student_id, Assignment.project_id)
         .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None)).order_by(Assignment.student_id))
         if s not in declined_ids and s in students and p in approved]
+    keep = _without_stranded(session, keep, base)
     kept = {s for s, _, _ in keep}
     pins = [pin for pin in base.pins if pin[0] not in kept and pin[0] not in declined_ids] + keep
     forbids = list(base.forbids) + [

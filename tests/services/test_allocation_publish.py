@@ -226,3 +226,21 @@ def test_republishing_a_manual_move_asks_only_the_moved_student_again(world):
     assert get_my_allocation(world.session, actor=f.actor(mover), cohort_id=world.cohort.id).accepted is None
     assert len(_published_notes(world, mover)) == 3
     assert all(len(_published_notes(world, s)) == 1 for s in world.students if s.id != mover.id)
+
+
+def test_a_decline_that_would_leave_a_project_below_its_minimum_is_still_re_placed(world):
+    base = world.run(capacity_overrides={world.b.id: 4}, supervisor_capacity_overrides={world.ann.id: None})
+    before = world.placement(base.id)
+    on_gamma = [s for s in world.students if before[s.id] == world.c.id]
+    assert len(on_gamma) == 2  # Gamma runs with its minimum of 2
+    publish_run(world.session, actor=world.actor, run_id=base.id)
+    ranks_beta = {world.students[i].id for i in (0, 1, 2, 4, 5)}  # Beta has room for whoever ranks it
+    decliner = next(s for s in on_gamma if s.id in ranks_beta)
+    _answer(world, decliner, False, "not Gamma")
+    again = rerun_declined(world.session, actor=world.actor, cohort_id=world.cohort.id)
+    # Pinning Gamma's other student alone would break its minimum: that student is re-placed too.
+    assert again.feasible
+    after = world.placement(again.id)
+    assert after[decliner.id] not in (None, world.c.id)
+    moved = {s for s in before if before[s] != after[s]}
+    assert moved <= {s.id for s in on_gamma}
