@@ -1208,6 +1208,24 @@ def _placement_source(session: Session, run: AllocationRun, student_id: int) -> 
         run = parent
 
 
+def _declined_key(session: Session, source: _Source, student_id: int, keys: Keys) -> str | None:
+    """The project (key) the student declined, when the re-run for the declined placed them."""
+    run = source.run
+    if (source.by_hand or _run_kind(run) != "rerun-declined" or run.parent_run_id is None
+            or student_id not in ((run.parameters or {}).get("declined") or ())):
+        return None
+    project_id = session.scalar(select(Assignment.project_id).where(Assignment.run_id == run.parent_run_id,
+                                                                   Assignment.student_id == student_id))
+    return keys.project_keys.get(project_id)  # None when the project has left the run's problem
+
+
+def _reason_texts(reasons, declined: str | None) -> list[str]:
+    """The engine's sentences; the project the student declined is called that, not "ruled out"."""
+    # The engine writes "<project key> (your <choice>) <why>"; the choice words hold no ")".
+    return [f"{r.text[:r.text.index(') ', len(r.project))]}) is the project you declined."
+            if r.reason == "forbidden" and r.project == declined else r.text for r in reasons]
+
+
 def _by_hand_sentence(project: str | None, *, student: bool) -> str:
     if student:
         return (f"The coordinator moved you to {project} by hand." if project is not None
@@ -1239,7 +1257,8 @@ def explain_student(session: Session, *, actor: Actor, run_id: int, student_id: 
         return [head, _by_hand_sentence(got, student=False)]
     if not reasons:
         return [head, "Nothing on their list was better: there is nothing more to explain."]
-    return [head, *[_humanise(r.text, names) for r in reasons]]
+    declined = _declined_key(session, source, student_id, stored.keys)
+    return [head, *[_humanise(text, names) for text in _reason_texts(reasons, declined)]]
 
 
 def explain_for_student(session: Session, *, actor: Actor, cohort_id: int) -> list[str]:
@@ -1264,4 +1283,5 @@ def explain_for_student(session: Session, *, actor: Actor, cohort_id: int) -> li
              for k, v in _names(session, cohort_id, stored.keys).items()}
     if source.by_hand:
         return [_by_hand_sentence(names.get(got, got) if got is not None else None, student=True)]
-    return [_humanise(r.text, names) for r in reasons]
+    declined = _declined_key(session, source, actor.user_id, stored.keys)
+    return [_humanise(text, names) for text in _reason_texts(reasons, declined)]

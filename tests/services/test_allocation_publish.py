@@ -244,3 +244,17 @@ def test_a_decline_that_would_leave_a_project_below_its_minimum_is_still_re_plac
     assert after[decliner.id] not in (None, world.c.id)
     moved = {s for s in before if before[s] != after[s]}
     assert moved <= {s.id for s in on_gamma}
+
+
+def test_a_decliner_is_told_their_higher_choice_is_the_one_they_declined(world):
+    from allocator.services import explain_for_student
+
+    base = world.run(capacity_overrides={world.b.id: 4}, supervisor_capacity_overrides={world.ann.id: None})
+    publish_run(world.session, actor=world.actor, run_id=base.id)
+    before = world.placement(base.id)
+    decliner = next(s for s in world.students if before[s.id] == world.a.id)
+    _answer(world, decliner, False)
+    publish_run(world.session, actor=world.actor,
+                run_id=rerun_declined(world.session, actor=world.actor, cohort_id=world.cohort.id).id)
+    lines = explain_for_student(world.session, actor=f.actor(decliner), cohort_id=world.cohort.id)
+    assert lines[0] == "Alpha (your 1st choice) is the project you declined."
