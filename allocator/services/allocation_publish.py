@@ -171,8 +171,10 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
     run.published_by_id = actor.user_id
     student, supervisor = aliased(User), aliased(User)
     rows = session.execute(
-        select(student.id, student.name, student.email, Project.title, Project.supervisor_id, supervisor.name,
-               Assignment.rank, Assignment.project_id)
+        select(student.id.label("sid"), student.name.label("name"), student.email.label("email"),
+               Project.title.label("title"), Project.supervisor_id.label("supervisor_id"),
+               supervisor.name.label("supervisor_name"), Assignment.rank.label("rank"),
+               Assignment.project_id.label("project_id"))
         .select_from(Assignment)
         .join(student, student.id == Assignment.student_id)
         .outerjoin(Project, Project.id == Assignment.project_id)
@@ -181,38 +183,40 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
         .order_by(student.id)
     ).all()
     kept = _carry_answers(session, run_id=run.id, previous_id=previous_id)
-    before: dict[int, tuple[int | None, str | None, int | None]] = {}
-    if previous_id is not None:
-        before = {sid: (pid, title, sup) for sid, pid, title, sup in session.execute(
-            select(Assignment.student_id, Assignment.project_id, Project.title, Project.supervisor_id)
-            .outerjoin(Project, Project.id == Assignment.project_id)
-            .where(Assignment.run_id == previous_id))}
-    told = [r for r in rows if previous_id is None or r[0] not in before or before[r[0]][0] != r[7]]
+    before = {r.student_id: r for r in session.execute(
+        select(Assignment.student_id, Assignment.project_id, Project.title, Project.supervisor_id)
+        .outerjoin(Project, Project.id == Assignment.project_id)
+        .where(Assignment.run_id == previous_id))} if previous_id is not None else {}
+    told = [r for r in rows if previous_id is None or r.sid not in before or before[r.sid].project_id != r.project_id]
+
+    def title_before(sid: int) -> str | None:
+        return before[sid].title if sid in before else None
+
     if previous_id is None:
-        notified = notify(session, user_ids=[r[0] for r in told], cohort_id=cohort.id, kind=PUBLISHED_KIND,
+        notified = notify(session, user_ids=[r.sid for r in told], cohort_id=cohort.id, kind=PUBLISHED_KIND,
                           subject=f"Your project allocation for {cohort.name} is published",
                           body="Open **My allocation** to see your project, and accept or decline it.")
-        supervisors = sorted({r[4] for r in rows if r[4] is not None})
+        supervisors = {r.supervisor_id for r in rows}
         staff_subject = f"The project allocation for {cohort.name} is published"
     else:
         news: dict[tuple[str, str], list[int]] = {}
         for r in told:
-            news.setdefault(_news(cohort.name, before.get(r[0], (None, None))[1], r[3]), []).append(r[0])
+            news.setdefault(_news(cohort.name, title_before(r.sid), r.title), []).append(r.sid)
         notified = sum(notify(session, user_ids=uids, cohort_id=cohort.id, kind=PUBLISHED_KIND, subject=subject,
                               body=body) for (subject, body), uids in news.items())
-        supervisors = sorted({sup for r in told for sup in (r[4], before.get(r[0], (None, None, None))[2])
-                              if sup is not None})
+        supervisors = ({r.supervisor_id for r in told}
+                       | {before[r.sid].supervisor_id for r in told if r.sid in before})
         staff_subject = f"The project allocation for {cohort.name} has changed"
-    notified += notify(session, user_ids=supervisors, cohort_id=cohort.id, kind="allocation.published.staff",
-                       subject=staff_subject,
+    notified += notify(session, user_ids=sorted(s for s in supervisors if s is not None), cohort_id=cohort.id,
+                       kind="allocation.published.staff", subject=staff_subject,
                        body="Open **My projects** to see the students allocated to your projects.")
     settings = config.load()
     emails = tuple(
-        OutgoingEmail(uid, mail.allocation_email(
-            to=email, student_name=name, project_title=title, supervisor_name=sup_name if title else None,
-            rank=rank, cohort_name=cohort.name, app_url=settings.app_url,
-            changed=previous_id is not None, previous_title=before.get(uid, (None, None))[1]))
-        for uid, name, email, title, _, sup_name, rank, _ in told
+        OutgoingEmail(r.sid, mail.allocation_email(
+            to=r.email, student_name=r.name, project_title=r.title,
+            supervisor_name=r.supervisor_name if r.title else None, rank=r.rank, cohort_name=cohort.name,
+            app_url=settings.app_url, changed=previous_id is not None, previous_title=title_before(r.sid)))
+        for r in told
     )
     session.flush()
     record_audit(session, actor=actor, action="allocation.published", cohort_id=cohort.id, run_id=run.id,
