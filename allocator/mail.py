@@ -45,11 +45,18 @@ class SendReport:
 
 
 def allocation_email(*, to: str, student_name: str, project_title: str | None, supervisor_name: str | None,
-                     rank: int | None, cohort_name: str, app_url: str | None) -> Email:
-    """The published allocation for one student; `project_title=None` tells an unplaced student so."""
+                     rank: int | None, cohort_name: str, app_url: str | None, changed: bool = False,
+                     previous_title: str | None = None) -> Email:
+    """The published allocation for one student; `project_title=None` tells an unplaced student so.
+    `changed`: a republished allocation changed the student's project (from `previous_title`, None when
+    they had none)."""
     subject = f"Your project for {cohort_name}" if project_title else f"Project allocation for {cohort_name}"
     greeting = f"Dear {student_name},"
     intro = f"The project allocation for {cohort_name} has been published."
+    if changed:
+        subject = f"Your project for {cohort_name} has changed"
+        intro = (f"The project allocation for {cohort_name} has changed: you were on {previous_title}."
+                 if previous_title else f"The project allocation for {cohort_name} has changed.")
     if project_title:
         placed = [
             ("You have been allocated:", project_title),

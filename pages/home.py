@@ -23,19 +23,29 @@ cols[0].markdown(f"**Proposals**  \n{ui.fmt_datetime(cohort.proposals_open_at)} 
 cols[1].markdown(f"**Preferences**  \n{ui.fmt_datetime(cohort.preferences_open_at)} → "
                  f"{ui.fmt_datetime(cohort.preferences_close_at)}")
 
-NEXT = {
-    "student": [("pages/student_projects.py", "Browse projects", ":material/library_books:"),
-                ("pages/student_preferences.py", "Rank your choices", ":material/star:"),
-                ("pages/student_allocation.py", "See your allocation", ":material/task_alt:")],
-    "staff": [("pages/staff_projects.py", "Your projects and their demand", ":material/folder_open:"),
-              ("pages/staff_propose.py", "Propose a project", ":material/edit_note:")],
-    "admin": [("pages/admin_cohorts.py", "Dates and rules", ":material/settings:"),
-              ("pages/admin_projects.py", "Approve projects", ":material/library_books:"),
-              ("pages/admin_people.py", "Students and staff", ":material/group:"),
-              ("pages/admin_studio.py", "Run the allocation", ":material/calculate:")],
-}
+
+def next_steps(role: str, phase: str) -> list[tuple[str, str, str]]:
+    """What this person can do now, most useful first: a step the phase does not allow is not offered."""
+    if role == "student":
+        browse = ("pages/student_projects.py", "Browse projects", ":material/library_books:")
+        if phase == "published":
+            return [("pages/student_allocation.py", "See your allocation", ":material/task_alt:"), browse]
+        if services.preferences_open(phase):
+            return [browse, ("pages/student_preferences.py", "Rank your choices", ":material/star:")]
+        return [browse, ("pages/student_preferences.py", "See your list", ":material/star:")]
+    if role == "staff":
+        mine = ("pages/staff_projects.py", "Your projects and their demand", ":material/folder_open:")
+        if services.proposals_open(phase):
+            return [mine, ("pages/staff_propose.py", "Propose a project", ":material/edit_note:")]
+        return [mine]
+    return [("pages/admin_cohorts.py", "Dates and rules", ":material/settings:"),
+            ("pages/admin_projects.py", "Approve projects", ":material/library_books:"),
+            ("pages/admin_people.py", "Students and staff", ":material/group:"),
+            ("pages/admin_studio.py", "Run the allocation", ":material/calculate:")]
+
+
 st.subheader("Next steps")
-for path, label, icon in NEXT[ctx.role]:
+for path, label, icon in next_steps(ctx.role, cohort.phase):
     st.page_link(path, label=label, icon=icon)
 if ctx.role == "admin":
     st.caption(f"{cohort.students} students · {cohort.staff} staff")

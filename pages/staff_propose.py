@@ -93,10 +93,10 @@ if st.session_state.get(WHICH, NEW) not in (NEW, *editable):
 for key, default in FIELDS.items():
     st.session_state.setdefault(key, default)
 
-if data.proposals_close_at:
-    st.caption(f"Proposals close {ui.fmt_datetime(data.proposals_close_at)}."
-               + (" New projects are approved at once." if data.auto_approve
-                  else " The coordinator approves each project."))
+closes = data.proposals.closes_at if data.proposals else None
+st.caption((f"Proposals close {ui.fmt_datetime(closes)}." if closes
+            else "Proposals are open until the coordinator closes them.")
+           + (" New projects are approved at once." if data.auto_approve else " The coordinator approves each project."))
 
 labels = {NEW: "New project"} | {
     pid: f"{p.title} ({services.PROJECT_STATUS_LABELS.get(p.status, p.status).lower()})" for pid, p in editable.items()}

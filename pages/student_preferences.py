@@ -79,16 +79,26 @@ if st.session_state.pop(SAVE_REQUEST, False) and DRAFT in st.session_state:
 with db.read() as session:
     view = services.get_preferences(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
 
-# Where things stand: deadline, time left, saved or not.
+# Where things stand: deadline, time left, saved or not. Only dates still true are named.
+window = view.window
 if view.is_open:
-    deadline = f"**Deadline:** {ui.fmt_datetime(view.deadline)}" if view.deadline else "**Deadline:** not set"
+    deadline = (f"**Deadline:** {ui.fmt_datetime(window.closes_at)}" if window.closes_at
+                else "**Deadline:** none yet: the coordinator will close choosing")
     left = f" · :material/schedule: {time_left(view.time_left)}" if view.time_left is not None else ""
     st.markdown(deadline + left)
-elif view.phase in ("setup", "proposals"):
-    st.info(f"Choosing projects opens {ui.fmt_datetime(view.opens_at)}." if view.opens_at
-            else "Choosing projects has not opened yet.")
+elif window.state == "opens":
+    st.info(f"Choosing projects opens {ui.fmt_datetime(window.opens_at)}.")
+elif window.state == "published":
+    st.info("The allocation is published: your list is read-only. See **My allocation** for your project.")
+elif window.state == "passed":
+    st.info(f"The deadline has passed ({ui.fmt_datetime(window.closes_at)}): your list is read-only.")
+elif window.phase == "proposals":
+    st.info("Choosing projects is paused while supervisors propose projects: the coordinator has reopened "
+            "proposals. Your saved list is kept; you can change it when choosing reopens.")
+elif window.phase == "setup":
+    st.info("Choosing projects has not opened yet.")
 else:
-    st.info(f"The deadline has passed ({ui.fmt_datetime(view.deadline)}): your list is read-only.")
+    st.info("The coordinator has closed choosing projects: your list is read-only.")
 st.markdown(f":green[:material/check_circle: **Saved** {ui.fmt_datetime(view.saved_at)}]" if view.submitted
             else ":orange[:material/edit_note: **Not yet submitted**]")
 

@@ -6,11 +6,12 @@ database transaction open) and then records who was emailed with `mark_emailed`.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from allocator import config, mail
@@ -65,6 +66,8 @@ class PublishReport:
     notified: int  # in-app notifications written (students and supervisors)
     emails: tuple[OutgoingEmail, ...]  # one per student, to send after the commit
     email_configured: bool
+    changed: int = 0  # students told their project changed (all of them at a first publication)
+    answers_kept: int = 0  # answers carried over from the previous publication (project unchanged)
 
     @property
     def in_app_only(self) -> bool:
@@ -109,9 +112,49 @@ class ResponsesView:
     declined_rows: tuple[DeclinedRow, ...]
 
 
+def _plain(text: str) -> str:
+    """A project title inside a Markdown notification, shown as typed (services cannot use ui.md)."""
+    return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in text)
+
+
+def _news(cohort_name: str, before: str | None, after: str | None) -> tuple[str, str]:
+    """(subject, body) telling a student their project changed in a republished allocation."""
+    subject = f"Your project allocation for {cohort_name} has changed"
+    if after is None:
+        body = (f"You were on **{_plain(before or '')}**; you are no longer placed on a project. The coordinator "
+                "will be in touch.")
+    elif before is None:
+        body = f"You now have a project: **{_plain(after)}**. Open **My allocation** to accept or decline it."
+    else:
+        body = (f"You were on **{_plain(before)}**; you are now on **{_plain(after)}**. Open **My allocation** "
+                "to accept or decline it.")
+    return subject, body
+
+
+def _carry_answers(session: Session, *, run_id: int, previous_id: int | None) -> int:
+    """The run's answers become the previous publication's, for every student whose project it leaves
+    unchanged; everyone else is asked again. An answer belongs to a placement, not to a run, so answers
+    left in this run by an earlier publication of it are replaced. Returns how many answers were kept."""
+    session.execute(delete(Response).where(Response.run_id == run_id))
+    if previous_id is None:
+        return 0
+    old, new = aliased(Assignment), aliased(Assignment)
+    kept = (select(literal(run_id), Response.student_id, Response.accepted, Response.reason, Response.responded_at)
+            .join(old, and_(old.run_id == previous_id, old.student_id == Response.student_id))
+            .join(new, and_(new.run_id == run_id, new.student_id == Response.student_id))
+            .where(Response.run_id == previous_id, new.project_id == old.project_id))
+    return session.execute(insert(Response).from_select(
+        ["run_id", "student_id", "accepted", "reason", "responded_at"], kept)).rowcount or 0
+
+
 def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport:
-    """Make `run_id` the cohort's published allocation (the only one), notify every student of the run and
-    the supervisors in the app, and return one email per student for the page to send after the commit."""
+    """Make `run_id` the cohort's published allocation (the only one) and tell the people it concerns.
+
+    The first publication notifies every student of the run and the supervisors in the app, and hands
+    back one email per student for the page to send after the commit. A republication carries each
+    student's answer over when their project is unchanged and tells nobody about that; only students
+    whose project changed are told, with what changed, and asked again (and the supervisors of the
+    projects they left or joined)."""
     require_admin(actor)
     run = _run(session, run_id)
     if run.status == "infeasible":
@@ -119,6 +162,7 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
     if run.published_at is not None:
         raise Invalid(f"Run #{run.id} is already the published allocation.")
     cohort = session.get(Cohort, run.cohort_id)
+    previous_id = published_run_id(session, run.cohort_id)
     now = utcnow()
     session.execute(update(AllocationRun)
                     .where(AllocationRun.cohort_id == run.cohort_id, AllocationRun.id != run.id,
@@ -128,8 +172,10 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
     run.published_by_id = actor.user_id
     student, supervisor = aliased(User), aliased(User)
     rows = session.execute(
-        select(student.id, student.name, student.email, Project.title, Project.supervisor_id, supervisor.name,
-               Assignment.rank)
+        select(student.id.label("sid"), student.name.label("name"), student.email.label("email"),
+               Project.title.label("title"), Project.supervisor_id.label("supervisor_id"),
+               supervisor.name.label("supervisor_name"), Assignment.rank.label("rank"),
+               Assignment.project_id.label("project_id"))
         .select_from(Assignment)
         .join(student, student.id == Assignment.student_id)
         .outerjoin(Project, Project.id == Assignment.project_id)
@@ -137,26 +183,48 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
         .where(Assignment.run_id == run.id)
         .order_by(student.id)
     ).all()
-    students = [r[0] for r in rows]
-    supervisors = sorted({r[4] for r in rows if r[4] is not None})
-    notified = notify(session, user_ids=students, cohort_id=cohort.id, kind=PUBLISHED_KIND,
-                      subject=f"Your project allocation for {cohort.name} is published",
-                      body="Open **My allocation** to see your project, and accept or decline it.")
-    notified += notify(session, user_ids=supervisors, cohort_id=cohort.id, kind="allocation.published.staff",
-                       subject=f"The project allocation for {cohort.name} is published",
+    kept = _carry_answers(session, run_id=run.id, previous_id=previous_id)
+    before = {r.student_id: r for r in session.execute(
+        select(Assignment.student_id, Assignment.project_id, Project.title, Project.supervisor_id)
+        .outerjoin(Project, Project.id == Assignment.project_id)
+        .where(Assignment.run_id == previous_id))} if previous_id is not None else {}
+    told = [r for r in rows if previous_id is None or r.sid not in before or before[r.sid].project_id != r.project_id]
+
+    def title_before(sid: int) -> str | None:
+        return before[sid].title if sid in before else None
+
+    if previous_id is None:
+        notified = notify(session, user_ids=[r.sid for r in told], cohort_id=cohort.id, kind=PUBLISHED_KIND,
+                          subject=f"Your project allocation for {cohort.name} is published",
+                          body="Open **My allocation** to see your project, and accept or decline it.")
+        supervisors = {r.supervisor_id for r in rows}
+        staff_subject = f"The project allocation for {cohort.name} is published"
+    else:
+        news: dict[tuple[str, str], list[int]] = {}
+        for r in told:
+            news.setdefault(_news(cohort.name, title_before(r.sid), r.title), []).append(r.sid)
+        notified = sum(notify(session, user_ids=uids, cohort_id=cohort.id, kind=PUBLISHED_KIND, subject=subject,
+                              body=body) for (subject, body), uids in news.items())
+        supervisors = ({r.supervisor_id for r in told}
+                       | {before[r.sid].supervisor_id for r in told if r.sid in before})
+        staff_subject = f"The project allocation for {cohort.name} has changed"
+    notified += notify(session, user_ids=sorted(s for s in supervisors if s is not None), cohort_id=cohort.id,
+                       kind="allocation.published.staff", subject=staff_subject,
                        body="Open **My projects** to see the students allocated to your projects.")
     settings = config.load()
     emails = tuple(
-        OutgoingEmail(uid, mail.allocation_email(
-            to=email, student_name=name, project_title=title, supervisor_name=sup_name if title else None,
-            rank=rank, cohort_name=cohort.name, app_url=settings.app_url))
-        for uid, name, email, title, _, sup_name, rank in rows
+        OutgoingEmail(r.sid, mail.allocation_email(
+            to=r.email, student_name=r.name, project_title=r.title,
+            supervisor_name=r.supervisor_name if r.title else None, rank=r.rank, cohort_name=cohort.name,
+            app_url=settings.app_url, changed=previous_id is not None, previous_title=title_before(r.sid)))
+        for r in told
     )
     session.flush()
     record_audit(session, actor=actor, action="allocation.published", cohort_id=cohort.id, run_id=run.id,
-                 students=len(students), notified=notified, email=settings.email_configured)
+                 previous_run_id=previous_id, students=len(rows), changed=len(told), answers_kept=kept,
+                 notified=notified, email=settings.email_configured)
     return PublishReport(run_id=run.id, cohort_id=cohort.id, published_at=now, notified=notified, emails=emails,
-                         email_configured=settings.email_configured)
+                         email_configured=settings.email_configured, changed=len(told), answers_kept=kept)
 
 
 def deliver_publication(report: PublishReport, *, settings: config.Settings | None = None) -> DeliveryReport:
@@ -229,9 +297,21 @@ def list_declined(session: Session, *, actor: Actor, cohort_id: int) -> Response
                          tuple(_declined(session, run_id)))
 
 
+def _without_stranded(session: Session, keep: list[tuple[int, int, str]],
+                      base: RunParameters) -> list[tuple[int, int, str]]:
+    """The kept placements, less those on a project its decliners would leave below its minimum: pinned
+    alone there, they would make the re-run infeasible, so they are re-placed with the decliners."""
+    kept = Counter(p for _, p, _ in keep)
+    minimum = dict(session.execute(select(Project.id, Project.min_students).where(Project.id.in_(list(kept)))).all())
+    minimum.update(dict(base.minimum_overrides))
+    stranded = {p for p, n in kept.items() if n < minimum.get(p, 0)}
+    return [k for k in keep if k[1] not in stranded]
+
+
 def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str = "") -> RunView:
     """A new run that re-places only the students who declined the published allocation: everyone else
-    is pinned to their current project, and each decliner is forbidden the project they declined. The
+    is pinned to their current project (except where a decline leaves a project below its minimum: its
+    other students are re-placed too), and each decliner is forbidden the project they declined. The
     published run's other settings (objective, overrides, forbids, seed) carry over."""
     require_admin(actor)
     _one_snapshot(session)  # the kept pins, the declines and the preferences from one moment
@@ -254,6 +334,7 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
         select(Assignment.student_id, Assignment.project_id)
         .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None)).order_by(Assignment.student_id))
         if s not in declined_ids and s in students and p in approved]
+    keep = _without_stranded(session, keep, base)
     kept = {s for s, _, _ in keep}
     pins = [pin for pin in base.pins if pin[0] not in kept and pin[0] not in declined_ids] + keep
     forbids = list(base.forbids) + [

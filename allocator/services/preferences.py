@@ -17,7 +17,7 @@ from allocator.models import Cohort, Membership, Preference, Project, User, utcn
 from allocator.services.access import Actor, require_member
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid, NotFound
-from allocator.services.phases import PHASE_LABELS, phase_of, preferences_open
+from allocator.services.phases import PHASE_LABELS, Window, phase_of, preferences_open, window_of
 
 __all__ = [
     "ChoiceOption", "RankedChoice", "PreferencesView", "BrowseProject", "ProjectBrowser",
@@ -61,6 +61,7 @@ class PreferencesView:
     max_choices: int
     items: tuple[RankedChoice, ...]
     options: tuple[ChoiceOption, ...]
+    window: Window | None = None  # what is true now of the choosing window (what the page tells the student)
 
     @property
     def project_ids(self) -> tuple[int, ...]:
@@ -151,6 +152,7 @@ def _view(session: Session, membership: Membership, cohort: Cohort, phase: str) 
         read_only=not is_open, opens_at=cohort.preferences_open_at, deadline=deadline, time_left=time_left,
         saved_at=membership.preferences_saved_at, min_choices=_effective_min(cohort, len(options)),
         max_choices=cohort.max_choices, items=items, options=tuple(options),
+        window=window_of(cohort, "preferences", phase, now=now),
     )
 
 

@@ -21,7 +21,7 @@ from allocator.services.access import Actor
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid, NotAllowed, NotFound
-from allocator.services.phases import PHASE_LABELS, phase_of, proposals_open
+from allocator.services.phases import PHASE_LABELS, Window, phase_of, proposals_open, window_of
 
 __all__ = [
     "PROJECT_TITLE_MAX", "PROJECT_CAPACITY_MAX", "PROJECT_DESCRIPTION_MAX", "PROJECT_TAG_MAX_LENGTH",
@@ -87,6 +87,7 @@ class StaffProjects:
     max_load: int | None
     projects: tuple[StaffProjectView, ...]
     cohort_tags: tuple[str, ...]  # tags already used in the cohort, as suggestions
+    proposals: Window | None = None  # what is true now of the proposals window (its closing date only if ahead)
 
     def project(self, project_id: int) -> StaffProjectView | None:
         return next((p for p in self.projects if p.id == project_id), None)
@@ -152,6 +153,7 @@ def list_my_projects(session: Session, *, actor: Actor, cohort_id: int) -> Staff
         can_edit=proposals_open(phase), proposals_close_at=cohort.proposals_close_at,
         auto_approve=cohort.auto_approve, published=run_id is not None, max_load=membership.max_load,
         projects=tuple(_views(session, cohort, projects, run_id)), cohort_tags=tuple(sorted(tags, key=str.casefold)),
+        proposals=window_of(cohort, "proposals", phase),
     )
 
 

@@ -1,5 +1,6 @@
-"""The real app in a real browser: a Streamlit server on a free port against a fresh, seeded SQLite
-database, and Debian's Chromium driven by Python Playwright.
+"""The real app in a real browser: a Streamlit server on a free port against a seeded SQLite database
+that is reset to the same fresh data before each journey, and Debian's Chromium driven by Python
+Playwright. No journey depends on what another one did or left behind.
 
 Playwright is imported inside the fixtures, so without it (or without /usr/bin/chromium) the journeys
 skip with the reason instead of failing to import.
@@ -9,11 +10,13 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import make_url
 
 from allocator import db, migrate, seeding
 from allocator.models import Cohort, Membership, Preference, User
@@ -87,32 +90,61 @@ def e2e_tmp(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def database_url_e2e(browser, e2e_tmp) -> str:
-    """The seeded database every journey shares (browser first: no browser, no work)."""
-    url = f"sqlite:///{e2e_tmp / 'e2e.db'}"
-    _prepare_database(url)
-    yield url
+def template_database(browser, e2e_tmp) -> Path:
+    """The seeded database every journey starts from, made once (browser first: no browser, no work)."""
+    path = e2e_tmp / "template.db"
+    _prepare_database(f"sqlite:///{path}")
+    db.dispose_all()
+    return path
+
+
+def reset_database(template: Path, live: Path) -> None:
+    """Make the live database a copy of the template again, under the running server: SQLite's online
+    backup writes it in one transaction, so the server's connections see the old data or the new, whole."""
+    source = sqlite3.connect(template)
+    target = sqlite3.connect(live, timeout=60)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
+@pytest.fixture(scope="session")
+def database_url_e2e(template_database, e2e_tmp) -> str:
+    """The database the journeys' server runs on: reset to the template before each journey."""
+    live = e2e_tmp / "e2e.db"
+    reset_database(template_database, live)
+    yield f"sqlite:///{live}"
     db.dispose_all()
 
 
 @pytest.fixture(scope="session")
-def deployment(browser, database_url_e2e, e2e_tmp) -> Deployment:
+def e2e_server(browser, database_url_e2e, e2e_tmp):
     server = Server(database_url_e2e, e2e_tmp)
     try:
         _warm_up(browser, server.base_url)
-        with db.session(database_url_e2e) as s:
-            cohort_id = s.execute(select(Cohort.id).order_by(Cohort.id)).scalars().first()
-            people = {email: Person(name=name, email=email, user_id=uid) for uid, email, name in s.execute(
-                select(User.id, User.email, User.name).where(User.email.in_(
-                    [seeding.DEMO_STUDENT, seeding.DEMO_STAFF, seeding.DEMO_ADMIN])))}
-        yield Deployment(base_url=server.base_url, database_url=database_url_e2e, log_path=server.log_path,
-                         cohort_id=cohort_id,
-                         student=people[seeding.DEMO_STUDENT], staff=people[seeding.DEMO_STAFF],
-                         admin=people[seeding.DEMO_ADMIN])
+        yield server
     finally:
         server.stop()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(server.log_path, ARTIFACTS / "streamlit.log")  # the server's side of the journeys
+
+
+@pytest.fixture
+def deployment(e2e_server, database_url_e2e, template_database) -> Deployment:
+    """The running app on fresh data: every journey starts from the seeded template, whatever the
+    journeys before it did (or left half done when they failed)."""
+    db.dispose_all()  # the test process's own pooled connections must not outlive the old file
+    reset_database(template_database, Path(make_url(database_url_e2e).database))
+    with db.session(database_url_e2e) as s:
+        cohort_id = s.execute(select(Cohort.id).order_by(Cohort.id)).scalars().first()
+        people = {email: Person(name=name, email=email, user_id=uid) for uid, email, name in s.execute(
+            select(User.id, User.email, User.name).where(User.email.in_(
+                [seeding.DEMO_STUDENT, seeding.DEMO_STAFF, seeding.DEMO_ADMIN])))}
+    return Deployment(base_url=e2e_server.base_url, database_url=database_url_e2e, log_path=e2e_server.log_path,
+                      cohort_id=cohort_id, student=people[seeding.DEMO_STUDENT], staff=people[seeding.DEMO_STAFF],
+                      admin=people[seeding.DEMO_ADMIN])
 
 
 @pytest.fixture

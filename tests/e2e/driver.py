@@ -8,6 +8,10 @@ Two signals say a user action is fully handled:
    attributes (what Streamlit's e2e helper `wait_for_app_run` waits for), so the browser has drawn it.
 Client-only actions (switching a tab, opening an expander, a download button with on_click="ignore")
 cause no rerun and use plain Playwright calls with auto-waiting `expect` assertions.
+
+Before a click, the widget must have settled (same place over two animation frames, no animation running):
+on a busy machine an expander still opening moves its button between Playwright's checks and its click,
+and the click lands beside it. The timeouts only bound a failure; nothing waits on a clock.
 """
 from __future__ import annotations
 
@@ -17,16 +21,27 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 from playwright.sync_api import Locator, Page, expect
+from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 # Generous but bounded: CI machines are slow and busy (a cold first run imports pandas and plotly, and
 # the load tests may share the cores). Nothing waits this long when all is well.
-RUN_TIMEOUT_MS = 30_000
+RUN_TIMEOUT_MS = 60_000
 EXPECT_TIMEOUT_MS = 15_000  # for `expect(...)` assertions: what the browser shows once a run has finished
 expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 IDLE_SELECTOR = ('[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
                  '[data-test-script-state="notRunning"]')
 _EARLY_FOR_RERUN = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_EARLY_FOR_RERUN")
+# True once the element is where it was one animation frame ago and no finite animation is running.
+_SETTLED_JS = """el => {
+    const r = el.getBoundingClientRect();
+    const where = [r.x, r.y, r.width, r.height].join();
+    const still = el.__e2eWhere === where;
+    el.__e2eWhere = where;
+    const moving = el.ownerDocument.getAnimations().some(a => a.playState === 'running'
+        && Number.isFinite(a.effect && a.effect.getComputedTiming().endTime));
+    return still && !moving;
+}"""
 
 
 def _texts(locator: Locator) -> list[str]:
@@ -49,6 +64,7 @@ class App:
         self.page = page
         self.base_url = base_url.rstrip("/")
         self.finished_runs = 0  # script runs the server reported finished (reruns cut short excluded)
+        self.requests = 0  # rerun requests the browser sent (a click that sent none never reached the app)
         page.set_default_timeout(RUN_TIMEOUT_MS)
         page.on("websocket", self._watch)
 
@@ -56,6 +72,18 @@ class App:
 
     def _watch(self, ws) -> None:
         ws.on("framereceived", self._frame)
+        ws.on("framesent", self._sent)
+
+    def _sent(self, payload) -> None:
+        if not isinstance(payload, (bytes, bytearray)):
+            return
+        msg = BackMsg()
+        try:
+            msg.ParseFromString(bytes(payload))
+        except DecodeError:
+            return
+        if msg.WhichOneof("type") == "rerun_script":
+            self.requests += 1
 
     def _frame(self, payload) -> None:
         if not isinstance(payload, (bytes, bytearray)):
@@ -68,12 +96,15 @@ class App:
         if msg.WhichOneof("type") == "script_finished" and msg.script_finished != _EARLY_FOR_RERUN:
             self.finished_runs += 1
 
-    def wait_for_runs(self, after: int, *, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
+    def wait_for_runs(self, after: int, *, timeout_ms: int = RUN_TIMEOUT_MS, requests: int | None = None) -> None:
         """Until the server has finished a script run counted after `after`, then the browser is idle."""
         deadline = time.monotonic() + timeout_ms / 1000
         while self.finished_runs <= after:
             if time.monotonic() > deadline:
-                raise AssertionError(f"no Streamlit script run finished within {timeout_ms} ms")
+                sent = "" if requests is None else (
+                    " (the browser sent the rerun request)" if self.requests > requests
+                    else " (the browser sent no rerun request: the action never reached the app)")
+                raise AssertionError(f"no Streamlit script run finished within {timeout_ms} ms{sent}")
             # Yields to Playwright's event loop, which is what delivers the websocket frames.
             self.page.wait_for_timeout(20)
         self.wait_idle(timeout_ms=timeout_ms)
@@ -89,9 +120,14 @@ class App:
 
     def act(self, action: Callable[[], object], *, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
         """Do something that makes Streamlit rerun the script, and wait until that rerun is drawn."""
-        before = self.finished_runs
+        before, requests = self.finished_runs, self.requests
         action()
-        self.wait_for_runs(before, timeout_ms=timeout_ms)
+        self.wait_for_runs(before, timeout_ms=timeout_ms, requests=requests)
+
+    def settle(self, locator: Locator) -> None:
+        """Until the element stays put: what a person's eye waits for before clicking."""
+        locator.scroll_into_view_if_needed()
+        self.page.wait_for_function(_SETTLED_JS, arg=locator.element_handle(), polling="raf")
 
     # --- navigation ---------------------------------------------------------------------------------
 
@@ -167,6 +203,7 @@ class App:
     def click(self, key: str) -> None:
         button = self.keyed(key).get_by_role("button")
         expect(button).to_be_enabled()
+        self.settle(button)
         self.act(button.click)
 
     def type_text(self, key: str, value: str) -> None:

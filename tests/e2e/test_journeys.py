@@ -1,11 +1,11 @@
 """Browser journeys: the app as students, staff and a coordinator meet it, through Chromium.
 
-The journeys share one server and database and run in the order of a real cohort: the student ranks,
-a supervisor proposes, the coordinator approves, allocates, publishes and exports, the student accepts.
-Each journey first puts the cohort in the phase it needs, and one that depends on an earlier journey's
-result (the proposal, the published run) makes it through the services when it is missing, so any
-journey also runs alone (`-k accept`). Assertions are on what the page shows and on the database.
-One screenshot per journey goes to test-artifacts/e2e/.
+The journeys follow a real cohort (the student ranks, a supervisor proposes, the coordinator approves,
+allocates, publishes and exports, students answer), but each one starts from the same fresh data (the
+`deployment` fixture resets the database) and first makes, through the services, what it needs from the
+steps before it: no journey depends on another one's leftovers, so any order and any subset runs the
+same. Assertions are on what the page shows and on the database. One screenshot per journey goes to
+test-artifacts/e2e/.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import csv
 import io
 import itertools
 import re
+from collections import Counter
 
 import pytest
 
@@ -22,13 +23,14 @@ if skip_reason():  # no Playwright or no /usr/bin/chromium: one clean skip for t
     pytest.skip(skip_reason(), allow_module_level=True)
 
 from playwright.sync_api import expect
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 
 from allocator import db, services
 from allocator.models import (
     AllocationRun,
     Assignment,
     Membership,
+    Notification,
     Preference,
     Project,
     Response,
@@ -100,19 +102,11 @@ def published_run(dep: Deployment) -> int | None:
         return services.published_run_id(s, dep.cohort_id)
 
 
-# What one journey hands to the next when they run in order (the staff member's proposal).
-HANDOFF: dict[str, int] = {}
 _made = itertools.count(1)
 
 
-def ensure_proposal(dep: Deployment) -> tuple[int, str]:
-    """(id, title) of a supervisor's proposal awaiting approval: the staff journey's, or one made here
-    through the service when that journey did not run first."""
-    if "proposal" in HANDOFF:
-        with db.session(dep.database_url) as s:
-            project = s.get(Project, HANDOFF["proposal"])
-            if project is not None and project.status == "proposed":
-                return project.id, project.title
+def make_proposal(dep: Deployment) -> tuple[int, str]:
+    """(id, title) of a supervisor's proposal awaiting approval, made through the service."""
     set_phase(dep, "proposals")
     fields = dict(NEW_PROJECT, title=f"Beehive sensors, proposed through the service {next(_made)} (e2e)")
     with db.session(dep.database_url) as s, s.begin():
@@ -120,25 +114,14 @@ def ensure_proposal(dep: Deployment) -> tuple[int, str]:
     return view.id, view.title
 
 
-def clear_preferences(dep: Deployment, person: Person) -> None:
-    """The student starts with no list (as the fixture left them, whichever journeys ran before)."""
+def make_published(dep: Deployment) -> int:
+    """A published run in which the demo student has a project: they rank the least wanted projects, and
+    the coordinator runs and publishes, through the services."""
+    assert published_run(dep) is None, "every journey starts from fresh data"
+    set_phase(dep, "preferences")
     with db.session(dep.database_url) as s, s.begin():
-        s.execute(delete(Preference).where(Preference.cohort_id == dep.cohort_id,
-                                           Preference.student_id == person.user_id))
-        s.execute(update(Membership).where(Membership.cohort_id == dep.cohort_id,
-                                           Membership.user_id == person.user_id).values(preferences_saved_at=None))
-
-
-def ensure_published(dep: Deployment) -> int:
-    """A published run in which the demo student has a project (made here when journey 3 did not run)."""
-    run_id = published_run(dep)
-    if run_id is not None:
-        return run_id
-    if not saved_list(dep, dep.student):
-        set_phase(dep, "preferences")
-        with db.session(dep.database_url) as s, s.begin():
-            services.save_preferences(s, actor=actor(dep.student), cohort_id=dep.cohort_id,
-                                      project_ids=[pid for pid, _, _ in least_wanted_projects(dep)])
+        services.save_preferences(s, actor=actor(dep.student), cohort_id=dep.cohort_id,
+                                  project_ids=[pid for pid, _, _ in least_wanted_projects(dep)])
     set_phase(dep, "closed")
     admin = actor(dep.admin, admin=True)
     with db.session(dep.database_url) as s, s.begin():
@@ -163,7 +146,6 @@ def expect_ranked(app: App, titles: list[str]) -> None:
 def test_student_searches_ranks_reorders_saves_and_finds_the_list_after_a_reload(app, deployment, artifacts):
     dep = deployment
     set_phase(dep, "preferences")
-    clear_preferences(dep, dep.student)
     chosen = least_wanted_projects(dep)
     assert len(chosen) == 5
     n_approved, most = counts(dep)["approved"], counts(dep)["max_choices"]
@@ -247,13 +229,12 @@ def test_staff_member_proposes_a_project(app, deployment, artifacts):
         assert (project.status, project.supervisor_id, project.capacity, list(project.tags)) == (
             "proposed", dep.staff.user_id, NEW_PROJECT["capacity"], NEW_PROJECT["tags"])
         assert project.description == NEW_PROJECT["description"]
-        HANDOFF["proposal"] = project.id
     app.screenshot(artifacts, "2-staff-propose")
 
 
 def test_coordinator_approves_allocates_publishes_and_exports(app, deployment, artifacts, tmp_path):
     dep = deployment
-    project_id, title = ensure_proposal(dep)
+    project_id, title = make_proposal(dep)
     set_phase(dep, "proposals")
     app.open("/")
     app.sign_in(dep.admin.name, dep.admin.email)
@@ -345,7 +326,7 @@ def test_coordinator_approves_allocates_publishes_and_exports(app, deployment, a
 
 def test_student_sees_the_published_project_and_accepts_it(app, deployment, artifacts):
     dep = deployment
-    run_id = ensure_published(dep)
+    run_id = make_published(dep)
     set_phase(dep, "published")
     with db.session(dep.database_url) as s:
         title = s.scalar(select(Project.title).join(Assignment, Assignment.project_id == Project.id)
@@ -389,3 +370,102 @@ def test_student_typing_an_admin_url_sees_no_admin_content(app, deployment, arti
     assert not set(menu) & set(ADMIN_TITLES), menu
     assert "admin_studio" not in app.page.url
     app.screenshot(artifacts, "5-student-admin-url")
+
+
+def pick_decliner(dep: Deployment, run_id: int) -> Person:
+    """A student offered on the sign-in screen, placed in the run, with another ranked project that still
+    has room: the re-run for decliners has somewhere else to put them."""
+    with db.session(dep.database_url) as s:
+        placement = dict(s.execute(select(Assignment.student_id, Assignment.project_id)
+                                   .where(Assignment.run_id == run_id)).all())
+        filled = Counter(p for p in placement.values() if p is not None)
+        room = {pid for pid, cap in s.execute(select(Project.id, Project.capacity).where(
+            Project.cohort_id == dep.cohort_id, Project.status == "approved")) if filled[pid] < cap}
+        offered = [c for c in services.sign_in_choices(s) if c.role == "student" and c.email != dep.student.email]
+        for choice in offered:
+            uid = s.scalar(select(User.id).where(User.email == choice.email))
+            ranked = set(s.scalars(select(Preference.project_id).where(Preference.student_id == uid)))
+            if placement.get(uid) is not None and (ranked - {placement[uid]}) & room:
+                return Person(name=choice.name, email=choice.email, user_id=uid)
+    pytest.fail("no student on the sign-in screen can be re-placed elsewhere")
+
+
+def project_of(dep: Deployment, run_id: int, person: Person) -> tuple[int | None, str | None]:
+    with db.session(dep.database_url) as s:
+        row = s.execute(select(Assignment.project_id, Project.title)
+                        .outerjoin(Project, Project.id == Assignment.project_id)
+                        .where(Assignment.run_id == run_id, Assignment.student_id == person.user_id)).one()
+    return row.project_id, row.title
+
+
+def notices(dep: Deployment, person: Person) -> int:
+    with db.session(dep.database_url) as s:
+        return s.scalar(select(func.count(Notification.id)).where(
+            Notification.user_id == person.user_id, Notification.kind == "allocation.published"))
+
+
+def open_my_allocation(app: App, person: Person) -> None:
+    app.open("/")
+    app.sign_in(person.name, person.email)
+    app.go("My allocation")
+    expect(app.main.get_by_role("heading", name="My allocation")).to_be_visible()
+
+
+def test_answers_survive_a_rerun_for_decliners_and_a_republish(app, open_app, deployment, artifacts):
+    dep = deployment
+    run_id = make_published(dep)
+    decliner = pick_decliner(dep, run_id)
+    declined_id, declined_title = project_of(dep, run_id, decliner)
+
+    # One student accepts, another declines with a reason.
+    open_my_allocation(app, dep.student)
+    app.click("alloc-accept")
+    expect(app.main.locator('[data-testid="stAlertContentSuccess"]').filter(
+        has_text="You accepted your project.")).to_be_visible()
+    other = open_app(dep.base_url)
+    open_my_allocation(other, decliner)
+    expect(other.main.get_by_role("heading", name=declined_title)).to_be_visible()
+    other.type_area("alloc-reason", "I would rather work on something else")
+    other.click("alloc-decline")
+    expect(other.main.locator('[data-testid="stAlertContentSuccess"]').filter(
+        has_text="You declined your project.")).to_be_visible()
+
+    # The coordinator re-runs for the declined student and publishes that run.
+    coordinator = open_app(dep.base_url)
+    coordinator.open("/")
+    coordinator.sign_in(dep.admin.name, dep.admin.email)
+    coordinator.go("Allocation studio")
+    coordinator.tab("Publish")
+    expect(coordinator.main.get_by_text("declined", exact=False).first).to_be_visible()
+    coordinator.click("rerun-declined")
+    expect(coordinator.main.get_by_text("Check it, then publish it.", exact=False)).to_be_visible()
+    with db.session(dep.database_url) as s:
+        rerun_id = s.scalar(select(func.max(AllocationRun.id)).where(AllocationRun.cohort_id == dep.cohort_id))
+    assert rerun_id != run_id
+    coordinator.tab("Publish")
+    coordinator.check("publish-confirm")
+    coordinator.click("publish-button")
+    expect(coordinator.main.locator('[data-testid="stAlertContentSuccess"]').filter(
+        has_text=f"Run #{rerun_id} is published")).to_be_visible()
+    assert published_run(dep) == rerun_id
+    coordinator.tab("Publish")
+    expect(coordinator.keyed("publish-button")).to_have_count(0)  # nothing left to publish: it is the published run
+    accepted = coordinator.main.locator('[data-testid="stMetric"]').filter(has_text="Accepted")
+    expect(accepted.locator('[data-testid="stMetricValue"]')).to_have_text("1")
+
+    # The accepting student still shows accepted, and heard nothing new.
+    app.reload()
+    app.sign_in(dep.student.name, dep.student.email)
+    expect(app.main.get_by_role("heading", name="My allocation")).to_be_visible()
+    expect(app.main.get_by_text("You accepted this project", exact=False)).to_be_visible()
+    assert notices(dep, dep.student) == 1
+
+    # The decliner has a different project, is asked again, and was told what changed.
+    new_id, new_title = project_of(dep, rerun_id, decliner)
+    assert new_id not in (None, declined_id)
+    other.reload()
+    other.sign_in(decliner.name, decliner.email)
+    expect(other.main.get_by_role("heading", name=new_title)).to_be_visible()
+    expect(other.main.get_by_text("You have not answered yet.")).to_be_visible()
+    assert notices(dep, decliner) == 2
+    other.screenshot(artifacts, "6-decliner-after-republish")

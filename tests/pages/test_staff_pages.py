@@ -211,3 +211,46 @@ def test_a_student_cannot_open_the_staff_pages(world):
     at.run()
     with pytest.raises(ValueError):
         at.switch_page("pages/staff_propose.py")
+
+
+# --- what the dates say (issue 11) ----------------------------------------------------------------------
+
+def test_proposals_forced_open_after_their_closing_date_name_no_past_date(world):
+    now = utcnow()
+    with db.session(world["url"]) as s, s.begin():
+        s.execute(update(Cohort).where(Cohort.id == world["cohort_id"]).values(
+            proposals_open_at=now - timedelta(days=21), proposals_close_at=now - timedelta(days=14),
+            phase_override="proposals"))
+    at = open_page("pages/staff_propose.py")
+    text = shown(at)
+    assert "Proposals close" not in text and "until the coordinator closes them" in text
+    assert [b for b in at.button if b.key == "pp-submit"]
+
+
+def test_home_offers_proposing_only_while_proposals_are_open(world):
+    at = open_page("pages/home.py")
+    assert "Propose a project" in [str(e.proto.label) for e in at.get("page_link")]
+    set_phase(world, "preferences")
+    at = open_page("pages/home.py")
+    links = [str(e.proto.label) for e in at.get("page_link")]
+    assert "Propose a project" not in links and "Your projects and their demand" in links
+
+
+def test_the_seeded_demo_gives_every_role_a_next_step_it_can_take(app_database):
+    """The demo as a first start makes it (bootstrap's seed): each role's first next step is open to it."""
+    from allocator import seeding, services
+
+    seeding.seed(app_database, students=30, projects=10, staff=5)
+    expected = {seeding.DEMO_STUDENT: "Browse projects", seeding.DEMO_STAFF: "Your projects and their demand",
+                seeding.DEMO_ADMIN: "Dates and rules"}
+    for email, first in expected.items():
+        at = AppTest.from_file(APP_PATH, default_timeout=30)
+        at.session_state["local_user_email"] = email
+        at.run()
+        assert not at.exception, at.exception
+        links = [str(e.proto.label) for e in at.get("page_link")]
+        assert links[0] == first, (email, links)
+        assert "Propose a project" not in links  # the demo opens with preferences open, proposals closed
+    with db.session(app_database) as s:
+        cohort = services.get_cohort(s, actor=services.Actor(1, seeding.DEMO_ADMIN, "", True), cohort_id=1)
+    assert cohort.phase == "preferences"

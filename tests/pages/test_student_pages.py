@@ -334,3 +334,44 @@ def test_notifications_are_listed_and_marked_read(world):
     with db.session(world["url"]) as s:
         assert s.scalar(select(Notification.id).where(Notification.read_at.is_(None))) is None
     assert "Nothing unread." in shown(at)
+
+
+# --- what the dates say (issue 11) ----------------------------------------------------------------------
+
+def page_links(at) -> list[str]:
+    return [str(e.proto.label) for e in at.get("page_link")]
+
+
+def test_after_publication_the_preferences_page_does_not_say_the_deadline_passed(world):
+    save_directly(world, ["compilers", "robots"])
+    publish(world, "compilers", 1)  # published before the deadline (it is tomorrow)
+    at = open_page("pages/student_preferences.py")
+    text = shown(at)
+    assert "deadline has passed" not in text and "published" in text and "read-only" in text
+
+
+def test_proposals_forced_open_pause_preferences_and_the_page_says_so(world):
+    set_cohort(world, phase_override="proposals")
+    at = open_page("pages/student_preferences.py")
+    text = shown(at)
+    assert "choosing projects opens" not in text.lower()  # its opening date is past: it cannot "open" on it
+    assert "paused" in text and "proposals" in text
+
+
+def test_closed_by_the_coordinator_before_the_deadline_says_so(world):
+    set_cohort(world, phase_override="closed")
+    at = open_page("pages/student_preferences.py")
+    text = shown(at)
+    assert "deadline has passed" not in text and "coordinator" in text and "read-only" in text
+
+
+def test_home_after_publication_points_to_the_allocation_not_to_ranking(world):
+    publish(world, "compilers", 1)
+    at = open_page("pages/home.py")
+    links = page_links(at)
+    assert "See your allocation" in links and "Rank your choices" not in links
+
+
+def test_home_while_choosing_is_open_points_to_ranking(world):
+    at = open_page("pages/home.py")
+    assert "Rank your choices" in page_links(at)

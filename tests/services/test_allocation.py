@@ -477,3 +477,55 @@ def test_students_and_staff_are_refused(world, service):
             call(f.actor(person))
     after = world.session.scalar(select(AllocationRun.id).order_by(AllocationRun.id.desc()).limit(1))
     assert before == after
+
+
+# ------------------------------------------------------------------------------------------ explaining derived runs
+
+
+def _moved_off_first_choice(world):
+    """A run, then a move of a student who had their first choice (Alpha) to Delta, which nobody ranked."""
+    delta = f.project(world.session, world.cohort, world.bob, title="Delta", capacity=2)
+    base = world.run()
+    mover = next(s for s in world.students if world.placement(base.id)[s.id] == world.a.id)
+    moved = move_student(world.session, actor=world.actor, run_id=base.id, student_id=mover.id,
+                         project_id=delta.id, reason="asked for it")
+    return base, moved, mover, delta
+
+
+SOLVER_WORDS = ("time limit", "solver", "objective", "had room")
+
+
+def test_a_student_moved_by_hand_is_told_the_coordinator_moved_them(world):
+    from allocator.services import publish_run
+
+    base, moved, mover, _ = _moved_off_first_choice(world)
+    assert base.status == "optimal"
+    publish_run(world.session, actor=world.actor, run_id=moved.id)
+    text = " ".join(explain_for_student(world.session, actor=f.actor(mover), cohort_id=world.cohort.id))
+    assert "coordinator moved you" in text and "Delta" in text
+    assert not any(word in text for word in SOLVER_WORDS), text
+    lines = explain_student(world.session, actor=world.actor, run_id=moved.id, student_id=mover.id)
+    assert "did not rank" in lines[0] and "moved" in " ".join(lines[1:])
+    assert not any(word in " ".join(lines) for word in SOLVER_WORDS), lines
+
+
+def test_students_the_move_left_alone_keep_the_reasons_of_the_solve_that_placed_them(world):
+    from allocator.services import publish_run
+
+    base, moved, mover, _ = _moved_off_first_choice(world)
+    publish_run(world.session, actor=world.actor, run_id=moved.id)
+    for s in world.students:
+        if s.id == mover.id:
+            continue
+        lines = explain_for_student(world.session, actor=f.actor(s), cohort_id=world.cohort.id)
+        # The solve was optimal and took no time: its reasons never blame a time limit.
+        assert not any("time limit" in line for line in lines), (s.name, lines)
+        assert lines == explain_student(world.session, actor=world.actor, run_id=base.id, student_id=s.id)[1:] or \
+            lines == [], (s.name, lines)
+
+
+def test_a_restored_move_still_says_the_coordinator_moved_the_student(world):
+    _, moved, mover, _ = _moved_off_first_choice(world)
+    restored = restore_run(world.session, actor=world.actor, run_id=moved.id)
+    lines = explain_student(world.session, actor=world.actor, run_id=restored.id, student_id=mover.id)
+    assert "moved" in " ".join(lines[1:]) and not any(w in " ".join(lines) for w in SOLVER_WORDS)

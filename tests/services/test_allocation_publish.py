@@ -13,6 +13,7 @@ from allocator.services import (
     get_my_allocation,
     list_declined,
     mark_emailed,
+    move_student,
     publish_run,
     rerun_declined,
     respond_to_allocation,
@@ -151,3 +152,109 @@ def test_students_and_staff_are_refused(world, service):
         with pytest.raises(NotAllowed):
             calls[service](f.actor(person))
     assert published_run_id(world.session, c) is None and not world.cohort.responses_locked
+
+
+# ------------------------------------------------------------------------------------------ republishing
+
+
+def _published_notes(world, student) -> list[Notification]:
+    return list(world.session.scalars(select(Notification).where(
+        Notification.user_id == student.id, Notification.kind == "allocation.published").order_by(Notification.id)))
+
+
+def _answer(world, student, accept: bool, reason: str = "") -> None:
+    respond_to_allocation(world.session, actor=f.actor(student), cohort_id=world.cohort.id, accept=accept,
+                          reason=reason)
+
+
+def test_republishing_after_a_rerun_for_decliners_keeps_every_unchanged_answer(world):
+    base = world.run(capacity_overrides={world.b.id: 4}, supervisor_capacity_overrides={world.ann.id: None})
+    publish_run(world.session, actor=world.actor, run_id=base.id)
+    before = world.placement(base.id)
+    decliner = next(s for s in world.students if before[s.id] == world.a.id)
+    accepter = next(s for s in world.students if s.id != decliner.id and before[s.id] is not None)
+    _answer(world, decliner, False, "not Alpha")
+    _answer(world, accepter, True)
+
+    again = rerun_declined(world.session, actor=world.actor, cohort_id=world.cohort.id)
+    report = publish_run(world.session, actor=world.actor, run_id=again.id)
+    assert (report.changed, report.answers_kept) == (1, 1)
+
+    after = world.placement(again.id)
+    assert after[decliner.id] not in (None, world.a.id)  # placed, and not on the project they declined
+    responses = list_declined(world.session, actor=world.actor, cohort_id=world.cohort.id)
+    assert (responses.run_id, responses.accepted, responses.declined) == (again.id, 1, 0)
+    assert responses.pending == sum(1 for p in after.values() if p is not None) - 1
+    mine = get_my_allocation(world.session, actor=f.actor(accepter), cohort_id=world.cohort.id)
+    assert mine.run_id == again.id and mine.accepted is True
+    theirs = get_my_allocation(world.session, actor=f.actor(decliner), cohort_id=world.cohort.id)
+    assert theirs.accepted is None and theirs.can_respond  # a new project: asked again
+    # Only the student whose project changed hears about it again, and is told what changed.
+    assert [e.user_id for e in report.emails] == [decliner.id]
+    for s in world.students:
+        assert len(_published_notes(world, s)) == (2 if s.id == decliner.id else 1), s.name
+    news = _published_notes(world, decliner)[-1]
+    titles = {world.a.id: "Alpha", world.b.id: "Beta", world.c.id: "Gamma"}
+    assert "changed" in news.subject and "Alpha" in news.body and titles[after[decliner.id]] in news.body
+    email = report.emails[0].email
+    assert "Alpha" in email.text and titles[after[decliner.id]] in email.text
+
+
+def test_republishing_a_manual_move_asks_only_the_moved_student_again(world):
+    base = world.run(capacity_overrides={world.b.id: 3})
+    publish_run(world.session, actor=world.actor, run_id=base.id)
+    before = world.placement(base.id)
+    for s in world.students:
+        if before[s.id] is not None:
+            _answer(world, s, s.id != world.students[0].id, "")
+    mover = next(s for s in world.students if before[s.id] == world.a.id)
+    moved = move_student(world.session, actor=world.actor, run_id=base.id, student_id=mover.id,
+                         project_id=world.b.id)
+    report = publish_run(world.session, actor=world.actor, run_id=moved.id)
+    assert [e.user_id for e in report.emails] == [mover.id]
+    for s in world.students:
+        mine = get_my_allocation(world.session, actor=f.actor(s), cohort_id=world.cohort.id)
+        if s.id == mover.id:
+            assert mine.accepted is None
+        elif before[s.id] is not None:
+            assert mine.accepted is (s.id != world.students[0].id), s.name
+    # Publishing the first run back: the mover's project changes again (asked again, told again); an
+    # answer the mover gave on the moved run does not leak back into the first run's placement.
+    _answer(world, mover, True)
+    report = publish_run(world.session, actor=world.actor, run_id=base.id)
+    assert [e.user_id for e in report.emails] == [mover.id]
+    assert get_my_allocation(world.session, actor=f.actor(mover), cohort_id=world.cohort.id).accepted is None
+    assert len(_published_notes(world, mover)) == 3
+    assert all(len(_published_notes(world, s)) == 1 for s in world.students if s.id != mover.id)
+
+
+def test_a_decline_that_would_leave_a_project_below_its_minimum_is_still_re_placed(world):
+    base = world.run(capacity_overrides={world.b.id: 4}, supervisor_capacity_overrides={world.ann.id: None})
+    before = world.placement(base.id)
+    on_gamma = [s for s in world.students if before[s.id] == world.c.id]
+    assert len(on_gamma) == 2  # Gamma runs with its minimum of 2
+    publish_run(world.session, actor=world.actor, run_id=base.id)
+    ranks_beta = {world.students[i].id for i in (0, 1, 2, 4, 5)}  # Beta has room for whoever ranks it
+    decliner = next(s for s in on_gamma if s.id in ranks_beta)
+    _answer(world, decliner, False, "not Gamma")
+    again = rerun_declined(world.session, actor=world.actor, cohort_id=world.cohort.id)
+    # Pinning Gamma's other student alone would break its minimum: that student is re-placed too.
+    assert again.feasible
+    after = world.placement(again.id)
+    assert after[decliner.id] not in (None, world.c.id)
+    moved = {s for s in before if before[s] != after[s]}
+    assert moved <= {s.id for s in on_gamma}
+
+
+def test_a_decliner_is_told_their_higher_choice_is_the_one_they_declined(world):
+    from allocator.services import explain_for_student
+
+    base = world.run(capacity_overrides={world.b.id: 4}, supervisor_capacity_overrides={world.ann.id: None})
+    publish_run(world.session, actor=world.actor, run_id=base.id)
+    before = world.placement(base.id)
+    decliner = next(s for s in world.students if before[s.id] == world.a.id)
+    _answer(world, decliner, False)
+    publish_run(world.session, actor=world.actor,
+                run_id=rerun_declined(world.session, actor=world.actor, cohort_id=world.cohort.id).id)
+    lines = explain_for_student(world.session, actor=f.actor(decliner), cohort_id=world.cohort.id)
+    assert lines[0] == "Alpha (your 1st choice) is the project you declined."
