@@ -56,6 +56,10 @@ MSG_FOREIGN_TENANT = "This sign-in is for another organisation."
 MSG_NO_EMAIL = (
     "Your Microsoft account has no email address, so it cannot be matched to a person in this app."
 )
+MSG_NON_ASCII_EMAIL = (
+    "Your Microsoft account's email address contains characters this app does not accept; please tell "
+    "the coordinator."
+)
 MSG_INVALID = "The sign-in token is not valid; please sign in again."
 MSG_MISCONFIGURED = (
     "Microsoft sign-in is misconfigured (MS_CLIENT_ID and MS_TENANT_ID, the directory ID, are "
@@ -116,8 +120,9 @@ def jwk_client_for(tenant: str) -> PyJWKClient:
 
 
 def _reject(message: str, detail: str) -> TokenRejected:
-    # The detail (library wording, claim values) is for the operator's log, never the screen.
-    log.info("Rejected Microsoft sign-in: %s", detail)
+    # The detail (library wording, claim values, never the token) is for the operator's log, never the
+    # screen; a warning, so forged or replayed sign-ins show at the default log level.
+    log.warning("Rejected Microsoft sign-in: %s", detail)
     return TokenRejected(message)
 
 
@@ -236,6 +241,9 @@ def verify_id_token(
     email = _email_from(claims)
     if email is None:
         raise _reject(MSG_NO_EMAIL, f"no email-like claim for oid={oid}")
+    if not email.isascii():
+        # Lower-casing folds look-alikes onto real addresses (KELVIN SIGN \u212a → "k"), so refuse them.
+        raise _reject(MSG_NON_ASCII_EMAIL, f"non-ASCII email claim for oid={oid}")
     name = claims.get("name")
     return VerifiedIdentity(
         oid=oid,
@@ -265,7 +273,8 @@ def _email_from(claims: dict[str, Any]) -> str | None:
     for key in ("preferred_username", "email", "upn"):
         value = claims.get(key)
         if isinstance(value, str) and "@" in value.strip():
-            return value.strip().lower()
+            value = value.strip()
+            return value.lower() if value.isascii() else value
     return None
 
 
@@ -333,5 +342,18 @@ def local_mode_allowed(settings: Settings) -> tuple[bool, str]:
     if not microsoft:
         return True, MSG_LOCAL_MODE
     if settings.local_mode_requested:
-        log.warning("LOCAL_MODE is set but ignored: %s", MSG_LOCAL_REFUSED)
+        _warn_once("LOCAL_MODE is set but ignored: %s", MSG_LOCAL_REFUSED)
     return False, MSG_LOCAL_REFUSED
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(message: str, *args: object) -> None:
+    """A warning about the deployment's settings, once per process rather than on every script run."""
+    with _warned_lock:
+        if message in _warned:
+            return
+        _warned.add(message)
+    log.warning(message, *args)

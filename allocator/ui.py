@@ -126,8 +126,8 @@ def _local_sign_in(settings: config.Settings) -> str | None:
     st.stop()
 
 
-def _identity(settings: config.Settings) -> tuple[str, str, str | None, bool]:
-    """(email, name, oid, local_mode) of a verified person, or stop the script at a sign-in screen."""
+def _identity(settings: config.Settings) -> tuple[str, str, str | None, str | None, bool]:
+    """(email, name, oid, tid, local_mode) of a verified person, or stop the script at a sign-in screen."""
     if _CONTEXT_KEY not in st.session_state:
         _remember_requested_page()
     if settings.microsoft_configured:
@@ -137,9 +137,9 @@ def _identity(settings: config.Settings) -> tuple[str, str, str | None, bool]:
         verified = auth.microsoft_identity(settings)
         if verified is None:
             st.stop()
-        return verified.email, verified.name, verified.oid, False
+        return verified.email, verified.name, verified.oid, verified.tenant_id, False
     email = _local_sign_in(settings)
-    return email, "", None, True
+    return email, "", None, None, True
 
 
 def sidebar_account(ctx: Context) -> None:
@@ -174,9 +174,10 @@ def establish() -> Context:
     """Verify who is here and pick the cohort; called by app.py on every run."""
     _restart_folder_mode_run()
     settings = config.load()
-    email, name, oid, local_mode = _identity(settings)
+    email, name, oid, tid, local_mode = _identity(settings)
     with db.session() as session, session.begin():
-        actor = services.resolve_actor(session, email=email, name=name, oid=oid, admin_emails=settings.admin_emails)
+        actor = services.resolve_actor(session, email=email, name=name, oid=oid, tid=tid,
+                                       admin_emails=settings.admin_emails)
         roles = services.roles_of(session, actor=actor) if actor else None
         cohorts = services.list_cohorts(session, actor=actor) if actor else []
     if actor is None:
