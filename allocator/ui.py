@@ -52,6 +52,7 @@ _CONTEXT_KEY = "_allocator_context"
 LOCAL_KEY = "local_user_email"
 COHORT_KEY = "cohort_id"
 REQUESTED_PAGE_KEY = "_requested_page"
+NEXT_COHORT_KEY = "_select_cohort_next_run"
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,8 @@ def _choose_cohort(cohorts: list[services.CohortView]) -> tuple[int | None, str]
         return None, ""
     ids = [c.id for c in cohorts]
     names = {c.id: c.name for c in cohorts}
+    if (wanted := st.session_state.pop(NEXT_COHORT_KEY, None)) in ids:
+        st.session_state[COHORT_KEY] = wanted
     if st.session_state.get(COHORT_KEY) not in ids:
         st.session_state[COHORT_KEY] = ids[0]
     if len(ids) > 1:
@@ -209,6 +212,15 @@ def _choose_cohort(cohorts: list[services.CohortView]) -> tuple[int | None, str]
         st.sidebar.caption(names[ids[0]])
     chosen = st.session_state[COHORT_KEY]
     return chosen, names[chosen]
+
+
+def select_cohort_next_run(cohort_id: int) -> None:
+    """Make `cohort_id` the selected cohort from the next run on (then `st.rerun()`).
+
+    A page acts in its body, after the sidebar's cohort picker is drawn, and a drawn widget's value cannot
+    be set; the next run's `establish` applies it before drawing the picker. (Acting in a button callback
+    instead would act before this run's identity check, with the previous run's actor.)"""
+    st.session_state[NEXT_COHORT_KEY] = cohort_id
 
 
 def page_context(*roles: str) -> Context:
