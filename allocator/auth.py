@@ -291,6 +291,50 @@ def microsoft_identity(settings: Settings) -> VerifiedIdentity | None:
         st.error(MSG_MISCONFIGURED)
         return None
 
+    identity = _identity_from_this_session(settings)
+    if identity is None:
+        identity = _identity_from_component(settings, Msal)
+    if identity is None:
+        return None
+
+    with st.sidebar:
+        st.caption(f"Signed in as {identity.name} ({identity.email})")
+        if st.button("Sign out", key="auth.sign_out"):
+            st.session_state.pop(SESSION_TOKEN_KEY, None)
+            Msal.sign_out()
+    return identity
+
+
+# The ID token this browser tab last handed over and that verified. Streamlit gives the sign-in component
+# another widget id on every page (the page is part of the id), so after a page switch it reports
+# nothing until it is drawn afresh; without this, a reload or a link to a page drew a blank page until a
+# menu click. The token is verified again on every run (signature, audience, tenant, expiry), exactly as
+# if the component had replayed it, so nothing is trusted from session state alone.
+SESSION_TOKEN_KEY = "_auth_id_token"
+
+
+def _verify_with(settings: Settings, token: object) -> VerifiedIdentity:
+    return verify_id_token(token, client_id=settings.ms_client_id, tenant_id=settings.ms_tenant_id,
+                           allowed_tenants=settings.ms_allowed_tenants)
+
+
+def _identity_from_this_session(settings: Settings) -> VerifiedIdentity | None:
+    import streamlit as st
+
+    token = st.session_state.get(SESSION_TOKEN_KEY)
+    if token is None:
+        return None
+    try:
+        return _verify_with(settings, token)
+    except TokenRejected:
+        # Expired or keys rotated: ask the component again (it renews the sign-in or shows the prompt).
+        st.session_state.pop(SESSION_TOKEN_KEY, None)
+        return None
+
+
+def _identity_from_component(settings: Settings, Msal) -> VerifiedIdentity | None:
+    import streamlit as st
+
     # Headless `initialize`, not `initialize_ui`: the UI variant prints the browser-supplied account
     # name before anything has been verified.
     auth_data = Msal.initialize(
@@ -306,12 +350,7 @@ def microsoft_identity(settings: Settings) -> VerifiedIdentity | None:
 
     token = auth_data.get("idToken") if isinstance(auth_data, dict) else None
     try:
-        identity = verify_id_token(
-            token,
-            client_id=settings.ms_client_id,
-            tenant_id=settings.ms_tenant_id,
-            allowed_tenants=settings.ms_allowed_tenants,
-        )
+        identity = _verify_with(settings, token)
     except TokenRejected as exc:
         # The component would keep replaying this token, so the session ends here until the person
         # signs in afresh or signs out.
@@ -322,11 +361,7 @@ def microsoft_identity(settings: Settings) -> VerifiedIdentity | None:
         if out.button("Sign out", key="auth.sign_out_rejected"):
             Msal.sign_out()
         return None
-
-    with st.sidebar:
-        st.caption(f"Signed in as {identity.name} ({identity.email})")
-        if st.button("Sign out", key="auth.sign_out"):
-            Msal.sign_out()
+    st.session_state[SESSION_TOKEN_KEY] = token
     return identity
 
 

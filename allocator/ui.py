@@ -7,6 +7,7 @@ Services check everything once more: this module is convenience, not the securit
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,6 +70,35 @@ class Context:
         return self.actor.is_admin
 
 
+MSG_UNAVAILABLE = ("**The service is unavailable right now.** Nothing you entered was lost: please try again in "
+                   "a few minutes. If this goes on, tell the coordinator.")
+
+
+def service_unavailable(what: str) -> None:
+    """Stop this run with a calm page; the cause (hosts, paths, the traceback) goes to the log only."""
+    log.exception("%s failed; the visitor was shown the 'service unavailable' page", what)
+    st.title("Project Allocator")
+    st.warning(MSG_UNAVAILABLE, icon=":material/cloud_off:")
+    st.stop()
+
+
+def settings_unreadable(err: config.SettingsError) -> None:
+    """Stop with one line naming the settings file and its problem (nothing else can work without it)."""
+    _log_once(f"Project Allocator cannot start: {err}")
+    st.title("Project Allocator")
+    st.error(f"The app cannot start: {err}")
+    st.stop()
+
+
+_logged: set[str] = set()
+
+
+def _log_once(message: str) -> None:
+    if message not in _logged:
+        _logged.add(message)
+        log.error(message)
+
+
 @contextmanager
 def action() -> Iterator:
     """One user action: a session and a transaction; a domain error becomes a message, nothing is saved."""
@@ -108,8 +138,11 @@ def _local_sign_in(settings: config.Settings) -> str | None:
     st.title("Project Allocator")
     st.warning("**Local demo mode.** Anyone can sign in as anyone: this is for trying the app on your own "
                "machine. Configure Microsoft sign-in before real students use it.", icon="⚠️")
-    with db.read() as session:
-        people = services.sign_in_choices(session)
+    try:
+        with db.read() as session:
+            people = services.sign_in_choices(session)
+    except Exception:
+        service_unavailable("The local sign-in list")
     if not people:
         st.info("No people yet: run `python seed.py` to create a demo cohort.")
         st.stop()
@@ -176,11 +209,14 @@ def establish() -> Context:
     _restart_folder_mode_run()
     settings = config.load()
     email, name, oid, tid, local_mode = _identity(settings)
-    with db.session() as session, session.begin():
-        actor = services.resolve_actor(session, email=email, name=name, oid=oid, tid=tid,
-                                       admin_emails=settings.admin_emails)
-        roles = services.roles_of(session, actor=actor) if actor else None
-        cohorts = services.list_cohorts(session, actor=actor) if actor else []
+    try:
+        with db.session() as session, session.begin():
+            actor = services.resolve_actor(session, email=email, name=name, oid=oid, tid=tid,
+                                           admin_emails=settings.admin_emails)
+            roles = services.roles_of(session, actor=actor) if actor else None
+            cohorts = services.list_cohorts(session, actor=actor) if actor else []
+    except Exception:  # the database is down or unreachable: no traceback on anyone's screen
+        service_unavailable("The sign-in lookup")
     if actor is None:
         st.session_state.pop(LOCAL_KEY, None)
         ctx = Context(services.Actor(0, email, name or email, False), services.Roles(False, ()), None, "", "none",
@@ -249,6 +285,46 @@ def fmt_datetime(value, tz_name: str | None = None) -> str:
 def md(text: object) -> str:
     """User text placed inside Markdown (labels, bold titles) shown as typed, never read as Markdown."""
     return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in str(text))
+
+
+# Markdown people type (project descriptions) may link to web pages, nothing else: an image would make every
+# viewer's browser fetch an address of the author's choosing, and other schemes (data:, javascript:, file:)
+# have no business in a description.
+_SAFE_LINK = re.compile(r"https?://", re.IGNORECASE)
+_INLINE_LINK = re.compile(r"\]\(\s*<?([^\s)>]*)")
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>]*)>")
+_REFERENCE = re.compile(r"^( {0,3})\[([^\]]+)\]:[ \t]*<?([^\s>]*)", re.MULTILINE)
+
+
+def safe_markdown(text: object) -> str:
+    """User Markdown kept as Markdown (emphasis, lists, http(s) links) but with every image shown as its
+    source text and every link to anything but http(s) shown as text. A real Markdown parser then checks
+    the result; should anything slip through, the whole text is shown escaped instead."""
+    source = str(text)
+    out = source.replace("![", "!\\[")
+    out = _INLINE_LINK.sub(lambda m: m.group(0) if _SAFE_LINK.match(m.group(1)) else "]\\(" + m.group(0)[2:], out)
+    out = _AUTOLINK.sub(lambda m: m.group(0) if _SAFE_LINK.match(m.group(1)) else "\\" + m.group(0), out)
+    out = _REFERENCE.sub(lambda m: m.group(0) if _SAFE_LINK.match(m.group(3)) else m.group(1) + "\\" + m.group(0).lstrip(" "), out)
+    return out if _only_web_links(out) else md(source)
+
+
+def _only_web_links(text: str) -> bool:
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    parser.validateLink = lambda url: True  # see every link, including those a browser library would drop
+    stack = list(parser.parse(text))
+    while stack:
+        token = stack.pop()
+        if token.type == "image" or (token.type == "link_open" and not _SAFE_LINK.match(str(token.attrGet("href")))):
+            return False
+        stack.extend(token.children or ())
+    return True
+
+
+def user_markdown(text: object, *, empty: str = "_No description._") -> None:
+    """Show Markdown someone typed (a project description): the one way pages render user Markdown."""
+    st.markdown(safe_markdown(text) if text else empty)
 
 
 def ordinal(n: int) -> str:
