@@ -207,8 +207,7 @@ def _signed_in_with_microsoft(context, base: str):
     return page
 
 
-@pytest.mark.parametrize("path, heading", [("", "Project Allocator"), ("student_projects", "Projects"),
-                                           ("student_preferences", "My preferences")])
+@pytest.mark.parametrize("path, heading", [("student_projects", "Projects"), ("student_preferences", "My preferences")])
 def test_microsoft_mode_draws_the_page_on_a_reload_and_from_a_link(microsoft_site, path, heading):
     base, context = microsoft_site
     page = _signed_in_with_microsoft(context, base)

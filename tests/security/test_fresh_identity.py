@@ -155,18 +155,6 @@ def test_a_coordinator_who_lost_the_right_cannot_act_from_an_open_page(site, how
     assert (_cohorts(url), _audit_events(url)) == before, f"a {how} coordinator's {button} click acted"
 
 
-@pytest.mark.parametrize("button", ["create", "unarchive", "restore"])
-def test_the_same_clicks_act_for_a_coordinator_who_still_has_the_right(site, button):
-    url, who, cohort_id, archived_id, backup = site
-    at = AppTest.from_file(APP_PATH, default_timeout=30)
-    at.run()
-    at.switch_page("pages/admin_data.py" if button == "restore" else "pages/admin_cohorts.py").run()
-    before = _cohorts(url)
-    _prepare(at, button, (cohort_id, archived_id, backup)).click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert _cohorts(url) == before + 1
-
-
 def test_services_reread_the_right_instead_of_trusting_the_actor(session):
     coord = f.admin(session, email="c2@uni.example")
     stale = f.actor(coord)  # taken while the person was a coordinator
