@@ -11,8 +11,14 @@ def _database_ready(url: str, local: bool) -> bool:
     return bootstrap.prepare_database(url, seed_demo=local)
 
 
-settings = config.load()
-_database_ready(settings.database_url, not settings.microsoft_configured)
+try:
+    settings = config.load()
+except config.SettingsError as err:
+    ui.settings_unreadable(err)
+try:
+    _database_ready(settings.database_url, not settings.microsoft_configured)
+except Exception:
+    ui.service_unavailable("Preparing the database")
 ctx = ui.establish()
 
 COMMON = [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -39,4 +45,7 @@ else:
 page = st.navigation(sections, position="top")
 ui.go_to_requested_page(sections, page)
 ui.sidebar_account(ctx)
-page.run()
+try:
+    page.run()
+except Exception:  # st.stop/st.rerun are not Exceptions, so they pass through
+    ui.service_unavailable(f"The page {page.url_path or 'home'}")

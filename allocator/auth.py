@@ -56,6 +56,10 @@ MSG_FOREIGN_TENANT = "This sign-in is for another organisation."
 MSG_NO_EMAIL = (
     "Your Microsoft account has no email address, so it cannot be matched to a person in this app."
 )
+MSG_NON_ASCII_EMAIL = (
+    "Your Microsoft account's email address contains characters this app does not accept; please tell "
+    "the coordinator."
+)
 MSG_INVALID = "The sign-in token is not valid; please sign in again."
 MSG_MISCONFIGURED = (
     "Microsoft sign-in is misconfigured (MS_CLIENT_ID and MS_TENANT_ID, the directory ID, are "
@@ -116,8 +120,9 @@ def jwk_client_for(tenant: str) -> PyJWKClient:
 
 
 def _reject(message: str, detail: str) -> TokenRejected:
-    # The detail (library wording, claim values) is for the operator's log, never the screen.
-    log.info("Rejected Microsoft sign-in: %s", detail)
+    # The detail (library wording, claim values, never the token) is for the operator's log, never the
+    # screen; a warning, so forged or replayed sign-ins show at the default log level.
+    log.warning("Rejected Microsoft sign-in: %s", detail)
     return TokenRejected(message)
 
 
@@ -236,6 +241,9 @@ def verify_id_token(
     email = _email_from(claims)
     if email is None:
         raise _reject(MSG_NO_EMAIL, f"no email-like claim for oid={oid}")
+    if not email.isascii():
+        # Lower-casing folds look-alikes onto real addresses (KELVIN SIGN \u212a → "k"), so refuse them.
+        raise _reject(MSG_NON_ASCII_EMAIL, f"non-ASCII email claim for oid={oid}")
     name = claims.get("name")
     return VerifiedIdentity(
         oid=oid,
@@ -265,7 +273,8 @@ def _email_from(claims: dict[str, Any]) -> str | None:
     for key in ("preferred_username", "email", "upn"):
         value = claims.get(key)
         if isinstance(value, str) and "@" in value.strip():
-            return value.strip().lower()
+            value = value.strip()
+            return value.lower() if value.isascii() else value
     return None
 
 
@@ -282,6 +291,50 @@ def microsoft_identity(settings: Settings) -> VerifiedIdentity | None:
         st.error(MSG_MISCONFIGURED)
         return None
 
+    identity = _identity_from_this_session(settings)
+    if identity is None:
+        identity = _identity_from_component(settings, Msal)
+    if identity is None:
+        return None
+
+    with st.sidebar:
+        st.caption(f"Signed in as {identity.name} ({identity.email})")
+        if st.button("Sign out", key="auth.sign_out"):
+            st.session_state.pop(SESSION_TOKEN_KEY, None)
+            Msal.sign_out()
+    return identity
+
+
+# The ID token this browser tab last handed over and that verified. Streamlit gives the sign-in component
+# another widget id on every page (the page is part of the id), so after a page switch it reports
+# nothing until it is drawn afresh; without this, a reload or a link to a page drew a blank page until a
+# menu click. The token is verified again on every run (signature, audience, tenant, expiry), exactly as
+# if the component had replayed it, so nothing is trusted from session state alone.
+SESSION_TOKEN_KEY = "_auth_id_token"
+
+
+def _verify_with(settings: Settings, token: object) -> VerifiedIdentity:
+    return verify_id_token(token, client_id=settings.ms_client_id, tenant_id=settings.ms_tenant_id,
+                           allowed_tenants=settings.ms_allowed_tenants)
+
+
+def _identity_from_this_session(settings: Settings) -> VerifiedIdentity | None:
+    import streamlit as st
+
+    token = st.session_state.get(SESSION_TOKEN_KEY)
+    if token is None:
+        return None
+    try:
+        return _verify_with(settings, token)
+    except TokenRejected:
+        # Expired or keys rotated: ask the component again (it renews the sign-in or shows the prompt).
+        st.session_state.pop(SESSION_TOKEN_KEY, None)
+        return None
+
+
+def _identity_from_component(settings: Settings, Msal) -> VerifiedIdentity | None:
+    import streamlit as st
+
     # Headless `initialize`, not `initialize_ui`: the UI variant prints the browser-supplied account
     # name before anything has been verified.
     auth_data = Msal.initialize(
@@ -297,12 +350,7 @@ def microsoft_identity(settings: Settings) -> VerifiedIdentity | None:
 
     token = auth_data.get("idToken") if isinstance(auth_data, dict) else None
     try:
-        identity = verify_id_token(
-            token,
-            client_id=settings.ms_client_id,
-            tenant_id=settings.ms_tenant_id,
-            allowed_tenants=settings.ms_allowed_tenants,
-        )
+        identity = _verify_with(settings, token)
     except TokenRejected as exc:
         # The component would keep replaying this token, so the session ends here until the person
         # signs in afresh or signs out.
@@ -313,11 +361,7 @@ def microsoft_identity(settings: Settings) -> VerifiedIdentity | None:
         if out.button("Sign out", key="auth.sign_out_rejected"):
             Msal.sign_out()
         return None
-
-    with st.sidebar:
-        st.caption(f"Signed in as {identity.name} ({identity.email})")
-        if st.button("Sign out", key="auth.sign_out"):
-            Msal.sign_out()
+    st.session_state[SESSION_TOKEN_KEY] = token
     return identity
 
 
@@ -333,5 +377,18 @@ def local_mode_allowed(settings: Settings) -> tuple[bool, str]:
     if not microsoft:
         return True, MSG_LOCAL_MODE
     if settings.local_mode_requested:
-        log.warning("LOCAL_MODE is set but ignored: %s", MSG_LOCAL_REFUSED)
+        _warn_once("LOCAL_MODE is set but ignored: %s", MSG_LOCAL_REFUSED)
     return False, MSG_LOCAL_REFUSED
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(message: str, *args: object) -> None:
+    """A warning about the deployment's settings, once per process rather than on every script run."""
+    with _warned_lock:
+        if message in _warned:
+            return
+        _warned.add(message)
+    log.warning(message, *args)

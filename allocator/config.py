@@ -7,6 +7,7 @@ services, migrations and the CLI work without Streamlit running.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,16 +17,54 @@ DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'data' / 'allocator.db'}"
 SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
 
 
+# Tables of secrets.toml the app reads; other tables belong to Streamlit or other tools.
+READ_TABLES = ("allocator",)
+# A key that looks like Microsoft sign-in: in a table the app does not read, it means the deployment believes
+# sign-in is configured while the app would fall back to local mode (listing real people as demo choices).
+_MICROSOFT_LOOKING = re.compile(r"^(ms_|microsoft|azure|entra|msal|aad)|client_id|tenant", re.IGNORECASE)
+
+
+class SettingsError(Exception):
+    """A settings file the app cannot read: `str(err)` is one line naming the file and the problem."""
+
+
+def secrets_path() -> Path:
+    return Path(os.environ.get("ALLOCATOR_SECRETS", SECRETS_PATH))
+
+
 def _secrets() -> dict:
-    path = Path(os.environ.get("ALLOCATOR_SECRETS", SECRETS_PATH))
+    path = secrets_path()
     if not path.is_file():
         return {}
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
+    data = _parse(path)
+    _refuse_unread_microsoft_keys(path, data)
     # Accept both flat keys and an [allocator] table, as users write either.
     flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
     flat.update(data.get("allocator", {}))
     return {k.upper(): v for k, v in flat.items()}
+
+
+def _parse(path: Path) -> dict:
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise SettingsError(f"{path}: the file starts with a byte-order mark (BOM); save it as UTF-8 without BOM.")
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise SettingsError(f"{path}: line {line} is not UTF-8 text.") from None
+    except tomllib.TOMLDecodeError as err:
+        raise SettingsError(f"{path}: not valid TOML ({err}).") from None
+
+
+def _refuse_unread_microsoft_keys(path: Path, data: dict) -> None:
+    for table, values in data.items():
+        if not isinstance(values, dict) or table in READ_TABLES:
+            continue
+        if _MICROSOFT_LOOKING.search(table) or any(_MICROSOFT_LOOKING.search(str(k)) for k in values):
+            raise SettingsError(f"{path}: the [{table}] table looks like Microsoft sign-in settings, but the app "
+                                "reads only top-level keys and [allocator]; move MS_CLIENT_ID and MS_TENANT_ID "
+                                "there.")
 
 
 def get(name: str, default: str | None = None) -> str | None:

@@ -8,7 +8,10 @@ by the services, which report it the same way.
 How a file is read:
 - at most `MAX_BYTES`; Excel workbooks, PDFs and other binary files are refused with a clear message;
 - UTF-8 with or without a byte-order mark (what "CSV UTF-8" in Excel writes), UTF-16 with a BOM
-  ("Unicode text"), else Windows-1252 (Excel's plain "CSV" on Windows);
+  ("Unicode text"), else Windows-1252 (Excel's plain "CSV" on Windows) — but a file that is UTF-8 save
+  for some bytes is refused with the line of the first bad byte, since reading it as Windows-1252 would
+  garble every accented name in it;
+- a quote that is never closed is refused with the line where it opens (it would swallow the rows after it);
 - Windows (CRLF), Unix and old Mac line endings; comma, semicolon or tab delimiters (from the header);
 - column names matched case-insensitively, trimmed, with spaces and hyphens read as underscores and a
   few common synonyms ("E-mail", "Supervisor email", "Places"); unknown columns are listed and ignored;
@@ -187,15 +190,30 @@ def decode(data: bytes, *, max_bytes: int = MAX_BYTES) -> str:
     else:
         try:
             text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as err:
+            if _has_utf8_characters(data) and not _looks_binary(data.decode("utf-8", errors="replace")):
+                line = data[:err.start].count(b"\n") + 1
+                raise BadFile(f"Line {line}: this line is not UTF-8 text while the rest of the file is, so its "
+                              "accented letters cannot be read reliably. Save the file as “CSV UTF-8” and "
+                              "upload it again.") from None
             try:
                 text = data.decode("cp1252")
             except UnicodeDecodeError:
                 raise BadFile("This does not look like a text (CSV) file. Save it as “CSV UTF-8”.") from None
     text = text.lstrip("\ufeff")
-    if "\x00" in text or _mostly_binary(text):
+    if _looks_binary(text):
         raise BadFile("This does not look like a text (CSV) file. Save it as “CSV UTF-8”.")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _has_utf8_characters(data: bytes) -> bool:
+    """Whether the bytes hold well-formed UTF-8 non-ASCII characters (a Windows-1252 file practically never
+    does: its accented letters are single bytes that are not valid UTF-8 sequences)."""
+    return not data.decode("utf-8", errors="ignore").isascii()
+
+
+def _looks_binary(text: str) -> bool:
+    return "\x00" in text or _mostly_binary(text)
 
 
 def _mostly_binary(text: str) -> bool:
@@ -242,11 +260,12 @@ def _read_table(data: bytes, columns: Mapping[str, Iterable[str]], *, required: 
     for canonical, spellings in columns.items():
         for spelling in (canonical, *spellings):
             aliases[_norm_header(spelling)] = canonical
-    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    # strict: a quote still open at the end of the file is an error, not one value holding every row after it.
+    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    header: list[str] | None = None  # blank lines above it still count: line numbers are the file's own
+    records: list[tuple[int, list[str]]] = []
+    last = 0
     try:
-        header: list[str] | None = None  # blank lines above it still count: line numbers are the file's own
-        records: list[tuple[int, list[str]]] = []
-        last = 0
         for record in reader:
             start, last = last + 1, reader.line_num
             if not any(cell.strip() for cell in record):
@@ -256,7 +275,10 @@ def _read_table(data: bytes, columns: Mapping[str, Iterable[str]], *, required: 
                 continue
             records.append((start, record))
     except csv.Error as err:
-        raise BadFile(f"Line {reader.line_num}: the file is not valid CSV ({err}). "
+        if "unexpected end of data" in str(err):
+            raise BadFile(f"Line {last + 1}: a quote (\") opens on this line and is never closed, so every line "
+                          "after it would be read as part of one value. Check the quotes on that line.") from None
+        raise BadFile(f"Line {last + 1}: the file is not valid CSV ({err}). "
                       "Check the quotes on that line.") from None
     if header is None:
         raise BadFile("The file is empty.")

@@ -87,6 +87,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     # Microsoft's object id: stable even when a person's email changes.
     oid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Microsoft's tenant id of that object id: an account is bound to the first (oid, tid) that signs in.
+    tid: Mapped[str | None] = mapped_column(String(64))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

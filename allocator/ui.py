@@ -7,6 +7,7 @@ Services check everything once more: this module is convenience, not the securit
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ _CONTEXT_KEY = "_allocator_context"
 LOCAL_KEY = "local_user_email"
 COHORT_KEY = "cohort_id"
 REQUESTED_PAGE_KEY = "_requested_page"
+NEXT_COHORT_KEY = "_select_cohort_next_run"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,35 @@ class Context:
     @property
     def is_admin(self) -> bool:
         return self.actor.is_admin
+
+
+MSG_UNAVAILABLE = ("**The service is unavailable right now.** Nothing you entered was lost: please try again in "
+                   "a few minutes. If this goes on, tell the coordinator.")
+
+
+def service_unavailable(what: str) -> None:
+    """Stop this run with a calm page; the cause (hosts, paths, the traceback) goes to the log only."""
+    log.exception("%s failed; the visitor was shown the 'service unavailable' page", what)
+    st.title("Project Allocator")
+    st.warning(MSG_UNAVAILABLE, icon=":material/cloud_off:")
+    st.stop()
+
+
+def settings_unreadable(err: config.SettingsError) -> None:
+    """Stop with one line naming the settings file and its problem (nothing else can work without it)."""
+    _log_once(f"Project Allocator cannot start: {err}")
+    st.title("Project Allocator")
+    st.error(f"The app cannot start: {err}")
+    st.stop()
+
+
+_logged: set[str] = set()
+
+
+def _log_once(message: str) -> None:
+    if message not in _logged:
+        _logged.add(message)
+        log.error(message)
 
 
 @contextmanager
@@ -107,8 +138,11 @@ def _local_sign_in(settings: config.Settings) -> str | None:
     st.title("Project Allocator")
     st.warning("**Local demo mode.** Anyone can sign in as anyone: this is for trying the app on your own "
                "machine. Configure Microsoft sign-in before real students use it.", icon="⚠️")
-    with db.read() as session:
-        people = services.sign_in_choices(session)
+    try:
+        with db.read() as session:
+            people = services.sign_in_choices(session)
+    except Exception:
+        service_unavailable("The local sign-in list")
     if not people:
         st.info("No people yet: run `python seed.py` to create a demo cohort.")
         st.stop()
@@ -126,8 +160,8 @@ def _local_sign_in(settings: config.Settings) -> str | None:
     st.stop()
 
 
-def _identity(settings: config.Settings) -> tuple[str, str, str | None, bool]:
-    """(email, name, oid, local_mode) of a verified person, or stop the script at a sign-in screen."""
+def _identity(settings: config.Settings) -> tuple[str, str, str | None, str | None, bool]:
+    """(email, name, oid, tid, local_mode) of a verified person, or stop the script at a sign-in screen."""
     if _CONTEXT_KEY not in st.session_state:
         _remember_requested_page()
     if settings.microsoft_configured:
@@ -137,9 +171,9 @@ def _identity(settings: config.Settings) -> tuple[str, str, str | None, bool]:
         verified = auth.microsoft_identity(settings)
         if verified is None:
             st.stop()
-        return verified.email, verified.name, verified.oid, False
+        return verified.email, verified.name, verified.oid, verified.tenant_id, False
     email = _local_sign_in(settings)
-    return email, "", None, True
+    return email, "", None, None, True
 
 
 def sidebar_account(ctx: Context) -> None:
@@ -174,11 +208,15 @@ def establish() -> Context:
     """Verify who is here and pick the cohort; called by app.py on every run."""
     _restart_folder_mode_run()
     settings = config.load()
-    email, name, oid, local_mode = _identity(settings)
-    with db.session() as session, session.begin():
-        actor = services.resolve_actor(session, email=email, name=name, oid=oid, admin_emails=settings.admin_emails)
-        roles = services.roles_of(session, actor=actor) if actor else None
-        cohorts = services.list_cohorts(session, actor=actor) if actor else []
+    email, name, oid, tid, local_mode = _identity(settings)
+    try:
+        with db.session() as session, session.begin():
+            actor = services.resolve_actor(session, email=email, name=name, oid=oid, tid=tid,
+                                           admin_emails=settings.admin_emails)
+            roles = services.roles_of(session, actor=actor) if actor else None
+            cohorts = services.list_cohorts(session, actor=actor) if actor else []
+    except Exception:  # the database is down or unreachable: no traceback on anyone's screen
+        service_unavailable("The sign-in lookup")
     if actor is None:
         st.session_state.pop(LOCAL_KEY, None)
         ctx = Context(services.Actor(0, email, name or email, False), services.Roles(False, ()), None, "", "none",
@@ -200,6 +238,8 @@ def _choose_cohort(cohorts: list[services.CohortView]) -> tuple[int | None, str]
         return None, ""
     ids = [c.id for c in cohorts]
     names = {c.id: c.name for c in cohorts}
+    if (wanted := st.session_state.pop(NEXT_COHORT_KEY, None)) in ids:
+        st.session_state[COHORT_KEY] = wanted
     if st.session_state.get(COHORT_KEY) not in ids:
         st.session_state[COHORT_KEY] = ids[0]
     if len(ids) > 1:
@@ -208,6 +248,15 @@ def _choose_cohort(cohorts: list[services.CohortView]) -> tuple[int | None, str]
         st.sidebar.caption(names[ids[0]])
     chosen = st.session_state[COHORT_KEY]
     return chosen, names[chosen]
+
+
+def select_cohort_next_run(cohort_id: int) -> None:
+    """Make `cohort_id` the selected cohort from the next run on (then `st.rerun()`).
+
+    A page acts in its body, after the sidebar's cohort picker is drawn, and a drawn widget's value cannot
+    be set; the next run's `establish` applies it before drawing the picker. (Acting in a button callback
+    instead would act before this run's identity check, with the previous run's actor.)"""
+    st.session_state[NEXT_COHORT_KEY] = cohort_id
 
 
 def page_context(*roles: str) -> Context:
@@ -236,6 +285,46 @@ def fmt_datetime(value, tz_name: str | None = None) -> str:
 def md(text: object) -> str:
     """User text placed inside Markdown (labels, bold titles) shown as typed, never read as Markdown."""
     return "".join("\\" + c if c in "\\`*_[]<>#~|$" else c for c in str(text))
+
+
+# Markdown people type (project descriptions) may link to web pages, nothing else: an image would make every
+# viewer's browser fetch an address of the author's choosing, and other schemes (data:, javascript:, file:)
+# have no business in a description.
+_SAFE_LINK = re.compile(r"https?://", re.IGNORECASE)
+_INLINE_LINK = re.compile(r"\]\(\s*<?([^\s)>]*)")
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>]*)>")
+_REFERENCE = re.compile(r"^( {0,3})\[([^\]]+)\]:[ \t]*<?([^\s>]*)", re.MULTILINE)
+
+
+def safe_markdown(text: object) -> str:
+    """User Markdown kept as Markdown (emphasis, lists, http(s) links) but with every image shown as its
+    source text and every link to anything but http(s) shown as text. A real Markdown parser then checks
+    the result; should anything slip through, the whole text is shown escaped instead."""
+    source = str(text)
+    out = source.replace("![", "!\\[")
+    out = _INLINE_LINK.sub(lambda m: m.group(0) if _SAFE_LINK.match(m.group(1)) else "]\\(" + m.group(0)[2:], out)
+    out = _AUTOLINK.sub(lambda m: m.group(0) if _SAFE_LINK.match(m.group(1)) else "\\" + m.group(0), out)
+    out = _REFERENCE.sub(lambda m: m.group(0) if _SAFE_LINK.match(m.group(3)) else m.group(1) + "\\" + m.group(0).lstrip(" "), out)
+    return out if _only_web_links(out) else md(source)
+
+
+def _only_web_links(text: str) -> bool:
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    parser.validateLink = lambda url: True  # see every link, including those a browser library would drop
+    stack = list(parser.parse(text))
+    while stack:
+        token = stack.pop()
+        if token.type == "image" or (token.type == "link_open" and not _SAFE_LINK.match(str(token.attrGet("href")))):
+            return False
+        stack.extend(token.children or ())
+    return True
+
+
+def user_markdown(text: object, *, empty: str = "_No description._") -> None:
+    """Show Markdown someone typed (a project description): the one way pages render user Markdown."""
+    st.markdown(safe_markdown(text) if text else empty)
 
 
 def ordinal(n: int) -> str:

@@ -17,7 +17,7 @@ st.title("Cohort settings")
 
 
 def _create() -> None:
-    """Form callback: runs before the script, so it may also select the new cohort in the sidebar."""
+    """Runs in the page body, under the identity app.py verified in this run (never in a callback)."""
     name = st.session_state.get("cohort-new-name", "")
     source = st.session_state.get("cohort-new-source")
     if source:
@@ -26,15 +26,17 @@ def _create() -> None:
     else:
         view = ui.run_action(services.create_cohort, actor=ctx.actor, name=name)
     if view is not None:
-        st.session_state[ui.COHORT_KEY] = view.id
+        ui.select_cohort_next_run(view.id)
         st.session_state[FLASH] = f"Created “{view.name}”; it is now the selected cohort."
+        st.rerun()
 
 
 def _unarchive(cohort_id: int) -> None:
     view = ui.run_action(services.unarchive_cohort, actor=ctx.actor, cohort_id=cohort_id)
     if view is not None:
-        st.session_state[ui.COHORT_KEY] = view.id
+        ui.select_cohort_next_run(view.id)
         st.session_state[FLASH] = f"“{view.name}” is back in everyone's cohort list."
+        st.rerun()
 
 
 if message := st.session_state.pop(FLASH, None):
@@ -118,7 +120,9 @@ with st.form("cohort-new", clear_on_submit=False):
                       "proposed projects; not the students, preferences, runs or dates.")
     st.checkbox("Keep copied projects approved (otherwise they come back as proposals to re-approve)",
                 key="cohort-new-keep")
-    st.form_submit_button("Create cohort", on_click=_create, key="cohort-new-create")
+    create = st.form_submit_button("Create cohort", key="cohort-new-create")
+if create:
+    _create()
 
 if cohorts:
     st.subheader("All cohorts")
@@ -130,4 +134,5 @@ if cohorts:
     if archived:
         by_id = {c.id: c.name for c in archived}
         chosen = st.selectbox("Archived cohorts", list(by_id), format_func=by_id.get, key="cohort-unarchive-pick")
-        st.button("Unarchive", on_click=_unarchive, args=(chosen,), key="cohort-unarchive")
+        if st.button("Unarchive", key="cohort-unarchive"):
+            _unarchive(chosen)

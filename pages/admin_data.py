@@ -10,7 +10,6 @@ import streamlit as st
 from allocator import db, services, ui
 
 FLASH = "data-flash"
-ERROR = "data-error"
 VERSIONS = "data-upload-versions"  # per uploader, bumped after an import so the uploader empties
 DOWNLOAD = "data-download"  # (label, file name, mime type, bytes) prepared for the download button
 CSV_MIME = "text/csv"
@@ -61,24 +60,22 @@ def import_section(name: str, label: str, preview_fn, apply_fn, **options) -> No
             st.rerun()
 
 
-def _restore() -> None:
-    """Button callback: runs before the script, so it can also select the restored cohort."""
-    upload = st.session_state.get(f"data-restore-file-{version('restore')}")
+def _restore(upload) -> None:
+    """Runs in the page body, under the identity app.py verified in this run (never in a callback)."""
     if upload is None:
-        st.session_state[ERROR] = "Choose a backup file first."
+        st.error("Choose a backup file first.")
         return
     result = ui.run_action(services.restore_cohort, actor=ctx.actor, data=upload.getvalue(),
                            name=st.session_state.get("data-restore-name", ""))
     if result is not None:
-        st.session_state[ui.COHORT_KEY] = result.cohort_id
+        ui.select_cohort_next_run(result.cohort_id)
         st.session_state[FLASH] = " ".join((result.summary, *result.notes)) + " It is now the selected cohort."
         bump("restore")
+        st.rerun()
 
 
 if message := st.session_state.pop(FLASH, None):
     st.success(message)
-if message := st.session_state.pop(ERROR, None):
-    st.error(message)
 
 if cid is not None:
     st.header("Import")
@@ -134,6 +131,7 @@ st.header("Restore a backup")
 st.markdown("A backup made here is restored as a **new** cohort with the name you give; people are matched "
             "by email (accounts that do not exist yet are created as ordinary accounts: a backup never "
             "grants coordinator rights).")
-st.file_uploader("Backup file (JSON)", type=["json"], key=f"data-restore-file-{version('restore')}")
+backup = st.file_uploader("Backup file (JSON)", type=["json"], key=f"data-restore-file-{version('restore')}")
 st.text_input("Name of the new cohort", key="data-restore-name", max_chars=200)
-st.button("Restore into a new cohort", key="data-restore", on_click=_restore)
+if st.button("Restore into a new cohort", key="data-restore"):
+    _restore(backup)

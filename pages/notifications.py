@@ -43,6 +43,6 @@ for note in listing.items:
         where = f" · {ui.md(note.cohort_name)}" if note.cohort_name else ""
         st.caption(f"{ui.fmt_datetime(note.created_at)}{where}")
         if note.body:
-            st.markdown(note.body)
+            ui.user_markdown(note.body, empty="")
         if not note.is_read:
             st.button("Mark as read", key=f"notif-read-{note.id}", on_click=request, args=(note.id,))

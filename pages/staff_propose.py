@@ -115,7 +115,7 @@ with write:
                  max_chars=services.PROJECT_DESCRIPTION_MAX,
                  help="Markdown: **bold**, *italic*, lists with -, links as [text](https://…), # headings.")
 with preview:
-    st.markdown(st.session_state.get("pp-desc") or "_Nothing to preview yet._")
+    ui.user_markdown(st.session_state.get("pp-desc"), empty="_Nothing to preview yet._")
 with st.container(horizontal=True):
     st.number_input("Capacity (students)", key="pp-capacity", min_value=1, max_value=services.PROJECT_CAPACITY_MAX,
                     step=1, width=200)

@@ -96,7 +96,7 @@ for project in shown:
             details.append("**Tags:** " + ", ".join(ui.md(t) for t in project.tags))
         st.markdown("  \n".join(details))
         st.divider()
-        st.markdown(project.description or "_No description._")
+        ui.user_markdown(project.description)
         if data.is_open:
             if project.id in ids:
                 st.button("Remove from my list", key=f"remove-{project.id}", on_click=remove, args=(project.id,))

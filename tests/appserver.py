@@ -26,7 +26,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _server_env(url: str, tmp: Path) -> dict[str, str]:
+def _server_env(url: str, tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("MS_", "SMTP_")) and k not in ("ADMIN_EMAILS", "LOCAL_MODE", "APP_URL")}
     env.update(
@@ -36,6 +36,7 @@ def _server_env(url: str, tmp: Path) -> dict[str, str]:
         ALLOCATOR_SECRETS=str(tmp / "no-secrets.toml"),
         PYTHONUNBUFFERED="1",
     )
+    env.update(extra or {})
     return env
 
 
@@ -71,7 +72,7 @@ def _stop(process: subprocess.Popen) -> None:
 class Server:
     """`streamlit run app.py` in its own process group, on a free port, against `database_url`."""
 
-    def __init__(self, database_url: str, tmp: Path):
+    def __init__(self, database_url: str, tmp: Path, env: dict[str, str] | None = None):
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"streamlit-{self.port}.log"
@@ -80,7 +81,7 @@ class Server:
                 [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
                  "--server.address", "127.0.0.1", "--server.headless", "true",
                  "--server.fileWatcherType", "none"],
-                cwd=REPO_ROOT, env=_server_env(database_url, tmp), stdout=log, stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT, env=_server_env(database_url, tmp, env), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, ended as a whole by stop()
             )
         try:
@@ -94,9 +95,9 @@ class Server:
 
 
 @contextmanager
-def app_server(url: str, workdir: Path) -> Iterator[str]:
-    """A `Server` for the length of a `with` block; yields its base URL."""
-    server = Server(url, workdir)
+def app_server(url: str, workdir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A `Server` for the length of a `with` block; yields its base URL. `env` adds or overrides variables."""
+    server = Server(url, workdir, env)
     try:
         yield server.base_url
     finally:

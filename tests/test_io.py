@@ -116,6 +116,26 @@ def test_windows_1252_and_utf16_files_are_read():
     assert parsed.rows[0].name == "José"
 
 
+def test_a_utf8_file_with_one_stray_byte_is_refused_at_that_line_not_garbled():
+    good = "email,name,role\nzoe@uni.example,Zoë Ünal,student\n".encode()
+    data = good + b"bob@uni.example,Bob \xe9,student\n" + "ann@uni.example,Ann Ørsted,student\n".encode()
+    with pytest.raises(io.BadFile, match=r"^Line 3: this line is not UTF-8"):
+        io.read_people(data)
+
+
+def test_an_unclosed_quote_is_refused_at_the_line_it_opens():
+    data = b'email,name,role\nzoe@uni.example,"Zoe Unal,student\nbob@uni.example,Bob,student\n' \
+           b"ann@uni.example,Ann,student\n"
+    with pytest.raises(io.BadFile, match=r"^Line 2: a quote .* is never closed"):
+        io.read_people(data)
+
+
+def test_a_quoted_value_over_several_lines_is_still_read():
+    data = b'title,capacity,description\nRobots,2,"Line one\nline two"\nKites,1,Fly\n'
+    parsed = io.read_projects(data)
+    assert [r.title for r in parsed.rows] == ["Robots", "Kites"] and not parsed.errors
+
+
 # -------------------------------------------------------------------------------------------- projects
 
 

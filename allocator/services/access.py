@@ -1,16 +1,26 @@
 """Who is acting, and what their role lets them touch. Every service calls one of the `require_*` guards."""
 from __future__ import annotations
 
+import logging
+import sys
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from allocator.models import Cohort, Membership, User
+from allocator.models import AuditEvent, Cohort, Membership, User
 from allocator.services.errors import NotAllowed, NotFound
 
+log = logging.getLogger(__name__)
 
-__all__ = ['SignInChoice', 'sign_in_choices', 'Actor', 'CohortRole', 'Roles', 'resolve_actor', 'roles_of']
+MSG_ACCOUNT_INACTIVE = "Your account is no longer active here; reload the page to sign in again."
+MSG_ADMIN_ONLY = "Only a coordinator can do this."
+# Written to the audit log when a verified Microsoft identity names an account bound to another one.
+AUDIT_SIGN_IN_REFUSED = "sign_in.refused"
+
+
+__all__ = ['SignInChoice', 'sign_in_choices', 'Actor', 'CohortRole', 'Roles', 'resolve_actor', 'roles_of',
+           'AUDIT_SIGN_IN_REFUSED', 'MSG_ACCOUNT_INACTIVE']
 
 @dataclass(frozen=True)
 class Actor:
@@ -48,13 +58,23 @@ class Roles:
 
 
 def resolve_actor(
-    session: Session, *, email: str, name: str = "", oid: str | None = None, admin_emails: tuple[str, ...] = ()
+    session: Session, *, email: str, name: str = "", oid: str | None = None, admin_emails: tuple[str, ...] = (),
+    tid: str | None = None,
 ) -> Actor | None:
-    """Map a verified identity to a user; None when the person is unknown and not a configured admin.
+    """Map a verified identity to a user; None when the person is unknown, inactive or not who the account
+    is bound to, and not a configured admin.
 
+    An account is bound to the first Microsoft object id (`oid`) and tenant (`tid`) that sign in to it: a
+    token that names the same email with another oid or tid is refused and the refusal audited, so a
+    look-alike or re-used address in another directory never inherits someone's role.
     Configured admins are created on first sign-in so a new deployment can be set up by its coordinator.
     """
-    email = email.strip().lower()
+    email = email.strip()
+    if not email.isascii():
+        # str.lower() folds look-alikes (KELVIN SIGN \u212a becomes "k"), so one is never compared at all.
+        log.warning("Sign-in refused: the email address is not plain ASCII")
+        return None
+    email = email.lower()
     user = session.scalar(select(User).where(User.oid == oid)) if oid else None
     if user is None:
         user = session.scalar(select(User).where(User.email == email))
@@ -62,16 +82,34 @@ def resolve_actor(
     if user is None:
         if not configured_admin:
             return None
-        user = User(email=email, name=name or email, oid=oid, is_admin=True)
+        user = User(email=email, name=name or email, oid=oid, tid=tid, is_admin=True)
         session.add(user)
         session.flush()
     if not user.active:
         return None
+    if _bound_elsewhere(user, oid=oid, tid=tid):
+        _audit_refused_sign_in(session, user, email=email, oid=oid, tid=tid)
+        return None
     if oid and user.oid is None:
         user.oid = oid
+    if tid and user.tid is None:
+        user.tid = tid
     if configured_admin and not user.is_admin:
         user.is_admin = True
     return Actor(user_id=user.id, email=user.email, name=user.name, is_admin=user.is_admin)
+
+
+def _bound_elsewhere(user: User, *, oid: str | None, tid: str | None) -> bool:
+    return bool((oid and user.oid is not None and user.oid != oid)
+                or (tid and user.tid is not None and user.tid != tid))
+
+
+def _audit_refused_sign_in(session: Session, user: User, *, email: str, oid: str | None, tid: str | None) -> None:
+    log.warning("Sign-in refused: account %s is bound to another Microsoft identity (token oid=%s tid=%s)",
+                user.id, oid, tid)
+    session.add(AuditEvent(actor_id=user.id, actor_email=user.email, cohort_id=None, action=AUDIT_SIGN_IN_REFUSED,
+                           detail={"reason": "identity mismatch", "email": email, "oid": oid, "tid": tid,
+                                   "bound_oid": user.oid, "bound_tid": user.tid}))
 
 
 def roles_of(session: Session, *, actor: Actor) -> Roles:
@@ -84,9 +122,39 @@ def roles_of(session: Session, *, actor: Actor) -> Roles:
     return Roles(is_admin=actor.is_admin, cohorts=tuple(CohortRole(*row) for row in rows))
 
 
-def require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise NotAllowed("Only a coordinator can do this.")
+def current_user(session: Session, actor: Actor) -> User:
+    """The actor's account as the database holds it now, in the caller's transaction.
+
+    An `Actor` is a snapshot taken when the identity was verified; a right removed since (admin revoked,
+    account deactivated) must stop the next action, so every guard re-reads the row instead of trusting the
+    snapshot's flags.
+    """
+    user = session.get(User, actor.user_id, populate_existing=True)
+    if user is None or not user.active or user.email != actor.email:
+        raise NotAllowed(MSG_ACCOUNT_INACTIVE)
+    return user
+
+
+def _caller_session() -> Session:
+    # require_admin(actor) is called from ~40 services that all hold their session as a local; finding it
+    # here keeps those call sites unchanged. Anything else is a programming error, never a silent pass.
+    caller = sys._getframe(2)
+    candidate = caller.f_locals.get("session")
+    if not isinstance(candidate, Session):
+        candidate = next((v for v in caller.f_locals.values() if isinstance(v, Session)), None)
+    if candidate is None:
+        raise TypeError(f"require_admin needs a session: none in {caller.f_code.co_name}()")
+    return candidate
+
+
+def require_admin(actor: Actor, session: Session | None = None) -> User:
+    """The actor's account, if it is active and a coordinator's right now; NotAllowed otherwise.
+
+    `session` defaults to the calling service's own session (its local named `session`)."""
+    user = current_user(session if session is not None else _caller_session(), actor)
+    if not user.is_admin:
+        raise NotAllowed(MSG_ADMIN_ONLY)
+    return user
 
 
 def require_member(session: Session, actor: Actor, cohort_id: int, role: str | None = None, *,
@@ -95,6 +163,7 @@ def require_member(session: Session, actor: Actor, cohort_id: int, role: str | N
 
     `lock` holds the membership row until commit, so two saves by one person run one after the other.
     """
+    current_user(session, actor)
     query = select(Membership).where(Membership.cohort_id == cohort_id, Membership.user_id == actor.user_id)
     membership = session.scalar(query.with_for_update() if lock else query)
     if membership is None or (role is not None and membership.role != role):
@@ -104,7 +173,7 @@ def require_member(session: Session, actor: Actor, cohort_id: int, role: str | N
 
 
 def require_member_or_admin(session: Session, actor: Actor, cohort_id: int) -> Membership | None:
-    if actor.is_admin:
+    if current_user(session, actor).is_admin:
         if session.get(Cohort, cohort_id) is None:
             raise NotFound("That cohort does not exist.")
         return None

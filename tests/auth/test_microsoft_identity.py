@@ -79,3 +79,33 @@ def test_signed_out_shows_sign_in(component):
     at = _run()
     assert at.markdown[-1].value == "identity: none"
     assert [b.label for b in at.button] == ["Sign in with Microsoft"]
+
+
+def test_a_verified_sign_in_survives_a_page_switch_where_the_component_reports_nothing(component):
+    # Streamlit gives the component another widget id on each page, so right after st.switch_page (a
+    # reload or a link to a page) it reports nothing; the tab's verified token carries the run (issue 12).
+    component["value"] = {"idToken": sign(claims())}
+    at = _run()
+    component["value"] = None
+    at.run(timeout=10)
+    assert at.markdown[-1].value == "identity: ada.lovelace@example.ac.uk"
+    assert len(component["calls"]) == 1  # not asked again while the tab's token verifies
+
+
+def test_the_tab_token_is_verified_again_on_every_run(component):
+    now = int(time.time())
+    at = AppTest.from_function(_script)
+    at.session_state[auth.SESSION_TOKEN_KEY] = sign(claims(iat=now - 7200, nbf=now - 7200, exp=now - 3600))
+    at.run(timeout=10)
+    assert at.markdown[-1].value == "identity: none"  # expired: dropped, and the component asked instead
+    assert auth.SESSION_TOKEN_KEY not in at.session_state
+    assert len(component["calls"]) == 1
+
+
+def test_signing_out_forgets_the_tab_token(component):
+    component["value"] = {"idToken": sign(claims())}
+    at = _run()
+    component["value"] = None
+    at.sidebar.button(key="auth.sign_out").click().run(timeout=10)
+    assert at.markdown[-1].value == "identity: none"
+    assert auth.SESSION_TOKEN_KEY not in at.session_state

@@ -395,6 +395,7 @@ def test_local_mode_requested_without_microsoft_settings_is_allowed(env):
     [("MS_CLIENT_ID", CLIENT_ID), ("MS_TENANT_ID", TENANT), ("MS_ALLOWED_TENANTS", TENANT)],
 )
 def test_local_mode_refused_when_microsoft_is_configured(env, caplog, name, value):
+    env.setattr(auth, "_warned", set())  # a fresh process: the warning has not been given yet
     env.setenv(name, value)
     env.setenv("LOCAL_MODE", "true")
     with caplog.at_level(logging.WARNING, logger="allocator.auth"):
@@ -402,6 +403,24 @@ def test_local_mode_refused_when_microsoft_is_configured(env, caplog, name, valu
     assert not allowed
     assert message == "Local sign-in is disabled because Microsoft sign-in is configured."
     assert any(r.levelno == logging.WARNING and "LOCAL_MODE" in r.getMessage() for r in caplog.records)
+
+
+def test_local_mode_warning_is_given_once_per_process_not_per_run(env, caplog):
+    env.setattr(auth, "_warned", set())
+    env.setenv("MS_CLIENT_ID", CLIENT_ID)
+    env.setenv("LOCAL_MODE", "1")
+    with caplog.at_level(logging.WARNING, logger="allocator.auth"):
+        for _ in range(5):  # five script runs
+            assert not auth.local_mode_allowed(config.load())[0]
+    assert sum("LOCAL_MODE" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_rejected_sign_in_is_logged_as_a_warning_without_the_token(caplog):
+    token = sign(claims(aud="someone-else"))
+    with caplog.at_level(logging.WARNING, logger="allocator.auth"):
+        rejected(token, match="different application")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings and all(token not in w and token.split(".")[2] not in w for w in warnings)
 
 
 def test_local_mode_off_quietly_when_not_requested(env, caplog):
