@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence, Union
 
-from alembic import op
+from alembic import context, op
 import sqlalchemy as sa
 
 
@@ -24,5 +24,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Dropping the column forgets which tenant each account is bound to: a data loss, so it is asked for.
+    told = context.get_x_argument(as_dictionary=True).get("allow-data-loss") == "yes"
+    bound = op.get_bind().execute(sa.text("SELECT count(*) FROM users WHERE tid IS NOT NULL")).scalar()
+    if bound and not (told or context.config.attributes.get("allow_data_loss")):
+        raise RuntimeError(
+            f"Refusing to downgrade below revision 0003: {bound} accounts are bound to a Microsoft tenant, "
+            "and the older schema cannot hold that. Back the database up, then run "
+            "`alembic -x allow-data-loss=yes downgrade 0002` to forget the bindings anyway.")
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('tid')

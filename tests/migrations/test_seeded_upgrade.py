@@ -159,8 +159,8 @@ def test_the_alembic_command_line_needs_the_explicit_flag(tmp_path):
     env = {**os.environ, "DATABASE_URL": url, "ALLOCATOR_SECRETS": str(tmp_path / "none.toml")}
     alembic = [sys.executable, "-m", "alembic"]
     before = counts(url)
-    step = subprocess.run([*alembic, "downgrade", "-1"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert step.returncode == 0, step.stderr  # 0002 → 0001 converts the runs back and keeps every row
+    step = subprocess.run([*alembic, "downgrade", "0001"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert step.returncode == 0, step.stderr  # down to 0001 converts the runs back and keeps every row
     assert counts(url) == before
     refused = subprocess.run([*alembic, "downgrade", "-1"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert refused.returncode != 0 and "allow-data-loss=yes" in refused.stderr
@@ -169,3 +169,22 @@ def test_the_alembic_command_line_needs_the_explicit_flag(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert counts(url) == {}
+
+
+def test_forgetting_tenant_bindings_is_refused_unless_told(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'tid.db'}"
+    migrate.upgrade(url)
+    seeding.seed(url, students=5, projects=2, staff=1)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE users SET tid = 'tenant-a' WHERE id = (SELECT min(id) FROM users)"))
+    engine.dispose()
+    before = counts(url)
+    with pytest.raises(RuntimeError, match="bound to a Microsoft tenant"):
+        migrate.downgrade(url, "0002")
+    assert counts(url) == before
+    migrate.downgrade(url, "0002", allow_data_loss=True)
+    assert counts(url) == before
+    db.dispose_all()
