@@ -289,7 +289,10 @@ def test_audit_log_lists_and_filters(cohort, site):
     at.selectbox(key="audit-action").set_value("cohort.rename")
     run(at)
     table = at.dataframe[0].value
-    assert list(table["Action"]) == ["cohort.rename"] and "Renamed cohort" in table["Details"][0]
+    assert list(table["Action"]) == ["cohort.rename"]
+    # Details read as a sentence, not as the stored JSON.
+    assert list(table["What happened"]) == ["Renamed the cohort “MEng 2026/27” to “Renamed cohort”."]
+    assert "Details" not in table.columns
 
 
 # ------------------------------------------------------------------------------------ others kept out
