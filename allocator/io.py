@@ -633,7 +633,8 @@ def to_csv_bytes(rows: pd.DataFrame | Sequence[Mapping[str, Any]], columns: Sequ
 
 def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame | Sequence[Mapping[str, Any]]],
                   columns: Mapping[str, Sequence[str]] | None = None) -> bytes:
-    """An .xlsx workbook, one sheet per entry, with the same formula neutralising as the CSV."""
+    """An .xlsx workbook, one sheet per entry, with the same formula neutralising as the CSV; each sheet
+    keeps its header row in view (frozen), has filters on every column and columns wide enough to read."""
     buffer = _io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, rows in sheets.items():
@@ -644,6 +645,9 @@ def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame | Sequence[Mapping[str, Any]
             for i, column in enumerate(frame.columns, start=1):
                 width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200).tolist()])
                 ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(60, max(8, width + 2))
+            ws.freeze_panes = "A2"
+            if len(frame.columns):
+                ws.auto_filter.ref = ws.dimensions
     return buffer.getvalue()
 
 
