@@ -33,6 +33,8 @@ import pandas as pd
 # The limits a proposal form enforces; an import must not let longer text in by the back door.
 PROJECT_TITLE_MAX = 300
 PROJECT_DESCRIPTION_MAX = 20_000
+PROJECT_CODE_MAX = 40
+PERSON_NAME_MAX = 200
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_JSON_BYTES = 50 * 1024 * 1024
@@ -373,8 +375,8 @@ def read_people(data: bytes, *, default_role: str | None = None) -> Parsed:
         return Parsed((), tuple(table.errors), table.ignored)
     emails = _emails(frame, "email", problems)
     frame["name"] = frame["name"].str.split().str.join(" ") if "name" in frame else ""
-    too_long = frame["name"].str.len() > 200
-    problems.where(frame, too_long, "name longer than 200 characters")
+    too_long = frame["name"].str.len() > PERSON_NAME_MAX
+    problems.where(frame, too_long, f"name longer than {PERSON_NAME_MAX} characters")
     if "role" in frame:
         raw_roles = frame["role"].str.lower()
         roles = raw_roles.map(ROLE_NAMES)
@@ -449,7 +451,8 @@ def read_projects(data: bytes) -> Parsed:
                    f"title longer than {PROJECT_TITLE_MAX} characters")
     problems.where(frame, frame["description"].str.len() > PROJECT_DESCRIPTION_MAX,
                    f"description longer than {PROJECT_DESCRIPTION_MAX:,} characters")
-    problems.where(frame, frame["code"].str.len() > 40, "code longer than 40 characters")
+    problems.where(frame, frame["code"].str.len() > PROJECT_CODE_MAX,
+                   f"code longer than {PROJECT_CODE_MAX} characters")
     capacity = _integers(frame, "capacity", problems, label="capacity", blank_ok=False)
     minimum = _integers(frame, "min_students", problems, label="min_students", blank_ok=True).fillna(0)
     over = capacity.notna() & (minimum > capacity).fillna(False)
@@ -649,6 +652,62 @@ def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame | Sequence[Mapping[str, Any]
             if len(frame.columns):
                 ws.auto_filter.ref = ws.dimensions
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------------
+# Templates: one per import, read by the same readers as a real file
+
+
+@dataclass(frozen=True)
+class TemplateColumn:
+    name: str
+    example: str
+    accepted: str  # what the column takes, in words, for the page beside the download
+
+
+EXAMPLE_STUDENT = "ada.student@example.ac.uk"
+EXAMPLE_SUPERVISOR = "grace.supervisor@example.ac.uk"
+EXAMPLE_PROJECT_CODE = "P-001"
+
+TEMPLATES: dict[str, tuple[TemplateColumn, ...]] = {
+    "people": (
+        TemplateColumn("email", EXAMPLE_STUDENT, "required; the person's university email"),
+        TemplateColumn("name", "Ada Student", f"their name, up to {PERSON_NAME_MAX} characters"),
+        TemplateColumn("role", "student", "required; student or staff (also: supervisor, lecturer, academic)"),
+        TemplateColumn("max_load", "", "staff only, optional: the most students they supervise, a whole "
+                                       "number; blank for no limit"),
+    ),
+    "projects": (
+        TemplateColumn("code", EXAMPLE_PROJECT_CODE, f"optional, up to {PROJECT_CODE_MAX} characters; matches "
+                                                     "an existing project to update it (else the title does)"),
+        TemplateColumn("title", "Robots that water the allotment", f"required, up to {PROJECT_TITLE_MAX} characters"),
+        TemplateColumn("description", "Build **small robots** that water the allotment.",
+                       f"optional, Markdown, up to {PROJECT_DESCRIPTION_MAX:,} characters"),
+        TemplateColumn("capacity", "3", f"required; places, a whole number from 0 to {MAX_CAPACITY:,}"),
+        TemplateColumn("min_students", "1", "optional; the fewest students it runs with, 0 to capacity "
+                                            "(blank: 0)"),
+        TemplateColumn("supervisor_email", EXAMPLE_SUPERVISOR, "optional; the email of a staff member of "
+                                                               "this cohort"),
+        TemplateColumn("tags", "robotics; sustainability", f"optional; up to {MAX_TAGS} tags separated by ; or "
+                                                           f", each up to {MAX_TAG_LENGTH} characters"),
+        TemplateColumn("status", "approved", f"optional; one of {', '.join(STATUSES)} (blank: the choice on the "
+                                             "page)"),
+    ),
+    "preferences": (
+        TemplateColumn("student_email", EXAMPLE_STUDENT, "required; a student of this cohort"),
+        TemplateColumn("project", EXAMPLE_PROJECT_CODE, "required; a project's code, or its title"),
+        TemplateColumn("rank", "1", "required; 1 for the first choice, 2 for the second, …; one row per "
+                                    "choice (or instead: one row per student with choice_1, choice_2, … "
+                                    "columns)"),
+    ),
+}
+
+
+def template_csv(kind: str) -> bytes:
+    """The CSV template of one import ("people", "projects", "preferences"): its header and one example
+    row, written like every CSV the app makes, and read back cleanly by that import's reader."""
+    columns = TEMPLATES[kind]
+    return to_csv_bytes([{c.name: c.example for c in columns}], [c.name for c in columns])
 
 
 def to_json_bytes(value: Any) -> bytes:

@@ -230,6 +230,16 @@ def test_people_search_role_promote_remove_and_remind(cohort, site):
 # --------------------------------------------------------------------------------------------- data
 
 
+def test_each_import_offers_its_template_with_the_accepted_values(cohort, site):
+    at = page("pages/admin_data.py")
+    keys = [d.proto.id for d in at.get("download_button")]
+    assert all(any(f"data-template-{kind}" in k for k in keys) for kind in ("people", "projects", "preferences"))
+    helps = [t.value for t in at.dataframe if "Accepted values" in t.value.columns]
+    assert [list(t["Column"]) for t in helps] == [
+        ["code", "title", "description", "capacity", "min_students", "supervisor_email", "tags", "status"],
+        ["student_email", "project", "rank"], ["email", "name", "role", "max_load"]]
+
+
 def test_imports_downloads_backup_and_restore(cohort, site):
     at = page("pages/admin_data.py")
     projects = b"code,title,capacity,supervisor_email\nB1,Boats,2,sup@uni.example\nN1,New,3,\nX,,1,\n"
