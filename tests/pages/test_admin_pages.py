@@ -178,6 +178,32 @@ def test_one_project_at_a_time(cohort, site):
     assert query(site, select(Project.capacity).where(Project.id == pid)) == [(3,)]
 
 
+def test_edit_a_projects_details_and_give_it_to_another_supervisor(cohort, site):
+    with db.session(site) as s, s.begin():
+        c = s.get(Cohort, cohort)
+        alan = f.staff(s, c, person=f.user(s, email="alan@uni.example", name="Alan Turing")).id
+    at = page("pages/admin_projects.py")
+    (pid,), = query(site, select(Project.id).where(Project.title == "Kites"))
+    at.selectbox(key="projects-pick").set_value(pid)
+    run(at)
+    at.text_input(key=f"project-{pid}-title").input("Kites over the bay")
+    at.text_input(key=f"project-{pid}-code").input("K-02")
+    at.text_area(key=f"project-{pid}-description").input("Fly **kites**.")
+    at.selectbox(key=f"project-{pid}-supervisor").set_value(alan)
+    run(at.button(key=f"project-{pid}-save-details").click())
+    assert not at.error
+    assert query(site, select(Project.title, Project.code, Project.description, Project.supervisor_id)
+                 .where(Project.id == pid)) == [("Kites over the bay", "K-02", "Fly **kites**.", alan)]
+    assert "Saved “Kites over the bay”." in texts(at)
+    # A code another project has is refused, with the reason, and nothing changes.
+    at.selectbox(key="projects-pick").set_value(pid)
+    run(at)
+    at.text_input(key=f"project-{pid}-code").input("B1")
+    run(at.button(key=f"project-{pid}-save-details").click())
+    assert any("already used by “Boats”" in e.value for e in at.error)
+    assert query(site, select(Project.code).where(Project.id == pid)) == [("K-02",)]
+
+
 # ------------------------------------------------------------------------------------------- people
 
 
