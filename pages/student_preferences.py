@@ -16,6 +16,8 @@ from allocator import db, services, ui
 
 DRAFT = ui.PREFERENCE_DRAFT_KEY
 SAVE_REQUEST = "pref-save-requested"
+DRAG_STATE = "pref-drag-state"  # which drag list is on the page, and the order it shows
+DRAG_ERROR = "pref-drag-error"  # why a dropped order was refused, shown after the list is redrawn
 NEW_KEY = "rank-new"
 
 ctx = ui.page_context("student")
@@ -80,15 +82,21 @@ DRAG_STYLE = """
 .sortable-item.dragging::before { content: "⠿ "; counter-increment: none; }
 .sortable-item.active { opacity: 0.4; }
 """
+
+
 def drag_to_reorder(ids: list[int], labels: dict[int, str]) -> None:
-    """The draft as a drag-and-drop list; a drop that changes the order becomes the draft once the
-    service has checked it. Keyed by the order itself: the component keeps its own copy of the list, so
-    any change made elsewhere (Up/Down, Remove, another tab) must give it a fresh one."""
+    """The draft as a drag-and-drop list; a drop that changes the order becomes the draft (in place, in
+    this same run) once the service has checked it. The component keeps its own copy of the list: while
+    only drops change the draft, the same component stays (it already shows the order); any other change
+    (Up/Down, Remove, Add, Discard, the Projects page) gets a fresh one, given the draft as it is."""
+    state = st.session_state.setdefault(DRAG_STATE, {"n": 0, "shows": None})
+    if state["shows"] != ids:
+        state["n"] += 1
+        state["shows"] = list(ids)
     shown = [labels[pid] for pid in ids]
     with st.container(key="pref-drag"):
         st.caption("Drag a project to change its place, or use the Up and Down buttons below.")
-        dropped = sort_items(shown, direction="vertical", custom_style=DRAG_STYLE,
-                             key="pref-sort-" + "-".join(map(str, ids)))
+        dropped = sort_items(shown, direction="vertical", custom_style=DRAG_STYLE, key=f"pref-sort-{state['n']}")
     if dropped == shown:
         return
     by_label = dict(zip(shown, ids))
@@ -97,14 +105,17 @@ def drag_to_reorder(ids: list[int], labels: dict[int, str]) -> None:
             order = services.check_new_order(session, actor=ctx.actor, cohort_id=ctx.cohort_id, draft=ids,
                                              new_order=[by_label.get(label) for label in dropped or ()])
     except services.DomainError as err:
-        messages.error(str(err))
-        return
-    st.session_state[DRAFT]["ids"] = list(order)
-    st.rerun()
+        st.session_state[DRAG_ERROR] = str(err)
+        state["shows"] = None  # the component shows the refused order: redraw it from the draft
+        st.rerun()
+    ids[:] = order
+    state["shows"] = list(order)
 
 
 st.title("My preferences")
 messages = st.container()
+if refused := st.session_state.pop(DRAG_ERROR, None):
+    messages.error(refused)
 
 if st.session_state.pop(SAVE_REQUEST, False) and DRAFT in st.session_state:
     with messages:
