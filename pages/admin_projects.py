@@ -127,7 +127,7 @@ with st.container(border=True):
     if p.status == "rejected" and p.reject_reason:
         st.markdown(f"Rejected because: {ui.md(p.reject_reason)}")
     with st.expander("Description"):
-        st.markdown(p.description or "_No description._")  # Markdown as written; raw HTML is not rendered
+        st.markdown(ui.description_markdown(p.title, p.description))  # raw HTML is not rendered
     c1, c2 = st.columns(2)
     if p.status in ("proposed", "rejected") and c1.button("Approve", key=f"project-{p.id}-approve", type="primary"):
         done(ui.run_action(services.approve_project, actor=ctx.actor, cohort_id=cid, project_id=p.id), "")

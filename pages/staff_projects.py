@@ -72,7 +72,7 @@ for project in data.projects:
             st.caption("No students were allocated to this project.")
 
         with st.expander("Description"):
-            st.markdown(project.description or "_No description._")
+            st.markdown(ui.description_markdown(project.title, project.description))
         if data.can_edit and project.status != "withdrawn":
             if st.button("Edit or withdraw", key=f"edit-{project.id}"):
                 st.session_state[EDIT_REQUEST] = project.id

@@ -59,7 +59,7 @@ else:
     st.markdown(f"**Supervisor:** {supervisor}  \n**Rank:** {choice}"
                 + (f"  \n**Code:** {ui.md(view.project_code)}" if view.project_code else ""))
     with st.expander("Project description"):
-        st.markdown(view.project_description or "_No description._")
+        st.markdown(ui.description_markdown(view.project_title, view.project_description))
 
     st.subheader("Your answer")
     if view.accepted is True:
