@@ -41,10 +41,11 @@ if ctx.role == "none" and not ctx.is_admin:
     sections = {"": [st.Page("pages/not_enrolled.py", title="Not enrolled", default=True)]}
 else:
     sections = {"": COMMON, **BY_ROLE.get(ctx.role, {})}
-# A top bar: it collapses into a menu on a phone and closes itself after a choice.
+# A top bar: on a narrow screen it becomes the sidebar menu, which ui closes after a choice.
 page = st.navigation(sections, position="top")
 ui.go_to_requested_page(sections, page)
 ui.sidebar_account(ctx)
+ui.close_menu_after_choice()
 try:
     page.run()
 except Exception:  # st.stop/st.rerun are not Exceptions, so they pass through

@@ -662,7 +662,8 @@ def to_csv_bytes(rows: pd.DataFrame | Sequence[Mapping[str, Any]], columns: Sequ
 
 def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame | Sequence[Mapping[str, Any]]],
                   columns: Mapping[str, Sequence[str]] | None = None) -> bytes:
-    """An .xlsx workbook, one sheet per entry, with the same formula neutralising as the CSV."""
+    """An .xlsx workbook, one sheet per entry, with the same formula neutralising as the CSV; each sheet
+    keeps its header row in view (frozen), has filters on every column and columns wide enough to read."""
     buffer = _io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, rows in sheets.items():
@@ -673,7 +674,66 @@ def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame | Sequence[Mapping[str, Any]
             for i, column in enumerate(frame.columns, start=1):
                 width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200).tolist()])
                 ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(60, max(8, width + 2))
+            ws.freeze_panes = "A2"
+            if len(frame.columns):
+                ws.auto_filter.ref = ws.dimensions
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------------
+# Templates: one per import, read by the same readers as a real file
+
+
+@dataclass(frozen=True)
+class TemplateColumn:
+    name: str
+    example: str
+    accepted: str  # what the column takes, in words, for the page beside the download
+
+
+EXAMPLE_STUDENT = "ada.student@example.ac.uk"
+EXAMPLE_SUPERVISOR = "grace.supervisor@example.ac.uk"
+EXAMPLE_PROJECT_CODE = "P-001"
+
+TEMPLATES: dict[str, tuple[TemplateColumn, ...]] = {
+    "people": (
+        TemplateColumn("email", EXAMPLE_STUDENT, "required; the person's university email"),
+        TemplateColumn("name", "Ada Student", f"their name, up to {PERSON_NAME_MAX} characters"),
+        TemplateColumn("role", "student", "required; student or staff (also: supervisor, lecturer, academic)"),
+        TemplateColumn("max_load", "", "staff only, optional: the most students they supervise, a whole "
+                                       "number; blank for no limit"),
+    ),
+    "projects": (
+        TemplateColumn("code", EXAMPLE_PROJECT_CODE, f"optional, up to {PROJECT_CODE_MAX} characters; matches "
+                                                     "an existing project to update it (else the title does)"),
+        TemplateColumn("title", "Robots that water the allotment", f"required, up to {PROJECT_TITLE_MAX} characters"),
+        TemplateColumn("description", "Build **small robots** that water the allotment.",
+                       f"optional, Markdown, up to {PROJECT_DESCRIPTION_MAX:,} characters"),
+        TemplateColumn("capacity", "3", f"required; places, a whole number from 0 to {MAX_CAPACITY:,}"),
+        TemplateColumn("min_students", "1", "optional; the fewest students it runs with, 0 to capacity "
+                                            "(blank: 0)"),
+        TemplateColumn("supervisor_email", EXAMPLE_SUPERVISOR, "optional; the email of a staff member of "
+                                                               "this cohort"),
+        TemplateColumn("tags", "robotics; sustainability", f"optional; up to {MAX_TAGS} tags separated by ; or "
+                                                           f", each up to {MAX_TAG_LENGTH} characters"),
+        TemplateColumn("status", "approved", f"optional; one of {', '.join(STATUSES)} (blank: the choice on the "
+                                             "page)"),
+    ),
+    "preferences": (
+        TemplateColumn("student_email", EXAMPLE_STUDENT, "required; a student of this cohort"),
+        TemplateColumn("project", EXAMPLE_PROJECT_CODE, "required; a project's code, or its title"),
+        TemplateColumn("rank", "1", "required; 1 for the first choice, 2 for the second, …; one row per "
+                                    "choice (or instead: one row per student with choice_1, choice_2, … "
+                                    "columns)"),
+    ),
+}
+
+
+def template_csv(kind: str) -> bytes:
+    """The CSV template of one import ("people", "projects", "preferences"): its header and one example
+    row, written like every CSV the app makes, and read back cleanly by that import's reader."""
+    columns = TEMPLATES[kind]
+    return to_csv_bytes([{c.name: c.example for c in columns}], [c.name for c in columns])
 
 
 def to_json_bytes(value: Any) -> bytes:

@@ -18,7 +18,7 @@ from typing import Sequence
 
 from allocator.config import Settings
 
-__all__ = ["Email", "SendReport", "allocation_email", "rank_words", "reminder_email", "send_all"]
+__all__ = ["Email", "SendReport", "allocation_email", "decline_email", "rank_words", "reminder_email", "send_all"]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,24 @@ def reminder_email(*, to: str, student_name: str, cohort_name: str, deadline_tex
         "", _SIGNATURE,
     ]) + "\n"
     body = f"<p>{_e(greeting)}</p><p>{_e(ask)}</p>{_action_html(action, app_url)}"
+    return Email(to=to, subject=_one_line(subject), text=text, html=_page(subject, body))
+
+
+def decline_email(*, to: str, coordinator_name: str, student_name: str, student_email: str, project_title: str,
+                  cohort_name: str, reason: str, app_url: str | None) -> Email:
+    """To a coordinator: a student declined their published project (with their reason, if any)."""
+    subject = f"{student_name} declined their project in {cohort_name}"
+    greeting = f"Dear {coordinator_name},"
+    said = (f"{student_name} ({student_email}) declined their allocated project “{project_title}” "
+            f"in {cohort_name}.")
+    why = f"Their reason: {reason}" if reason else "They gave no reason."
+    action = "You can place them again in the Allocation studio"
+    text = "\n".join([
+        greeting, "", said, why, "",
+        f"{action}: {app_url}" if _is_web_url(app_url) else f"{action} in Project Allocator.",
+        "", _SIGNATURE,
+    ]) + "\n"
+    body = f"<p>{_e(greeting)}</p><p>{_e(said)}</p><p>{_e(why)}</p>{_action_html(action, app_url)}"
     return Email(to=to, subject=_one_line(subject), text=text, html=_page(subject, body))
 
 

@@ -322,9 +322,13 @@ def _only_web_links(text: str) -> bool:
     return True
 
 
-def user_markdown(text: object, *, empty: str = "_No description._") -> None:
-    """Show Markdown someone typed (a project description): the one way pages render user Markdown."""
-    st.markdown(safe_markdown(text) if text else empty)
+def user_markdown(text: object, *, title: str | None = None, empty: str = "_No description._") -> None:
+    """Show Markdown someone typed (a project description): the one way pages render user Markdown.
+    Given the `title` the page already shows, a heading repeating it is dropped (`description_markdown`)."""
+    if not text:
+        st.markdown(empty)
+        return
+    st.markdown(safe_markdown(description_markdown(title, str(text)) if title is not None else text))
 
 
 def ordinal(n: int) -> str:
@@ -345,6 +349,87 @@ def preference_draft(cohort_id: int, saved: tuple[int, ...]) -> dict:
         draft = {"cohort": cohort_id, "ids": list(saved), "base": tuple(saved)}
         st.session_state[PREFERENCE_DRAFT_KEY] = draft
     return draft
+
+
+def warn_before_leaving(unsaved: bool) -> None:
+    """While `unsaved`, the browser asks before a reload or closing the tab would drop the student's draft
+    (the draft lives in this Streamlit session, which a reload ends). Each run states the flag afresh, so
+    saving or discarding turns the question off; the listener itself is added once per browser tab."""
+    flag = "true" if unsaved else "false"
+    st.html(f"""<script>
+window.__allocatorUnsaved = {flag};
+if (!window.__allocatorUnloadGuard) {{
+  window.__allocatorUnloadGuard = true;
+  window.addEventListener("beforeunload", (event) => {{
+    if (window.__allocatorUnsaved) {{ event.preventDefault(); event.returnValue = ""; }}
+  }});
+}}
+</script>""", unsafe_allow_javascript=True, width="content")
+
+
+# Streamlit closes its sidebar menu after a choice only when the browser says it is a phone (user agent);
+# a narrow window (a phone in desktop mode, a split screen) keeps it open over the page. Below Streamlit's
+# `md` breakpoint the sidebar covers the page, so it is closed after a page is chosen there too.
+_CLOSE_MENU_SCRIPT = """<script>
+if (!window.__allocatorMenuCloser) {
+  window.__allocatorMenuCloser = true;
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest('[data-testid="stSidebarNav"] a');
+    if (!link || window.innerWidth >= 768) return;
+    setTimeout(() => {
+      const close = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      const sidebar = document.querySelector('[data-testid="stSidebar"]');
+      if (close && sidebar && sidebar.getAttribute("aria-expanded") !== "false") close.click();
+    }, 0);
+  }, true);
+}
+</script>"""
+
+
+def close_menu_after_choice() -> None:
+    """On a narrow screen, close the sidebar menu once a page has been chosen from it."""
+    st.sidebar.html(_CLOSE_MENU_SCRIPT, unsafe_allow_javascript=True)
+
+
+# A selectbox's drop-down cuts each option to one line, which on a phone leaves "…— Nikita Ku" of a long
+# project title and its supervisor: let the options wrap instead. (The chosen value sits in an <input>,
+# which cannot wrap, so pages show a chosen project's title as text.)
+_WRAP_OPTIONS_STYLE = """<style>
+[data-testid="stSelectboxVirtualDropdown"] [role="option"],
+[data-testid="stSelectboxVirtualDropdown"] [role="option"] > div {
+  white-space: normal !important; height: auto !important; overflow: visible !important;
+  text-overflow: clip !important;
+}
+[data-testid="stSelectboxVirtualDropdown"] [role="option"] { padding-top: 6px; padding-bottom: 6px; }
+</style>"""
+
+
+def wrap_long_options() -> None:
+    """Long options of this page's drop-downs wrap instead of being cut (phones)."""
+    st.html(_WRAP_OPTIONS_STYLE)
+
+
+def description_markdown(title: str, description: str) -> str:
+    """A project's Markdown description for a page that already shows its title: a first heading that
+    only repeats the title is dropped, and headings become small ones, so they do not outshout the page."""
+    lines = (description or "").strip().splitlines()
+    if lines and lines[0].lstrip().startswith("#"):
+        heading = lines[0].lstrip().lstrip("#").strip().casefold()
+        if heading == title.strip().casefold():
+            lines = lines[1:]
+            while lines and not lines[0].strip():
+                lines = lines[1:]
+    smaller = []
+    in_code = False
+    for line in lines:
+        if line.lstrip().startswith(("```", "~~~")):
+            in_code = not in_code
+        stripped = line.lstrip()
+        level = len(stripped) - len(stripped.lstrip("#"))
+        if not in_code and 1 <= level <= 6 and stripped[level:level + 1] in (" ", ""):
+            line = "#####" + stripped[level:]
+        smaller.append(line)
+    return "\n".join(smaller).strip() or "_No description._"
 
 
 def show_import_preview(preview, key: str, key_label: str = "Key") -> None:

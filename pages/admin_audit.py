@@ -1,8 +1,6 @@
 """Audit log (coordinators): every coordinator action, newest first, filtered by cohort, action and person."""
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from allocator import db, services, ui
@@ -38,6 +36,6 @@ else:
     st.dataframe(
         [{"When": ui.fmt_datetime(e.created_at), "Who": e.actor_email,
           "Cohort": names.get(e.cohort_id, "—" if e.cohort_id is None else f"#{e.cohort_id}"), "Action": e.action,
-          "Details": json.dumps(e.detail, ensure_ascii=False, default=str)[:500]} for e in events],
+          "What happened": e.description} for e in events],
         hide_index=True, width="stretch", key="audit-table",
-        column_config={"Details": st.column_config.TextColumn("Details", width="large")})
+        column_config={"What happened": st.column_config.TextColumn("What happened", width="large")})

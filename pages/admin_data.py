@@ -60,6 +60,16 @@ def import_section(name: str, label: str, preview_fn, apply_fn, **options) -> No
             st.rerun()
 
 
+def template_download(kind: str) -> None:
+    """The import's CSV template (one example row) and what each column accepts."""
+    with db.read() as session:
+        template = services.import_template(session, actor=ctx.actor, kind=kind)
+    st.download_button(f"Download a {kind} template (CSV)", data=template.csv, file_name=template.file_name,
+                       mime=CSV_MIME, key=f"data-template-{kind}", icon=":material/download:", on_click="ignore")
+    st.dataframe([{"Column": c.name, "Example": c.example, "Accepted values": c.accepted}
+                  for c in template.columns], hide_index=True, width="stretch", key=f"data-template-{kind}-help")
+
+
 def _restore(upload) -> None:
     """Runs in the page body, under the identity app.py verified in this run (never in a callback)."""
     if upload is None:
@@ -89,12 +99,17 @@ if cid is not None:
                                                      "proposed": "Proposed (approve them on the Projects page)"}[s])
         import_section("projects", "Projects file", services.preview_projects_import, services.apply_projects_import,
                        default_status=status)
+        template_download("projects")
     with st.expander("Preferences from CSV", expanded=True):
         st.markdown("Either one row per choice — **student_email**, **project** (code or title), **rank** — or "
                     "one row per student — **student_email**, **choice_1**, **choice_2**, … A student in the file "
                     "gets exactly that list; students not in the file keep theirs.")
         import_section("preferences", "Preferences file", services.preview_preferences_import,
                        services.apply_preferences_import)
+        template_download("preferences")
+    with st.expander("People from CSV"):
+        st.markdown("Import people on the **People** page; this is the file it reads.")
+        template_download("people")
 
     st.header("Download")
     with db.read() as session:

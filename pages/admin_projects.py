@@ -1,5 +1,6 @@
 """Projects (coordinators): the whole catalogue with demand; approve or reject, one by one or in bulk;
-edit capacity, minimum and tags in a table; capacity against the number of students."""
+edit capacity, minimum and tags in a table; edit one project's title, description, code and supervisor
+(reassign it); capacity against the number of students."""
 from __future__ import annotations
 
 import pandas as pd
@@ -69,7 +70,8 @@ table = pd.DataFrame([{
     "tags": "; ".join(r.tags), "first": r.first_choices, "ranked": r.any_rank,
 } for r in cat.rows]).set_index("id")
 st.markdown("**Catalogue** — tick projects to approve or reject them together; edit capacity, minimum and "
-            "tags in the table, then save.")
+            "tags in the table, then save. Title, description, code and supervisor are edited one project at a "
+            "time, under **One project** below.")
 edited = st.data_editor(
     table, key=f"catalogue-editor-{cid}-{version}", hide_index=True, width="stretch", num_rows="fixed",
     column_order=["select", "title", "status", "capacity", "min_students", "tags", "first", "ranked", "code",
@@ -109,6 +111,8 @@ with st.expander(f"Reject selected ({len(selected)})"):
 # One project at a time: the same actions without the wide table (phones).
 st.subheader("One project")
 by_id = {r.id: r for r in cat.rows}
+with db.read() as session:
+    staff = services.supervisor_choices(session, actor=ctx.actor, cohort_id=cid)
 pid = st.selectbox("Project", list(by_id), key="projects-pick",
                    format_func=lambda i: f"{by_id[i].title} · {STATUS_LABELS[by_id[i].status]}")
 p = by_id[pid]
@@ -117,10 +121,13 @@ with st.container(border=True):
     st.caption(f"{STATUS_LABELS[p.status]} · {ui.md(p.supervisor_name)} · capacity {p.capacity} · minimum "
                f"{p.min_students} · {p.first_choices} first choices · ranked by {p.any_rank}"
                + (f" · tags: {ui.md(', '.join(p.tags))}" if p.tags else ""))
+    if p.supervisor_id is not None and p.supervisor_id not in {c.user_id for c in staff}:
+        st.warning(f"{ui.md(p.supervisor_name)} is no longer staff of this cohort: give the project to someone "
+                   "else under **Details**.")
     if p.status == "rejected" and p.reject_reason:
         st.markdown(f"Rejected because: {ui.md(p.reject_reason)}")
     with st.expander("Description"):
-        ui.user_markdown(p.description)
+        ui.user_markdown(p.description, title=p.title)
     c1, c2 = st.columns(2)
     if p.status in ("proposed", "rejected") and c1.button("Approve", key=f"project-{p.id}-approve", type="primary"):
         done(ui.run_action(services.approve_project, actor=ctx.actor, cohort_id=cid, project_id=p.id), "")
@@ -130,6 +137,29 @@ with st.container(border=True):
             if st.button("Reject", key=f"project-{p.id}-reject"):
                 done(ui.run_action(services.reject_project, actor=ctx.actor, cohort_id=cid, project_id=p.id,
                                    reason=why), "")
+    with st.form(f"project-{p.id}-details", border=False):
+        st.markdown("**Details**")
+        supervisor_names = {c.user_id: f"{c.name} · {c.email}" for c in staff}
+        choices = [None, *supervisor_names]
+        if p.supervisor_id is not None and p.supervisor_id not in supervisor_names:
+            # Their supervisor has left the cohort: the project keeps them until it is given to someone else.
+            choices.insert(1, p.supervisor_id)
+            supervisor_names[p.supervisor_id] = f"{p.supervisor_name} (no longer staff of this cohort)"
+        d1, d2 = st.columns([3, 1])
+        new_title = d1.text_input("Title", value=p.title, max_chars=services.PROJECT_TITLE_MAX,
+                                  key=f"project-{p.id}-title")
+        new_code = d2.text_input("Code", value=p.code or "", max_chars=services.PROJECT_CODE_MAX,
+                                 key=f"project-{p.id}-code")
+        new_supervisor = st.selectbox("Supervisor", choices, index=choices.index(p.supervisor_id),
+                                      format_func=lambda i: "Nobody yet" if i is None else supervisor_names[i],
+                                      key=f"project-{p.id}-supervisor")
+        new_description = st.text_area("Description (Markdown)", value=p.description, height=200,
+                                       max_chars=services.PROJECT_DESCRIPTION_MAX,
+                                       key=f"project-{p.id}-description")
+        if st.form_submit_button("Save details", key=f"project-{p.id}-save-details", type="primary"):
+            done(ui.run_action(services.edit_project, actor=ctx.actor, cohort_id=cid, project_id=p.id,
+                               title=new_title, description=new_description, code=new_code,
+                               supervisor_id=new_supervisor), f"Saved “{new_title.strip()}”.")
     with st.form(f"project-{p.id}-edit"):
         e1, e2 = st.columns(2)
         capacity = e1.number_input("Capacity", min_value=0, step=1, value=p.capacity, key=f"project-{p.id}-cap")

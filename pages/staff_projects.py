@@ -72,7 +72,7 @@ for project in data.projects:
             st.caption("No students were allocated to this project.")
 
         with st.expander("Description"):
-            ui.user_markdown(project.description)
+            ui.user_markdown(project.description, title=project.title)
         if data.can_edit and project.status != "withdrawn":
             if st.button("Edit or withdraw", key=f"edit-{project.id}"):
                 st.session_state[EDIT_REQUEST] = project.id

@@ -59,7 +59,7 @@ else:
     st.markdown(f"**Supervisor:** {supervisor}  \n**Rank:** {choice}"
                 + (f"  \n**Code:** {ui.md(view.project_code)}" if view.project_code else ""))
     with st.expander("Project description"):
-        ui.user_markdown(view.project_description)
+        ui.user_markdown(view.project_description, title=view.project_title)
 
     st.subheader("Your answer")
     if view.accepted is True:

@@ -2,17 +2,22 @@
 
 The list being edited is a draft in `st.session_state` (shared with the Projects page, whose Add buttons
 append to it); Save sends the whole draft to the service, which stores it whole or not at all. The
-ranking widget is native: one selectbox per rank whose options exclude what is already chosen, with
-up / down / remove buttons in a row that stays a row on a phone.
+ranking is native first: one selectbox per rank whose options exclude what is already chosen, with
+up / down / remove buttons in a row that stays a row on a phone (the keyboard and screen-reader path,
+and what AppTest drives). Above it, a drag-and-drop list (`streamlit-sortables`) reorders the same draft
+in one gesture; its value comes from the browser, so the service checks it is the draft reordered.
 """
 from __future__ import annotations
 
 import streamlit as st
+from streamlit_sortables import sort_items
 
 from allocator import db, services, ui
 
 DRAFT = ui.PREFERENCE_DRAFT_KEY
 SAVE_REQUEST = "pref-save-requested"
+DRAG_STATE = "pref-drag-state"  # which drag list is on the page, and the order it shows
+DRAG_ERROR = "pref-drag-error"  # why a dropped order was refused, shown after the list is redrawn
 NEW_KEY = "rank-new"
 
 ctx = ui.page_context("student")
@@ -64,8 +69,53 @@ def request_save() -> None:
     st.session_state[SAVE_REQUEST] = True
 
 
+# Inside the component's frame: one full-width card per choice, numbered, long titles wrapped.
+DRAG_STYLE = """
+.sortable-component, .sortable-container, .sortable-container-body { width: 100%; margin: 0; padding: 0; }
+.sortable-container-body { counter-reset: choice; background: transparent; }
+.sortable-item, .sortable-item:hover {
+  display: block; width: auto; margin: 0 0 6px 0; padding: 10px 12px; text-align: left; white-space: normal;
+  background: var(--secondary-background-color); color: var(--text-color); border: 1px solid rgba(49, 51, 63, 0.2);
+  border-radius: 8px; font-family: var(--font); font-size: 15px; line-height: 1.35; touch-action: none;
+}
+.sortable-item::before { content: "⠿ " counter(choice) ". "; counter-increment: choice; font-weight: 600; }
+.sortable-item.dragging::before { content: "⠿ "; counter-increment: none; }
+.sortable-item.active { opacity: 0.4; }
+"""
+
+
+def drag_to_reorder(ids: list[int], labels: dict[int, str]) -> None:
+    """The draft as a drag-and-drop list; a drop that changes the order becomes the draft (in place, in
+    this same run) once the service has checked it. The component keeps its own copy of the list: while
+    only drops change the draft, the same component stays (it already shows the order); any other change
+    (Up/Down, Remove, Add, Discard, the Projects page) gets a fresh one, given the draft as it is."""
+    state = st.session_state.setdefault(DRAG_STATE, {"n": 0, "shows": None})
+    if state["shows"] != ids:
+        state["n"] += 1
+        state["shows"] = list(ids)
+    shown = [labels[pid] for pid in ids]
+    with st.container(key="pref-drag"):
+        st.caption("Drag a project to change its place, or use the Up and Down buttons below.")
+        dropped = sort_items(shown, direction="vertical", custom_style=DRAG_STYLE, key=f"pref-sort-{state['n']}")
+    if dropped == shown:
+        return
+    by_label = dict(zip(shown, ids))
+    try:
+        with db.read() as session:
+            order = services.check_new_order(session, actor=ctx.actor, cohort_id=ctx.cohort_id, draft=ids,
+                                             new_order=[by_label.get(label) for label in dropped or ()])
+    except services.DomainError as err:
+        st.session_state[DRAG_ERROR] = str(err)
+        state["shows"] = None  # the component shows the refused order: redraw it from the draft
+        st.rerun()
+    ids[:] = order
+    state["shows"] = list(order)
+
+
 st.title("My preferences")
 messages = st.container()
+if refused := st.session_state.pop(DRAG_ERROR, None):
+    messages.error(refused)
 
 if st.session_state.pop(SAVE_REQUEST, False) and DRAFT in st.session_state:
     with messages:
@@ -126,8 +176,19 @@ for o in view.options:
 draft = ui.preference_draft(ctx.cohort_id, view.project_ids)
 ids: list[int] = draft["ids"]
 titles = {item.project_id: item.title for item in view.items}
+for pid in ids:
+    if pid not in labels:  # withdrawn since it was chosen: still in the list, to be removed
+        labels[pid] = f"{titles.get(pid, 'Unknown project')} (no longer available)"
 
-for i, pid in enumerate(ids):
+
+def native_rows(ids: list[int]) -> None:
+    """One card per rank: its number and Up / Down / Remove, then the project's title as text (a
+    selectbox would cut a long title to one line on a phone), with "Change" to pick another project."""
+    for i, pid in enumerate(ids):
+        native_row(i, pid, ids)
+
+
+def native_row(i: int, pid: int, ids: list[int]) -> None:
     with st.container(border=True, gap="small"):
         # One compact row per rank: its number and the buttons, then the project, so it fits a phone.
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
@@ -138,14 +199,28 @@ for i, pid in enumerate(ids):
                       disabled=i == len(ids) - 1, help="Move down", type="tertiary")
             st.button("Remove", key=f"remove-{i}", icon=":material/close:", on_click=remove, args=(i,),
                       help="Remove from my list", type="tertiary")
-        if pid in options:
-            choices = [o for o in options if o == pid or o not in ids]
-            st.session_state[f"rank-{i}"] = pid
-            st.selectbox(f"{ui.ordinal(i + 1)} choice", choices, format_func=labels.get, key=f"rank-{i}",
-                         on_change=replace, args=(i,), label_visibility="collapsed")
-        else:
+        if pid not in options:
             st.markdown(f"~~{ui.md(titles.get(pid, 'Unknown project'))}~~  \n"
                         "No longer available: remove it before saving.")
+            return
+        with st.container(horizontal=True, vertical_alignment="center", gap="small", key=f"title-{i}"):
+            st.markdown(ui.md(labels[pid]), width="stretch")
+            with st.popover("Change", icon=":material/swap_horiz:", type="tertiary", key=f"change-{i}"):
+                choices = [o for o in options if o == pid or o not in ids]
+                st.session_state[f"rank-{i}"] = pid
+                st.selectbox(f"Your {ui.ordinal(i + 1)} choice", choices, format_func=labels.get,
+                             key=f"rank-{i}", on_change=replace, args=(i,))
+
+
+ui.wrap_long_options()
+if len(ids) > 1:
+    drag_to_reorder(ids, labels)
+    # The same list with buttons: the keyboard and screen-reader way, also to remove or change a choice.
+    with st.expander("Move, remove or change choices with buttons", key="pref-buttons",
+                     icon=":material/keyboard:"):
+        native_rows(ids)
+else:
+    native_rows(ids)
 
 remaining = [o for o in options if o not in ids]
 if len(ids) < view.max_choices and remaining:
@@ -163,3 +238,4 @@ with st.container(horizontal=True):
               icon=":material/save:")
     if changed:
         st.button("Discard changes", key="discard-preferences", on_click=discard, icon=":material/undo:")
+ui.warn_before_leaving(changed)

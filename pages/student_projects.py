@@ -13,6 +13,16 @@ DRAFT = ui.PREFERENCE_DRAFT_KEY
 PAGE_SIZE = 25
 LIMIT_KEY = "proj-limit"
 
+# On a phone the project's row would squeeze its details into half the width: there the button goes
+# under the title instead, still outside the fold.
+ROW_STYLE = """<style>
+@media (max-width: 640px) {
+  [class*="st-key-proj-row-"] { flex-wrap: wrap; justify-content: flex-end; }
+  [class*="st-key-proj-row-"] > [data-testid="stExpander"],
+  [class*="st-key-proj-row-"] > div:has(> [data-testid="stExpander"]) { flex-basis: 100%; }
+}
+</style>"""
+
 ctx = ui.page_context("student")
 
 
@@ -42,6 +52,8 @@ with db.read() as session:
     data = services.browse_projects(session, actor=ctx.actor, cohort_id=ctx.cohort_id, search=search,
                                     tags=wanted_tags, supervisor_id=supervisor)
 
+ui.wrap_long_options()
+st.html(ROW_STYLE)
 st.text_input("Search", key="proj-search", placeholder="Words in the title, description or supervisor's name",
               icon=":material/search:")
 # Drop filter values the catalogue no longer has (a widget refuses a value outside its options).
@@ -51,7 +63,8 @@ supervisor_names = dict(data.supervisors)
 if supervisor is not None and supervisor not in supervisor_names:
     st.session_state["proj-supervisor"] = None
 with st.container(horizontal=True):
-    st.multiselect("Tags", data.tags, key="proj-tags", placeholder="Any tag", width=360)
+    # No "Select all": choosing every tag is the same as choosing none.
+    st.multiselect("Tags", data.tags, key="proj-tags", placeholder="Any tag", width=360, select_all=False)
     st.selectbox("Supervisor", [None, *supervisor_names], key="proj-supervisor", width=300,
                  format_func=lambda s: "All supervisors" if s is None else supervisor_names[s])
 
@@ -84,25 +97,28 @@ for project in shown:
     label = f"{ui.md(project.title)} · {ui.md(project.supervisor_name)}"
     if rank:
         label = f"#{rank} · {label}"
-    # Keyed, so adding or removing (which changes the label) leaves it open.
-    with st.expander(label, key=f"proj-open-{project.id}"):
-        places = f"{project.capacity} place{'s' if project.capacity != 1 else ''}"
-        if project.min_students:
-            places += f" (runs with at least {project.min_students})"
-        details = [f"**Supervisor:** {ui.md(project.supervisor_name)}", f"**Capacity:** {places}"]
-        if project.code:
-            details.append(f"**Code:** {ui.md(project.code)}")
-        if project.tags:
-            details.append("**Tags:** " + ", ".join(ui.md(t) for t in project.tags))
-        st.markdown("  \n".join(details))
-        st.divider()
-        ui.user_markdown(project.description)
+    # One row per project: its details fold away, Add / Remove stays on the row (no need to open it).
+    with st.container(horizontal=True, vertical_alignment="top", gap="small", key=f"proj-row-{project.id}"):
+        # Keyed, so adding or removing (which changes the label) leaves it open.
+        with st.expander(label, key=f"proj-open-{project.id}", width="stretch"):
+            places = f"{project.capacity} place{'s' if project.capacity != 1 else ''}"
+            if project.min_students:
+                places += f" (runs with at least {project.min_students})"
+            details = [f"**Supervisor:** {ui.md(project.supervisor_name)}", f"**Capacity:** {places}"]
+            if project.code:
+                details.append(f"**Code:** {ui.md(project.code)}")
+            if project.tags:
+                details.append("**Tags:** " + ", ".join(ui.md(t) for t in project.tags))
+            st.markdown("  \n".join(details))
+            st.divider()
+            ui.user_markdown(project.description, title=project.title)
         if data.is_open:
             if project.id in ids:
-                st.button("Remove from my list", key=f"remove-{project.id}", on_click=remove, args=(project.id,))
+                st.button("Remove", key=f"remove-{project.id}", on_click=remove, args=(project.id,),
+                          icon=":material/remove:", help="Remove from my list")
             else:
                 st.button("Add to my list", key=f"add-{project.id}", on_click=add, args=(project.id,),
-                          type="primary", disabled=full,
+                          type="primary", disabled=full, icon=":material/add:",
                           help=f"Your list is full ({data.max_choices})." if full else None)
 
 if len(data.projects) > limit:

@@ -9,15 +9,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator import engine, io
-from allocator.models import Cohort, Project, User, utcnow
+from allocator.models import Cohort, Project, Response, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation import _names, _rows, _run, _stored
 from allocator.services.run_record import project_key, project_of, student_key, user_of
 from allocator.services.audit import record_audit
 
-__all__ = ["RunExport", "STUDENT_COLUMNS", "ROSTER_COLUMNS", "export_run", "run_roster_rows", "run_student_rows"]
+__all__ = ["RunExport", "STUDENT_COLUMNS", "ROSTER_COLUMNS", "RANK_NOTES", "ANSWERS", "PLACED_BY",
+           "export_run", "run_roster_rows", "run_student_rows"]
 
-STUDENT_COLUMNS = ("email", "name", "project_code", "project", "supervisor", "supervisor_email", "rank")
+# rank_note says why `rank` is empty; answer and answer_reason are the student's reply to the published
+# allocation; placed_by says whether the solver chose the placement or the coordinator did.
+STUDENT_COLUMNS = ("email", "name", "project_code", "project", "supervisor", "supervisor_email", "rank",
+                   "rank_note", "placed_by", "answer", "answer_reason")
+RANK_NOTES = {"no_list": "did not submit a list", "outside": "placed outside their list",
+              "unplaced": "not placed"}
+ANSWERS = {True: "accepted", False: "declined", None: "none"}
+PLACED_BY = {"solver": "solver", "pinned": "pinned by the coordinator", "manual": "moved by hand"}
 ROSTER_COLUMNS = ("project_code", "project", "supervisor", "supervisor_email", "capacity", "minimum",
                   "allocated", "students")
 
@@ -33,11 +41,37 @@ class RunExport:
     result_json: bytes
 
 
-def run_student_rows(rows) -> list[dict[str, Any]]:
-    return [dict(email=r.student_email, name=r.student_name, project_code=r.project_code or "",
-                 project=r.project_title, supervisor=r.supervisor_name, supervisor_email=r.supervisor_email,
-                 rank=r.rank if r.rank is not None else "")
-            for r in rows]
+def _rank_note(row, submitted: bool) -> str:
+    if row.rank is not None:
+        return ""
+    if row.project_id is None:
+        return RANK_NOTES["unplaced"]
+    return RANK_NOTES["outside"] if submitted else RANK_NOTES["no_list"]
+
+
+def _placed_by(row) -> str:
+    if row.project_id is None:
+        return ""
+    if row.manual:
+        return PLACED_BY["manual"]
+    return PLACED_BY["pinned"] if row.pinned else PLACED_BY["solver"]
+
+
+def run_student_rows(rows, *, submitted: set[int] | frozenset[int] = frozenset(),
+                     answers: dict[int, tuple[bool, str]] | None = None) -> list[dict[str, Any]]:
+    """One row per student: their project and rank; why the rank is empty (`submitted` holds the students
+    who ranked projects in this run's problem); who placed them; their answer (`answers`: student id ->
+    (accepted, reason), from the published run) and its reason."""
+    answers = answers or {}
+    out = []
+    for r in rows:
+        accepted, reason = answers.get(r.student_id, (None, ""))
+        out.append(dict(email=r.student_email, name=r.student_name, project_code=r.project_code or "",
+                        project=r.project_title, supervisor=r.supervisor_name, supervisor_email=r.supervisor_email,
+                        rank=r.rank if r.rank is not None else "",
+                        rank_note=_rank_note(r, r.student_id in submitted),
+                        placed_by=_placed_by(r), answer=ANSWERS[accepted], answer_reason=reason or ""))
+    return out
 
 
 def run_roster_rows(problem: engine.Problem, rows, titles: dict[int, tuple[str | None, str]],
@@ -77,7 +111,10 @@ def export_run(session: Session, *, actor: Actor, run_id: int) -> RunExport:
     sup_ids = {user_of(p.supervisor) for p in problem.projects if p.supervisor}
     supervisors = {uid: (name, email) for uid, name, email in session.execute(
         select(User.id, User.name, User.email).where(User.id.in_(sorted(sup_ids))))} if sup_ids else {}
-    students = run_student_rows(rows)
+    submitted = {user_of(st.id) for st in problem.students if st.preferences}
+    answers = {sid: (accepted, reason) for sid, accepted, reason in session.execute(
+        select(Response.student_id, Response.accepted, Response.reason).where(Response.run_id == run.id))}
+    students = run_student_rows(rows, submitted=submitted, answers=answers)
     roster = run_roster_rows(problem, rows, titles, supervisors)
     names = _names(session, run.cohort_id)
     settings = stored.settings

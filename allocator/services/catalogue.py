@@ -1,5 +1,7 @@
 """The coordinator's project catalogue: every project of a cohort with its demand, approval and
-rejection (single or bulk), bulk edits of capacity, minimum and tags, and capacity against students.
+rejection (single or bulk), bulk edits of capacity, minimum and tags, editing a project's title,
+description, code and supervisor (reassigning it, e.g. after its supervisor left the cohort), and
+capacity against students.
 
 Reading the catalogue takes four queries whatever its size; writes are one statement per kind of change.
 """
@@ -19,12 +21,16 @@ from allocator.models import Membership, Notification, Preference, Project, User
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
 from allocator.services.errors import Invalid, NotFound
+from allocator.services.notifications import notify
 from allocator.services.people import cohort_or_404
+from allocator.services.proposals import clean_description, clean_title
 
 __all__ = ["CatalogueRow", "Catalogue", "BulkResult", "catalogue", "approve_projects", "reject_projects",
-           "approve_project", "reject_project", "bulk_edit_projects", "parse_tags"]
+           "approve_project", "reject_project", "bulk_edit_projects", "parse_tags", "SupervisorChoice",
+           "supervisor_choices", "edit_project", "PROJECT_CODE_MAX"]
 
 MAX_REASON = 2000
+PROJECT_CODE_MAX = io.PROJECT_CODE_MAX
 
 
 @dataclass(frozen=True)
@@ -304,3 +310,88 @@ def bulk_edit_projects(session: Session, *, actor: Actor, cohort_id: int,
         record_audit(session, actor=actor, action="projects.bulk_edit", cohort_id=cohort_id,
                      changes={str(k): v for k, v in changes.items()})
     return BulkResult(changed=len(updates), unchanged=len(rows) - len(updates))
+
+
+@dataclass(frozen=True)
+class SupervisorChoice:
+    user_id: int
+    name: str
+    email: str
+
+
+def supervisor_choices(session: Session, *, actor: Actor, cohort_id: int) -> tuple[SupervisorChoice, ...]:
+    """The cohort's staff, by name: whom a project can be given to."""
+    require_admin(actor)
+    cohort_or_404(session, cohort_id)
+    return tuple(SupervisorChoice(uid, name, email) for uid, name, email in session.execute(
+        select(User.id, User.name, User.email).join(Membership, Membership.user_id == User.id)
+        .where(Membership.cohort_id == cohort_id, Membership.role == "staff")
+        .order_by(func.lower(User.name), User.id)))
+
+
+def _clean_code(session: Session, cohort_id: int, project_id: int, code: Any) -> str | None:
+    if code is None:
+        return None
+    if not isinstance(code, str):
+        raise Invalid("The code must be text.")
+    code = code.strip()
+    if not code:
+        return None
+    if len(code) > io.PROJECT_CODE_MAX:
+        raise Invalid(f"The code is {len(code)} characters long; please keep it to {io.PROJECT_CODE_MAX} or fewer.")
+    other = session.scalar(select(Project.title).where(Project.cohort_id == cohort_id, Project.code == code,
+                                                       Project.id != project_id))
+    if other is not None:
+        raise Invalid(f"The code “{code}” is already used by “{other}”; codes must differ within a cohort.")
+    return code
+
+
+def edit_project(session: Session, *, actor: Actor, cohort_id: int, project_id: int, title: Any,
+                 description: Any, code: Any, supervisor_id: int | None) -> CatalogueRow:
+    """Change a project's title, description, code and supervisor (None: nobody), checked with the
+    proposal form's rules; the supervisor must be staff of the cohort. What changed is audited, and a
+    reassigned project's new (and former) supervisor is told. Nothing changes if any value is wrong."""
+    require_admin(actor)
+    cohort_or_404(session, cohort_id)
+    project = session.scalar(select(Project).where(Project.id == project_id, Project.cohort_id == cohort_id)
+                             .with_for_update())
+    if project is None:
+        raise NotFound("That project does not exist in this cohort.")
+    title = clean_title(title)
+    description = clean_description(description)
+    code = _clean_code(session, cohort_id, project_id, code)
+    if supervisor_id is not None and (isinstance(supervisor_id, bool) or not isinstance(supervisor_id, int)):
+        raise Invalid("Choose the supervisor from the list.")
+    if supervisor_id is not None and supervisor_id != project.supervisor_id:
+        staff = {c.user_id: c for c in supervisor_choices(session, actor=actor, cohort_id=cohort_id)}
+        if supervisor_id not in staff:
+            raise Invalid("The supervisor must be a staff member of this cohort: add them on the People page first.")
+    names = dict(session.execute(select(User.id, User.name).where(
+        User.id.in_([i for i in (project.supervisor_id, supervisor_id) if i is not None]))).all())
+    changes: dict[str, Any] = {}
+    if title != project.title:
+        changes["title"] = [project.title, title]
+    if description != (project.description or ""):
+        changes["description"] = "rewritten"
+    if code != project.code:
+        changes["code"] = [project.code or "", code or ""]
+    old_supervisor = project.supervisor_id
+    if supervisor_id != old_supervisor:
+        changes["supervisor"] = [names.get(old_supervisor, "nobody"), names.get(supervisor_id, "nobody")]
+    if changes:
+        project.title, project.description, project.code = title, description, code
+        project.supervisor_id, project.updated_at = supervisor_id, utcnow()
+        session.flush()
+        record_audit(session, actor=actor, action="project.updated", cohort_id=cohort_id, project_id=project.id,
+                     changes=changes)
+        if "supervisor" in changes:
+            if supervisor_id is not None:
+                notify(session, user_ids=[supervisor_id], cohort_id=cohort_id, kind="project_reassigned",
+                       subject=f"You now supervise “{title}”",
+                       body=f"The coordinator gave you the project “{title}”. It is under **My projects**.")
+            if old_supervisor is not None:
+                notify(session, user_ids=[old_supervisor], cohort_id=cohort_id, kind="project_reassigned",
+                       subject=f"“{title}” has a new supervisor",
+                       body=f"The coordinator gave your project “{title}” to "
+                            f"{names.get(supervisor_id, 'nobody for now')}.")
+    return next(r for r in catalogue(session, actor=actor, cohort_id=cohort_id).rows if r.id == project.id)

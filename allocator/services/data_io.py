@@ -45,11 +45,29 @@ from allocator.services.people import (chunks, cohort_or_404, read_upload, refus
 
 __all__ = ["RestoreResult", "preview_projects_import", "apply_projects_import", "preview_preferences_import",
            "apply_preferences_import", "export_projects", "export_people", "export_preferences", "backup_cohort",
-           "restore_cohort", "BACKUP_FORMAT"]
+           "restore_cohort", "BACKUP_FORMAT", "ImportTemplate", "IMPORT_KINDS", "import_template"]
 
 BACKUP_FORMAT = "project-allocator-cohort-backup"
 BACKUP_VERSION = 2
 EXPORT_FORMATS = ("csv", "xlsx")
+IMPORT_KINDS = tuple(io.TEMPLATES)
+
+
+@dataclass(frozen=True)
+class ImportTemplate:
+    kind: str  # "people", "projects" or "preferences"
+    file_name: str
+    csv: bytes  # the header and one example row
+    columns: tuple[io.TemplateColumn, ...]  # each column's example and accepted values
+
+
+def import_template(session: Session, *, actor: Actor, kind: str) -> ImportTemplate:
+    """The CSV template of one import, for the coordinator to fill in."""
+    require_admin(actor)
+    if kind not in io.TEMPLATES:
+        raise Invalid(f"There is no “{kind}” import; use one of {', '.join(IMPORT_KINDS)}.")
+    return ImportTemplate(kind=kind, file_name=f"{kind}-template.csv", csv=io.template_csv(kind),
+                          columns=io.TEMPLATES[kind])
 
 
 def _norm_title(title: str) -> str:

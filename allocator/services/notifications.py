@@ -5,14 +5,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from allocator.models import Cohort, Notification, utcnow
+from allocator import config, mail
+from allocator.models import Cohort, Notification, Project, User, utcnow
 from allocator.services.access import Actor
 from allocator.services.errors import Invalid, NotAllowed
 
-__all__ = ["notify", "NotificationView", "NotificationList", "list_notifications", "unread_count", "mark_read",
+DECLINED_KIND = "allocation.declined"
+
+__all__ = ["notify", "notify_coordinators_of_decline", "DECLINED_KIND", "NotificationView", "NotificationList", "list_notifications", "unread_count", "mark_read",
            "mark_all_read"]
 
 
@@ -28,6 +31,35 @@ def notify(session: Session, *, user_ids: Iterable[int], cohort_id: int | None, 
     if rows:
         session.execute(insert(Notification), rows)
     return len(rows)
+
+
+def notify_coordinators_of_decline(session: Session, *, cohort_id: int, student_id: int, project_id: int,
+                                   reason: str) -> int:
+    """Tell every active coordinator, in the app and (when mail is configured) by email, that a student
+    declined their published project. The email goes only once the caller's transaction has committed,
+    so a rolled-back answer sends nothing and a slow mail server never holds the transaction open; a
+    mail failure is logged by `mail.send_all` and never undoes the answer. Returns the messages written."""
+    cohort = session.get(Cohort, cohort_id)
+    student = session.get(User, student_id)
+    project = session.get(Project, project_id)
+    if cohort is None or student is None or project is None:  # pragma: no cover - the caller checked these
+        return 0
+    coordinators = session.execute(
+        select(User.id, User.name, User.email).where(User.is_admin.is_(True), User.active.is_(True))
+        .order_by(User.id)).all()
+    body = (f"{student.name} ({student.email}) declined “{project.title}”."
+            + (f" Their reason: {reason}" if reason else " They gave no reason.")
+            + " You can place them again in the **Allocation studio**.")
+    written = notify(session, user_ids=[uid for uid, _, _ in coordinators], cohort_id=cohort_id,
+                     kind=DECLINED_KIND, subject=f"{student.name} declined their project", body=body)
+    settings = config.load()
+    if settings.email_configured and coordinators:
+        emails = [mail.decline_email(to=email, coordinator_name=name, student_name=student.name,
+                                     student_email=student.email, project_title=project.title,
+                                     cohort_name=cohort.name, reason=reason, app_url=settings.app_url)
+                  for _, name, email in coordinators]
+        event.listen(session, "after_commit", lambda _session: mail.send_all(settings, emails), once=True)
+    return written
 
 
 @dataclass(frozen=True)

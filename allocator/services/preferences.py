@@ -21,7 +21,7 @@ from allocator.services.phases import PHASE_LABELS, Window, phase_of, preference
 
 __all__ = [
     "ChoiceOption", "RankedChoice", "PreferencesView", "BrowseProject", "ProjectBrowser",
-    "get_preferences", "save_preferences", "browse_projects",
+    "get_preferences", "save_preferences", "check_new_order", "browse_projects",
 ]
 
 
@@ -210,6 +210,33 @@ def save_preferences(session: Session, *, actor: Actor, cohort_id: int, project_
     membership.preferences_saved_at = utcnow()
     session.flush()
     return _view(session, membership, cohort, phase)
+
+
+def check_new_order(session: Session, *, actor: Actor, cohort_id: int, draft: Sequence[int],
+                    new_order: Sequence[object]) -> tuple[int, ...]:
+    """`new_order` (from the drag-and-drop list, which the browser controls) as the student's new draft,
+    after checking it is `draft` reordered: the same projects, each once, every one a project of the
+    student's cohort that is approved or already in their saved list, no more than the cohort allows.
+    Raises Invalid (the draft stays as it was) for a stale value (the list changed meanwhile, in this tab
+    or another) or a forged one. Saving checks everything again, the minimum included."""
+    membership, cohort = _student_cohort(session, actor, cohort_id)
+    if isinstance(new_order, (str, bytes)) or not all(
+            isinstance(p, int) and not isinstance(p, bool) for p in new_order):
+        raise Invalid("That new order could not be read; your list is unchanged.")
+    order = tuple(new_order)
+    if len(set(order)) != len(order):
+        raise Invalid("That new order has a project twice; your list is unchanged.")
+    if sorted(order) != sorted(draft):
+        raise Invalid("Your list changed while you were moving it; it is shown as it is now. Please try again.")
+    if len(order) > cohort.max_choices:
+        raise Invalid(f"You can rank at most {cohort.max_choices} projects; your list has {len(order)}.")
+    saved = set(session.scalars(select(Preference.project_id).where(
+        Preference.cohort_id == cohort_id, Preference.student_id == membership.user_id)))
+    approved = set(session.scalars(select(Project.id).where(
+        Project.cohort_id == cohort_id, Project.status == "approved", Project.id.in_(order))))
+    if any(pid not in approved and pid not in saved for pid in order):
+        raise Invalid("One of the projects in that order is not one you can choose; your list is unchanged.")
+    return order
 
 
 def _matches(project: BrowseProject, terms: list[str]) -> bool:

@@ -28,6 +28,7 @@ __all__ = [
     "PROJECT_TAGS_MAX", "PROJECT_STATUS_LABELS",
     "AllocatedStudentView", "StaffProjectView", "StaffProjects",
     "list_my_projects", "propose_project", "update_my_project", "withdraw_my_project",
+    "clean_title", "clean_description",
 ]
 
 PROJECT_TITLE_MAX = io.PROJECT_TITLE_MAX
@@ -165,13 +166,19 @@ def _int(value: Any, what: str) -> int:
     return value
 
 
-def _validated(title: Any, description: Any, capacity: Any, min_students: Any, tags: Any) -> dict[str, Any]:
-    """The cleaned fields, or Invalid naming the first rule broken."""
+def clean_title(title: Any) -> str:
+    """A project title as stored (spaces collapsed), or Invalid: the rule of the proposal form, the
+    coordinator's catalogue editor and nowhere else."""
     if not isinstance(title, str) or not title.strip():
         raise Invalid("Please give the project a title.")
     title = " ".join(title.split())
     if len(title) > PROJECT_TITLE_MAX:
         raise Invalid(f"The title is {len(title)} characters long; please keep it to {PROJECT_TITLE_MAX} or fewer.")
+    return title
+
+
+def clean_description(description: Any) -> str:
+    """A project's Markdown description as stored (trimmed), or Invalid."""
     if description is None:
         description = ""
     if not isinstance(description, str):
@@ -179,6 +186,13 @@ def _validated(title: Any, description: Any, capacity: Any, min_students: Any, t
     description = description.strip()
     if len(description) > PROJECT_DESCRIPTION_MAX:
         raise Invalid(f"The description is too long; please keep it to {PROJECT_DESCRIPTION_MAX:,} characters.")
+    return description
+
+
+def _validated(title: Any, description: Any, capacity: Any, min_students: Any, tags: Any) -> dict[str, Any]:
+    """The cleaned fields, or Invalid naming the first rule broken."""
+    title = clean_title(title)
+    description = clean_description(description)
     capacity = _int(capacity, "Capacity")
     if not 1 <= capacity <= PROJECT_CAPACITY_MAX:
         raise Invalid(f"Capacity must be between 1 and {PROJECT_CAPACITY_MAX} students.")

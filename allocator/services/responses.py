@@ -17,6 +17,7 @@ from allocator.services.access import Actor, require_member
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid
+from allocator.services.notifications import notify_coordinators_of_decline
 
 __all__ = ["RESPONSE_REASON_MAX", "MyAllocationView", "get_my_allocation", "respond_to_allocation"]
 
@@ -119,5 +120,8 @@ def respond_to_allocation(session: Session, *, actor: Actor, cohort_id: int, acc
         response.responded_at = utcnow()
     record_audit(session, actor=actor, action="allocation.accepted" if accept else "allocation.declined",
                  cohort_id=cohort_id, run_id=run_id, project_id=project_id, reason=reason)
+    if not accept:
+        notify_coordinators_of_decline(session, cohort_id=cohort_id, student_id=actor.user_id,
+                                       project_id=project_id, reason=reason)
     session.flush()
     return _view(session, actor, cohort)

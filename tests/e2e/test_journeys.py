@@ -134,11 +134,13 @@ def make_published(dep: Deployment) -> int:
 # --- the browser side ----------------------------------------------------------------------------------
 
 def expect_ranked(app: App, titles: list[str]) -> None:
-    """My preferences shows exactly these projects, in this order (each rank is a selectbox whose value
-    reads "<title> — <supervisor>")."""
+    """My preferences shows exactly these projects, in this order: each rank's row reads
+    "<title> — <supervisor>", and so does the drag-and-drop list above the rows."""
     for i, title in enumerate(titles):
-        expect(app.keyed(f"rank-{i}").get_by_role("combobox")).to_have_value(re.compile(rf"^{re.escape(title)} — "))
-    expect(app.keyed(f"rank-{len(titles)}")).to_have_count(0)
+        expect(app.keyed(f"title-{i}")).to_contain_text(re.compile(rf"^{re.escape(title)} — "))
+    expect(app.keyed(f"title-{len(titles)}")).to_have_count(0)
+    drag_list = app.page.frame_locator('iframe[title="streamlit_sortables.sortable_items"]').locator(".sortable-item")
+    expect(drag_list).to_have_text([re.compile(rf"^{re.escape(t)} — ") for t in titles])
 
 
 # --- journeys --------------------------------------------------------------------------------------------
@@ -162,8 +164,7 @@ def test_student_searches_ranks_reorders_saves_and_finds_the_list_after_a_reload
         expanders = app.main.locator('[data-testid="stExpander"]')
         expect(expanders).to_have_count(1)
         expect(expanders.first.locator("summary")).to_contain_text(title)
-        expanders.first.locator("summary").click()  # opening an expander is drawn in the browser only
-        app.click(f"add-{pid}")
+        app.click(f"add-{pid}")  # on the project's row: no need to open its details
         expect(app.main.get_by_text(f"Your list: {n} of at most {most} projects", exact=False)).to_be_visible()
         expect(expanders.first.locator("summary")).to_contain_text(f"#{n} · ")
     app.type_text("proj-search", "no project is called this")
@@ -174,6 +175,7 @@ def test_student_searches_ranks_reorders_saves_and_finds_the_list_after_a_reload
     expect(app.main.get_by_role("heading", name="My preferences")).to_be_visible()
     titles = [title for _, _, title in chosen]
     expect_ranked(app, titles)
+    app.main.get_by_text("Move, remove or change choices with buttons").click()  # the keyboard path
     app.click("up-3")
     expected = [titles[0], titles[1], titles[3], titles[2], titles[4]]
     expect_ranked(app, expected)

@@ -178,6 +178,32 @@ def test_one_project_at_a_time(cohort, site):
     assert query(site, select(Project.capacity).where(Project.id == pid)) == [(3,)]
 
 
+def test_edit_a_projects_details_and_give_it_to_another_supervisor(cohort, site):
+    with db.session(site) as s, s.begin():
+        c = s.get(Cohort, cohort)
+        alan = f.staff(s, c, person=f.user(s, email="alan@uni.example", name="Alan Turing")).id
+    at = page("pages/admin_projects.py")
+    (pid,), = query(site, select(Project.id).where(Project.title == "Kites"))
+    at.selectbox(key="projects-pick").set_value(pid)
+    run(at)
+    at.text_input(key=f"project-{pid}-title").input("Kites over the bay")
+    at.text_input(key=f"project-{pid}-code").input("K-02")
+    at.text_area(key=f"project-{pid}-description").input("Fly **kites**.")
+    at.selectbox(key=f"project-{pid}-supervisor").set_value(alan)
+    run(at.button(key=f"project-{pid}-save-details").click())
+    assert not at.error
+    assert query(site, select(Project.title, Project.code, Project.description, Project.supervisor_id)
+                 .where(Project.id == pid)) == [("Kites over the bay", "K-02", "Fly **kites**.", alan)]
+    assert "Saved “Kites over the bay”." in texts(at)
+    # A code another project has is refused, with the reason, and nothing changes.
+    at.selectbox(key="projects-pick").set_value(pid)
+    run(at)
+    at.text_input(key=f"project-{pid}-code").input("B1")
+    run(at.button(key=f"project-{pid}-save-details").click())
+    assert any("already used by “Boats”" in e.value for e in at.error)
+    assert query(site, select(Project.code).where(Project.id == pid)) == [("K-02",)]
+
+
 # ------------------------------------------------------------------------------------------- people
 
 
@@ -228,6 +254,16 @@ def test_people_search_role_promote_remove_and_remind(cohort, site):
 
 
 # --------------------------------------------------------------------------------------------- data
+
+
+def test_each_import_offers_its_template_with_the_accepted_values(cohort, site):
+    at = page("pages/admin_data.py")
+    keys = [d.proto.id for d in at.get("download_button")]
+    assert all(any(f"data-template-{kind}" in k for k in keys) for kind in ("people", "projects", "preferences"))
+    helps = [t.value for t in at.dataframe if "Accepted values" in t.value.columns]
+    assert [list(t["Column"]) for t in helps] == [
+        ["code", "title", "description", "capacity", "min_students", "supervisor_email", "tags", "status"],
+        ["student_email", "project", "rank"], ["email", "name", "role", "max_load"]]
 
 
 def test_imports_downloads_backup_and_restore(cohort, site):
@@ -289,7 +325,10 @@ def test_audit_log_lists_and_filters(cohort, site):
     at.selectbox(key="audit-action").set_value("cohort.rename")
     run(at)
     table = at.dataframe[0].value
-    assert list(table["Action"]) == ["cohort.rename"] and "Renamed cohort" in table["Details"][0]
+    assert list(table["Action"]) == ["cohort.rename"]
+    # Details read as a sentence, not as the stored JSON.
+    assert list(table["What happened"]) == ["Renamed the cohort “MEng 2026/27” to “Renamed cohort”."]
+    assert "Details" not in table.columns
 
 
 # ------------------------------------------------------------------------------------ others kept out

@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from allocator import db, services
-from allocator.models import AllocationRun, Assignment, Cohort, Membership, Notification, Preference, Response, utcnow
+from allocator.models import (AllocationRun, Assignment, Cohort, Membership, Notification, Preference, Project,
+                              Response, utcnow)
 from tests import factories as f
 from tests.conftest import APP_PATH
 
@@ -131,6 +132,28 @@ def test_remove_on_projects(world):
     assert stored(world) == [ids["robots"], ids["compilers"]]
 
 
+def test_add_is_on_the_projects_row_not_inside_its_details(world):
+    at = open_page("pages/student_projects.py")
+    assert len(at.expander) == 4
+    assert all(not e.button for e in at.expander)  # nothing to click inside the fold
+    for pid in world["ids"].values():
+        assert at.button(key=f"add-{pid}").label == "Add to my list"
+
+
+def test_the_tags_filter_offers_no_select_all(world):
+    at = open_page("pages/student_projects.py")
+    assert at.multiselect(key="proj-tags").proto.select_all == 0
+
+
+def test_a_description_that_repeats_the_title_as_a_heading_shows_it_once(world):
+    with db.session(world["url"]) as s, s.begin():
+        s.execute(update(Project).where(Project.id == world["ids"]["robots"])
+                  .values(description="### Robot arms\n\nBuild **arms**.\n\n# Plan\nWeek 1."))
+    at = open_page("pages/student_projects.py")
+    [text] = [m.value for m in at.markdown if "Build **arms**." in m.value]
+    assert text == "Build **arms**.\n\n##### Plan\nWeek 1."
+
+
 def test_add_is_disabled_when_the_list_is_full(world):
     save_directly(world, ["robots", "swarm", "compilers"])
     at = open_page("pages/student_projects.py")
@@ -172,6 +195,35 @@ def test_reorder_and_remove(world):
     assert stored(world) == [ids["robots"], ids["swarm"], ids["compilers"]]  # not saved yet
     at.button(key="save-preferences").click().run()
     assert stored(world) == [ids["compilers"], ids["robots"]]
+
+
+def test_the_ranking_shows_whole_titles_and_buttons_under_the_drag_list(world):
+    ids = world["ids"]
+    save_directly(world, ["robots", "swarm", "compilers"])
+    at = open_page("pages/student_preferences.py")
+    # The drag-and-drop list is drawn (a custom component AppTest cannot drag), over the same order.
+    [drag] = at.get("component_instance")
+    first_key = drag.key
+    assert first_key.startswith("pref-sort-")
+    # The native rows (the keyboard path) are folded under it, each title as text that wraps on a phone.
+    [buttons] = [e for e in at.expander if "with buttons" in e.label]
+    assert [b.key for b in buttons.button] == [k for i in range(3) for k in (f"up-{i}", f"down-{i}", f"remove-{i}")]
+    assert [m.value for m in buttons.markdown if "—" in m.value] == [
+        "Robot arms — Ada Lovelace", "Swarm drones — Ada Lovelace", "Compilers — Alan Turing"]
+    at.button(key="up-2").click().run()
+    assert [at.selectbox(key=f"rank-{i}").value for i in range(3)] == [ids["robots"], ids["compilers"], ids["swarm"]]
+    # A fresh drag list for the new order: the component keeps its own copy of the list it was given.
+    [drag] = at.get("component_instance")
+    assert drag.key != first_key
+    at.run()  # nothing changed: the same drag list stays
+    assert at.get("component_instance")[0].key == drag.key
+
+
+def test_a_single_choice_has_its_buttons_without_the_drag_list(world):
+    save_directly(world, ["robots"])
+    at = open_page("pages/student_preferences.py")
+    assert not [e for e in at.expander if "with buttons" in e.label]
+    assert at.button(key="remove-0") and not at.get("component_instance")
 
 
 def test_discard_restores_the_saved_list(world):

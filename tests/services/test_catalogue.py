@@ -196,3 +196,85 @@ def test_students_and_staff_are_refused(session, role):
         with pytest.raises(services.NotAllowed):
             call(session, f.actor(person), cohort, project)
     assert (fresh(session, project.id).status, fresh(session, project.id).capacity) == ("proposed", 2)
+
+
+# --- editing a project's details and reassigning it ----------------------------------------------------
+
+def edit(session, w, project, **changes):
+    values = dict(title=project.title, description=project.description, code=project.code,
+                  supervisor_id=project.supervisor_id)
+    values.update(changes)
+    return services.edit_project(session, actor=w["admin"], cohort_id=w["cohort"].id, project_id=project.id,
+                                 **values)
+
+
+def test_title_description_and_code_are_edited_and_audited(session, world):
+    p = f.project(session, world["cohort"], world["sup"], title="Robots", code="R1", description="Old text.")
+    row = edit(session, world, p, title="  Robots   that  water ", description="New **text**.", code=" R-01 ")
+    assert (row.title, row.description, row.code) == ("Robots that water", "New **text**.", "R-01")
+    stored = fresh(session, p.id)
+    assert (stored.title, stored.description, stored.code) == ("Robots that water", "New **text**.", "R-01")
+    audit = session.scalar(select(AuditEvent).where(AuditEvent.action == "project.updated"))
+    assert audit.detail["project_id"] == p.id
+    assert audit.detail["changes"] == {"title": ["Robots", "Robots that water"], "description": "rewritten",
+                                       "code": ["R1", "R-01"]}
+    [event] = services.list_events(session, actor=world["admin"], cohort_id=world["cohort"].id)
+    assert event.description == ("Edited “Robots that water” in the catalogue: title Robots → Robots that water; "
+                                 "description rewritten; code R1 → R-01.")
+
+
+def test_the_proposal_forms_limits_apply_and_nothing_changes_on_a_bad_value(session, world):
+    p = f.project(session, world["cohort"], world["sup"], title="Robots", code="R1")
+    f.project(session, world["cohort"], world["sup"], title="Drones", code="D1")
+    bad = [dict(title="   "), dict(title="x" * (services.PROJECT_TITLE_MAX + 1)),
+           dict(description="y" * (services.PROJECT_DESCRIPTION_MAX + 1)),
+           dict(code="c" * (services.PROJECT_CODE_MAX + 1)), dict(code="D1")]
+    for change in bad:
+        with pytest.raises(services.Invalid):
+            edit(session, world, p, **{"title": "Changed", **change})
+    stored = fresh(session, p.id)
+    assert (stored.title, stored.code) == ("Robots", "R1")
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "project.updated")) is None
+
+
+def test_a_project_is_given_to_another_supervisor_after_its_own_left(session, world):
+    p = f.project(session, world["cohort"], world["sup"], title="Robots")
+    alan = f.staff(session, world["cohort"], person=f.user(session, name="Alan Turing"))
+    services.remove_member(session, actor=world["admin"], cohort_id=world["cohort"].id, user_id=world["sup"].id)
+    assert fresh(session, p.id).supervisor_id == world["sup"].id  # still pointing at Grace
+    choices = services.supervisor_choices(session, actor=world["admin"], cohort_id=world["cohort"].id)
+    assert [c.name for c in choices] == ["Alan Turing"]
+    # Other details can still be edited while Grace is kept.
+    edit(session, world, p, title="Robots II")
+    row = edit(session, world, p, supervisor_id=alan.id)
+    assert (row.supervisor_id, row.supervisor_name) == (alan.id, "Alan Turing")
+    audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "project.updated")
+                            .order_by(AuditEvent.id)).all()[-1]
+    assert audit.detail["changes"] == {"supervisor": ["Grace Hopper", "Alan Turing"]}
+    told = dict(session.execute(select(Notification.user_id, Notification.subject)
+                                .where(Notification.kind == "project_reassigned")).all())
+    assert told == {alan.id: "You now supervise “Robots II”", world["sup"].id: "“Robots II” has a new supervisor"}
+
+
+def test_only_staff_of_the_cohort_can_be_given_a_project(session, world):
+    p = f.project(session, world["cohort"], world["sup"], title="Robots")
+    stranger = f.user(session, name="Not Staff")
+    student = f.student(session, world["cohort"])
+    for who in (stranger.id, student.id, True):
+        with pytest.raises(services.Invalid):
+            edit(session, world, p, supervisor_id=who)
+    assert fresh(session, p.id).supervisor_id == world["sup"].id
+    row = edit(session, world, p, supervisor_id=None)
+    assert row.supervisor_id is None
+
+
+def test_only_a_coordinator_edits_and_only_projects_of_the_cohort(session, world):
+    p = f.project(session, world["cohort"], world["sup"], title="Robots")
+    with pytest.raises(services.NotAllowed):
+        services.edit_project(session, actor=f.actor(world["sup"]), cohort_id=world["cohort"].id,
+                              project_id=p.id, title="Mine", description="", code=None,
+                              supervisor_id=world["sup"].id)
+    other = f.cohort(session, phase="proposals")
+    with pytest.raises(services.NotFound):
+        services.edit_project(session, actor=world["admin"], cohort_id=other.id, project_id=p.id, title="X",
+                              description="", code=None, supervisor_id=None)

@@ -322,3 +322,50 @@ def test_two_saves_racing_leave_one_whole_list(fresh_database):
                              .order_by(Preference.rank)).all()
         assert [r for r, _ in rows] == list(range(1, len(rows) + 1))
         assert [pid for _, pid in rows] in [list(lst) for lst in lists]
+
+
+# --- a new order from the drag-and-drop list ------------------------------------------------------------
+
+def reorder(session, w, draft, new_order, actor=None):
+    return services.check_new_order(session, actor=actor or w["actor"], cohort_id=w["cohort"].id, draft=draft,
+                                    new_order=new_order)
+
+
+def test_a_reordered_draft_is_accepted_as_it_is(session, world):
+    a, b, c = (p.id for p in world["projects"][:3])
+    assert reorder(session, world, [a, b, c], [c, a, b]) == (c, a, b)
+
+
+@pytest.mark.parametrize("case", ["stale", "forged_extra", "duplicate", "unknown_label", "text", "other_cohort",
+                                  "not_approved"])
+def test_a_stale_or_forged_order_is_refused(session, world, case):
+    a, b, c = (p.id for p in world["projects"][:3])
+    other = f.project(session, f.cohort(session, phase="preferences"), world["sup"], title="Elsewhere")
+    hidden = f.project(session, world["cohort"], world["sup"], title="Draft only", status="proposed")
+    draft, order = {
+        "stale": ([a, b, c], [b, a]),  # the list lost a project since the component drew it
+        "forged_extra": ([a, b], [b, a, c]),
+        "duplicate": ([a, b, c], [a, a, b]),
+        "unknown_label": ([a, b], [b, None]),
+        "text": ([a, b], "ba"),
+        "other_cohort": ([a, other.id], [other.id, a]),
+        "not_approved": ([a, hidden.id], [hidden.id, a]),
+    }[case]
+    with pytest.raises(services.Invalid):
+        reorder(session, world, draft, order)
+
+
+def test_more_than_the_maximum_is_refused_and_a_withdrawn_saved_choice_may_still_move(session, world):
+    ids = [p.id for p in world["projects"]]
+    with pytest.raises(services.Invalid, match="at most 4"):
+        reorder(session, world, ids[:5], list(reversed(ids[:5])))
+    save(session, world, ids[:2])
+    world["projects"][0].status = "withdrawn"  # after the student chose it
+    session.flush()
+    assert reorder(session, world, ids[:2], [ids[1], ids[0]]) == (ids[1], ids[0])
+
+
+def test_only_the_student_checks_their_own_order(session, world):
+    a, b = (p.id for p in world["projects"][:2])
+    with pytest.raises(services.NotAllowed):
+        reorder(session, world, [a, b], [b, a], actor=f.actor(world["sup"]))

@@ -166,3 +166,71 @@ def test_a_student_sees_and_answers_only_for_themselves(session, world):
     assert responses(session, other) == []
     other_view = services.get_my_allocation(session, actor=f.actor(other), cohort_id=world["cohort"].id)
     assert other_view.project_title == "Gamma" and other_view.accepted is None
+
+
+# --- a decline reaches the coordinators ------------------------------------------------------------------
+
+def coordinator_messages(session, person):
+    from allocator.models import Notification
+    return session.execute(select(Notification.kind, Notification.subject, Notification.body)
+                           .where(Notification.user_id == person.id)).all()
+
+
+def test_a_decline_notifies_every_active_coordinator_in_the_app(session, world):
+    boss = f.admin(session, name="Cora Coordinator")
+    retired = f.admin(session, name="Old Coordinator", active=False)
+    run(session, world["cohort"], {world["student"]: (world["b"], 2)})
+    respond(session, world, True)
+    assert coordinator_messages(session, boss) == []  # accepting tells nobody
+    respond(session, world, False, "I am going on exchange.")
+    [(kind, subject, body)] = coordinator_messages(session, boss)
+    assert kind == services.DECLINED_KIND
+    assert world["student"].name in subject and "declined" in subject
+    assert "“Beta”" in body and "I am going on exchange." in body and world["student"].email in body
+    assert coordinator_messages(session, retired) == []
+    assert coordinator_messages(session, world["student"]) == []
+
+
+def test_a_decline_without_a_reason_says_so(session, world):
+    boss = f.admin(session)
+    run(session, world["cohort"], {world["student"]: (world["a"], 1)})
+    respond(session, world, False)
+    [(_, _, body)] = coordinator_messages(session, boss)
+    assert "They gave no reason." in body
+
+
+def test_the_decline_email_goes_after_the_commit_and_not_after_a_rollback(fresh_database, monkeypatch):
+    from allocator import db
+    from tests.test_mail import Sink, free_port
+    from aiosmtpd.controller import Controller
+
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        for name, value in (("SMTP_HOST", "127.0.0.1"), ("SMTP_PORT", str(controller.port)),
+                            ("SMTP_FROM", "Project Allocator <noreply@uni.example>"), ("SMTP_STARTTLS", "false")):
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("ALLOCATOR_SECRETS", "/nonexistent/secrets.toml")
+        with db.session(fresh_database) as s, s.begin():
+            cohort = f.cohort(s, phase="closed", name="MEng 2026/27")
+            sup = f.staff(s, cohort)
+            stu = f.student(s, cohort, person=f.user(s, name="Zoë Student", email="zoe@uni.example"))
+            project = f.project(s, cohort, sup, title="Robots")
+            f.admin(s, name="Cora", email="cora@uni.example")
+            run(s, cohort, {stu: (project, 1)})
+            w = dict(actor=f.actor(stu), cohort=cohort)
+        with db.session(fresh_database) as s:
+            with pytest.raises(RuntimeError), s.begin():
+                respond(s, w, False, "changed my mind")
+                raise RuntimeError("the page failed after the answer: the transaction rolls back")
+        assert sink.envelopes == []
+        with db.session(fresh_database) as s, s.begin():
+            respond(s, w, False, "I am going on exchange.")
+        [message] = sink.messages()
+        assert message["To"] == "cora@uni.example"
+        assert "Zoë Student declined their project in MEng 2026/27" == message["Subject"]
+        text = message.get_body(("plain",)).get_content()
+        assert "“Robots”" in text and "I am going on exchange." in text
+    finally:
+        controller.stop()
