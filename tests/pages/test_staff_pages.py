@@ -251,6 +251,11 @@ def test_the_seeded_demo_gives_every_role_a_next_step_it_can_take(app_database):
         links = [str(e.proto.label) for e in at.get("page_link")]
         assert links[0] == first, (email, links)
         assert "Propose a project" not in links  # the demo opens with preferences open, proposals closed
+    from sqlalchemy import select
+
+    from allocator.models import User
+
     with db.session(app_database) as s:
-        cohort = services.get_cohort(s, actor=services.Actor(1, seeding.DEMO_ADMIN, "", True), cohort_id=1)
+        admin_id = s.scalar(select(User.id).where(User.email == seeding.DEMO_ADMIN))
+        cohort = services.get_cohort(s, actor=services.Actor(admin_id, seeding.DEMO_ADMIN, "", True), cohort_id=1)
     assert cohort.phase == "preferences"
