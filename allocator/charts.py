@@ -10,8 +10,14 @@ Plotly renders a subset of HTML in every label, legend and hover text, so each u
 "<b>AI</b>" then reads literally instead of turning bold, and no title can become a link.
 
 Figures set no width: the page draws them with `st.plotly_chart(fig, width="stretch")` so they follow
-the screen. Legends sit above the plot, where a phone has room for them; drag-to-zoom is off so a finger
-scrolls the page instead of zooming the chart.
+the screen. Legends of fixed, short names sit above the plot, where a phone has room for them; legends of
+run names (which are long, and wrap onto more lines as runs are added) sit below the plot, where a taller
+legend pushes the margin down instead of growing over the title. Drag-to-zoom is off so a finger scrolls
+the page instead of zooming the chart.
+
+Per-row charts (one row per project or supervisor) stay readable at a university's size by showing a page
+of rows at a time: `focus_fill`, `focus_load` and `focus_demand` pick the rows that need attention (or
+all), matching a search, in the chart's own order, and `paged` cuts one page of them.
 """
 from __future__ import annotations
 
@@ -23,12 +29,18 @@ import plotly.graph_objects as go
 
 __all__ = [
     "Headline",
+    "PER_PAGE",
+    "Page",
     "ProjectDemand",
     "ProjectFill",
     "SupervisorLoad",
     "cumulative_top_k",
     "demand_vs_capacity",
+    "focus_demand",
+    "focus_fill",
+    "focus_load",
     "headline",
+    "paged",
     "profiles_overlay",
     "project_fill",
     "rank_profile",
@@ -55,6 +67,7 @@ UNPLACED = "Unplaced"
 ROW_PX = 24
 MAX_HEIGHT = 6000
 LABEL_CHARS = 40
+PER_PAGE = 25  # rows per page of a per-row chart: about a screen's height
 
 
 @dataclass(frozen=True)
@@ -149,7 +162,7 @@ def cumulative_top_k(profiles: Mapping[str, tuple[Sequence[int], int]]) -> go.Fi
             hovertemplate="Top %{x}: %{y:.1f}% (%{customdata} students)<extra>%{fullData.name}</extra>",
         ))
     _layout(fig, title="Students with one of their top k choices", x_title="k (top k choices)",
-            y_title="% of students")
+            y_title="% of students", legend_below=True)
     fig.update_xaxes(tickmode="linear", tick0=1, dtick=1)
     fig.update_yaxes(range=[0, 100], ticksuffix="%")
     if not profiles:
@@ -170,7 +183,8 @@ def profiles_overlay(profiles: Mapping[str, tuple[Sequence[int], int]]) -> go.Fi
             customdata=[_pct(c, students) for c in counts],
             hovertemplate="%{x}: %{y} students (%{customdata:.1f}%)<extra>%{fullData.name}</extra>",
         ))
-    _layout(fig, title="Rank profiles compared", x_title="Choice the student got", y_title="Students")
+    _layout(fig, title="Rank profiles compared", x_title="Choice the student got", y_title="Students",
+            legend_below=True)
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=categories)
     if not profiles:
@@ -185,14 +199,14 @@ def project_fill(rows: Sequence[ProjectFill]) -> go.Figure:
     "Assigned", "Below minimum" (0 < assigned < minimum), "Over capacity" — then "Closed (no students)",
     drawn hatched over the capacity because a zero-length bar would be invisible, and "Minimum" markers.
     """
-    ordered = sorted(rows, key=lambda r: (_fill(r.assigned, r.capacity), r.title))
+    ordered = _fill_order(rows)
     labels = _labels([r.title for r in ordered])
     state = [_fill_state(r) for r in ordered]
     hover = [
         f"<b>{_esc(r.title)}</b><br>{r.assigned} of {r.capacity} places"
         f"{_share(r.assigned, r.capacity)}"
         + (f"<br>minimum {r.minimum}" if r.minimum else "")
-        + f"<br>{_FILL_STATES[s]}"
+        + f"<br>{'Full' if s == 'ok' and r.assigned == r.capacity else _FILL_STATES[s]}"
         for r, s in zip(ordered, state)
     ]
     fig = go.Figure()
@@ -222,7 +236,7 @@ def supervisor_load(rows: Sequence[SupervisorLoad]) -> go.Figure:
 
     Traces: "Capacity" (grey, only supervisors with a limit), "Assigned", "Over capacity".
     """
-    ordered = sorted(rows, key=lambda r: (-r.assigned, r.name))
+    ordered = _load_order(rows)
     labels = _labels([r.name for r in ordered])
     over = [r.capacity is not None and r.assigned > r.capacity for r in ordered]
     hover = [
@@ -253,7 +267,7 @@ def demand_vs_capacity(rows: Sequence[ProjectDemand]) -> go.Figure:
 
     Traces: "Ranked it" (wide bar), "1st choice" (narrow bar inside), "Capacity" (marker).
     """
-    ordered = sorted(rows, key=lambda r: (-r.first_choices, -r.any_rank, r.title))
+    ordered = _demand_order(rows)
     labels = _labels([r.title for r in ordered])
     hover = [
         f"<b>{_esc(r.title)}</b><br>1st choice of {r.first_choices} · ranked by {r.any_rank}"
@@ -273,6 +287,64 @@ def demand_vs_capacity(rows: Sequence[ProjectDemand]) -> go.Figure:
     if not rows:
         _empty(fig, "No projects in this run")
     return fig
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a per-row chart's rows: `items` are rows `first` … `first + len(items) - 1` (from 0) of
+    `total` matching rows; `page` counts from 1."""
+
+    items: tuple
+    page: int
+    pages: int
+    total: int
+    first: int
+
+
+def paged(items: Sequence, *, page: int, per_page: int = PER_PAGE) -> Page:
+    """Page `page` of `items` (clamped to the pages there are)."""
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(1, int(page)), pages)
+    first = (page - 1) * per_page
+    return Page(tuple(items[first:first + per_page]), page, pages, len(items), first)
+
+
+def _matches(text: str, search: str) -> bool:
+    return not search.strip() or search.strip().casefold() in " ".join(str(text).split()).casefold()
+
+
+def focus_fill(rows: Sequence[ProjectFill], *, attention_only: bool = False, search: str = "") -> list[ProjectFill]:
+    """The projects to show, in the fill chart's order. Attention: closed (no students), below their
+    minimum, full, or over capacity: the ones a coordinator may act on."""
+    return [r for r in _fill_order(rows) if _matches(r.title, search)
+            and (not attention_only or _fill_state(r) != "ok" or r.assigned >= r.capacity)]
+
+
+def focus_load(rows: Sequence[SupervisorLoad], *, attention_only: bool = False,
+               search: str = "") -> list[SupervisorLoad]:
+    """The supervisors to show, busiest first. Attention: at or over their capacity, or with no students."""
+    return [r for r in _load_order(rows) if _matches(r.name, search)
+            and (not attention_only or r.assigned == 0 or (r.capacity is not None and r.assigned >= r.capacity))]
+
+
+def focus_demand(rows: Sequence[ProjectDemand], *, attention_only: bool = False,
+                 search: str = "") -> list[ProjectDemand]:
+    """The projects to show, most wanted first. Attention: more first choices than places, or ranked by
+    nobody."""
+    return [r for r in _demand_order(rows) if _matches(r.title, search)
+            and (not attention_only or r.first_choices > r.capacity or r.any_rank == 0)]
+
+
+def _fill_order(rows: Sequence[ProjectFill]) -> list[ProjectFill]:
+    return sorted(rows, key=lambda r: (_fill(r.assigned, r.capacity), r.title))
+
+
+def _load_order(rows: Sequence[SupervisorLoad]) -> list[SupervisorLoad]:
+    return sorted(rows, key=lambda r: (-r.assigned, r.name))
+
+
+def _demand_order(rows: Sequence[ProjectDemand]) -> list[ProjectDemand]:
+    return sorted(rows, key=lambda r: (-r.first_choices, -r.any_rank, r.title))
 
 
 _FILL_STATES = {
@@ -378,15 +450,19 @@ def _hbar(name: str, labels: list[str], values: list[int], hover: list[str], col
 
 
 def _layout(fig: go.Figure, *, title: str, x_title: str, y_title: str, showlegend: bool = True,
-            height: int | None = None) -> None:
+            height: int | None = None, legend_below: bool = False) -> None:
+    # Below: anchored by its top edge under the x axis title (plotly pushes the bottom margin down to fit
+    # every line of it). Above: one short line, in a top margin kept for it.
+    legend = (dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top") if legend_below
+              else dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"))
     fig.update_layout(
         title=dict(text=title, x=0, xanchor="left"),
         template="plotly_white",
         colorway=list(RUN_COLOURS),
         font=dict(size=13),
         showlegend=showlegend,
-        legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"),
-        margin=dict(l=8, r=8, t=96 if showlegend else 64, b=8),
+        legend=legend,
+        margin=dict(l=8, r=8, t=96 if showlegend and not legend_below else 64, b=8),
         autosize=True,
         height=height,
         dragmode=False,

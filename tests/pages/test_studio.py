@@ -71,6 +71,12 @@ def plotly(at: AppTest, key: str) -> dict:
     raise AssertionError(f"no plotly chart {key}")
 
 
+def view(at: AppTest, name: str) -> AppTest:
+    at.segmented_control(key="studio-view").set_value(name).run()
+    assert not at.exception, at.exception
+    return at
+
+
 def shown(at: AppTest) -> str:
     return "\n".join(str(e.value) for e in (*at.markdown, *at.success, *at.error, *at.info, *at.warning,
                                             *at.caption))
@@ -79,7 +85,9 @@ def shown(at: AppTest) -> str:
 def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     url, ids = cohort_data
     at = studio()
-    assert "No runs yet" in shown(at)
+    assert at.segmented_control(key="studio-view").value == "Tune"  # nothing to see yet
+    assert "No runs yet" in shown(view(at, "Run"))
+    view(at, "Tune")
 
     # Tune: greedy, Gamma's capacity 3 → 1 for this run, a pin with a reason.
     at.selectbox(key="tune-objective").set_value("greedy")
@@ -95,6 +103,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     assert "needs the Alpha lab" in shown(at)
 
     # Run.
+    view(at, "Run")
     at.text_input(key="tune-label").input("greedy, Gamma 1")
     at.button(key="studio-run-button").click().run()
     assert not at.exception, at.exception
@@ -113,9 +122,11 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     # See: the headline and the figures come from the stored run.
     metrics = {m.label: m.value for m in at.metric}
     placed_count = sum(1 for p in placed.values() if p is not None)
-    assert metrics["Placed"] == f"{placed_count} / 8"
+    assert at.segmented_control(key="studio-view").value == "See"  # a run goes straight to its charts
+    assert (metrics["Placed (of 8)"], metrics["Unplaced"]) == (str(placed_count), str(8 - placed_count))
     profile_fig = plotly(at, "see-profile")
     assert profile_fig["data"][0]["y"] == [*first.profile, 8 - sum(first.profile)]
+    at.segmented_control(key="see-focus").set_value(False).run()  # every project, not only those to act on
     fill = plotly(at, "see-fill")
     capacity_trace = next(t for t in fill["data"] if t["name"] == "Capacity")
     assert dict(zip(capacity_trace["y"], capacity_trace["x"])) == {"Alpha": 2, "Beta": 3, "Gamma": 1}
@@ -124,19 +135,26 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
         if trace["name"] in ("Assigned", "Below minimum", "Over capacity"):
             assigned.update(zip(trace["y"], trace["x"]))
     assert assigned.get("Alpha") == list(placed.values()).count(ids["alpha"])
+    at.segmented_control(key="see-chart").set_value("Demand versus capacity").run()
+    assert [k for k in ("see-fill", "see-load", "see-demand")
+            if any(k in e.proto.id for e in at.get("plotly_chart"))] == ["see-demand"]  # one at a time
     demand = plotly(at, "see-demand")
     firsts = next(t for t in demand["data"] if t["name"] == "1st choice")
     assert dict(zip(firsts["y"], firsts["x"])) == {"Alpha": 4, "Beta": 2, "Gamma": 2}
 
     # A second run, min-cost without the override, then compare.
+    view(at, "Tune")
     at.selectbox(key="tune-objective").set_value("min-cost")
     beta_row = int(projects.index[projects["id"] == ids["beta"]][0])
-    at.session_state["tune-capacities"] = {"edited_rows": {beta_row: {"Capacity": 4}}, "added_rows": [],
-                                           "deleted_rows": []}
+    # Gamma back to its catalogue 3 (the table kept the 1 while other views were on screen), Beta 3 → 4.
+    at.session_state["tune-capacities"] = {"edited_rows": {gamma_row: {"Capacity": 3}, beta_row: {"Capacity": 4}},
+                                           "added_rows": [], "deleted_rows": []}
     at.button(key="pin-remove-0").click().run()
+    view(at, "Run")
     at.text_input(key="tune-label").input("min-cost")
     at.button(key="studio-run-button").click().run()
     first, second = runs(url)
+    view(at, "Compare")
     assert second.objective == "min-cost" and second.parameters["params"]["pins"] == []
     assert second.parameters["params"]["capacity_overrides"] == [[ids["beta"], 4]]
     overlay = plotly(at, "compare-overlay")
@@ -156,6 +174,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     # Adjust: move a student of the newest run, by hand, to the project with a free place → a derived run.
     caps = {ids["alpha"]: 2, ids["beta"]: 4, ids["gamma"]: 3}
     target = next(p for p, cap in caps.items() if list(after.values()).count(p) < cap)
+    view(at, "Adjust")
     mover = next(s for s, p in after.items() if p not in (target, None))
     at.selectbox(key="adjust-student").set_value(mover)
     assert at.button(key="adjust-move").disabled  # nothing picked yet: no accidental move
@@ -171,6 +190,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     assert f"Student {ids['students'].index(mover)} is placed on {titles[target]}" in shown(at)
 
     # Publish the derived run (no SMTP settings: in-app only, said on screen).
+    view(at, "Publish")
     assert "in the app only" in shown(at)
     at.checkbox(key="publish-confirm").check().run()
     at.button(key="publish-button").click().run()
@@ -188,6 +208,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
         assert s.scalar(select(AuditEvent.action).where(AuditEvent.action == "responses.locked"))
 
     # Export the published run.
+    view(at, "Export")
     at.button(key="export-prepare").click().run()
     files = at.session_state["studio-export"]
     assert files.run_id == moved.id
@@ -205,7 +226,7 @@ def test_an_infeasible_run_shows_the_clash_and_a_fix(cohort_data):
         at.selectbox(key="pin-student").set_value(student)
         at.selectbox(key="pin-project").set_value(ids["alpha"])
         at.button(key="pin-add").click().run()
-    at.button(key="studio-run-button").click().run()
+    view(at, "Run").button(key="studio-run-button").click().run()
     [run] = runs(url)
     assert run.status == "infeasible"
     text = shown(at)
@@ -219,9 +240,12 @@ def test_a_bad_table_cell_is_refused_with_a_sentence(cohort_data):
     at.session_state["tune-capacities"] = {"edited_rows": {0: {"Capacity": None}}, "added_rows": [],
                                            "deleted_rows": []}
     at.run()
-    at.button(key="studio-run-button").click().run()
+    view(at, "Run").button(key="studio-run-button").click().run()
     assert runs(url) == []
     assert any("The capacity of Alpha is blank" in e.value for e in at.error)
+    # Shown plainly: not folded away inside a collapsed "The run did not start".
+    for block in at.get("expandable"):
+        assert not any("is blank" in str(getattr(e, "value", "")) for e in block.get("alert")), block
 
 
 @pytest.mark.parametrize("email", ["s0@uni.example", "ann@uni.example"])
@@ -262,9 +286,10 @@ def test_publishing_emails_one_message_per_student_with_their_project(cohort_dat
         monkeypatch.setenv("SMTP_FROM", "Allocator <allocator@uni.example>")
         monkeypatch.setenv("SMTP_STARTTLS", "false")
         at = studio()
-        assert "in the app only" not in shown(at)
-        at.button(key="studio-run-button").click().run()
+        assert "in the app only" not in shown(view(at, "Publish"))
+        view(at, "Run").button(key="studio-run-button").click().run()
         [run] = runs(url)
+        view(at, "Publish")
         at.checkbox(key="publish-confirm").check().run()
         at.button(key="publish-button").click().run()
         assert not at.exception, at.exception

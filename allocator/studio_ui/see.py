@@ -1,0 +1,117 @@
+"""See: the run on screen — its headline figures, rank profile, one per-row chart at a time (a page of
+the projects or supervisors that need attention, or all, with search) and the table of students."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from allocator import charts, glossary, services, ui
+from allocator.studio_ui.common import CHART_CONFIG, KEEP, Studio, cached_read, pct
+
+CHARTS = ("Project fill", "Supervisor load", "Demand versus capacity")
+CHART_KEYS = {"Project fill": "see-fill", "Supervisor load": "see-load", "Demand versus capacity": "see-demand"}
+FOCUS = {True: "Needs attention", False: "All"}
+FOCUS_HELP = {
+    "Project fill": "Needs attention: projects with no students, below their minimum, full or over capacity.",
+    "Supervisor load": "Needs attention: supervisors at or over their capacity, or with no students.",
+    "Demand versus capacity": "Needs attention: projects with more first choices than places, or ranked by nobody.",
+}
+
+
+def draw(studio: Studio) -> None:
+    current = studio.current
+    if current is None:
+        st.info("No run to show yet.")
+        return
+    if not current.feasible:
+        st.error(f"Run #{current.id} is infeasible: {current.message}")
+        for s in current.suggestions:
+            st.markdown(f"- Try: {ui.md(s)}")
+        return
+    data = cached_read(studio, services.run_charts, run_id=current.id)
+    note = studio.notes.get(current.id)
+    run_line(current)
+    headline(data.headline, note, ranks=len(current.profile) - 1)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.rank_profile(current.profile, current.students, name=current.name),
+                      key="see-profile", width="stretch", config=CHART_CONFIG)
+    right.plotly_chart(charts.cumulative_top_k({current.name: (current.profile, current.students)}),
+                       key="see-topk", width="stretch", config=CHART_CONFIG)
+    per_row_chart(data)
+    students_table(studio, current)
+
+
+def run_line(run: services.RunView) -> None:
+    """'#3 · greedy · optimal · cost 375 · solver min-cost-flow', with what each word means on hover."""
+    objective = "" if run.label.startswith(run.objective) else f" · {run.objective}"
+    cost = f" · cost {run.cost}" if run.cost is not None else ""
+    st.markdown(f"**{ui.md(run.name)}**{objective} · {run.status}{cost} · solver {ui.md(run.solver)}"
+                + (f" · {ui.md(run.message)}" if run.message else ""),
+                help=glossary.run_words_help(run.status, run.solver))
+
+
+def headline(h: services.Headline, note: services.RunNote | None, *, ranks: int) -> None:
+    """Six short figures in two rows of three, so no value is cut off on a laptop screen."""
+    without = note.unplaced_without_list if note else 0
+    first, second = st.columns(3), st.columns(3)
+    first[0].metric(f"Placed (of {h.students:,})", f"{h.placed:,}",
+                    help=f"{h.placed:,} of {h.students:,} students have a project.")
+    first[1].metric("Unplaced", f"{h.unplaced:,}",
+                    help=f"{without:,} of the {h.unplaced:,} unplaced students did not submit a list. "
+                         + glossary.UNPLACED_HELP)
+    first[2].metric("First choice", pct(h.pct_first))
+    second[0].metric("Top three", pct(h.pct_top3))
+    second[1].metric("Worst rank", _worst(h, ranks))
+    second[2].metric("Average rank", "—" if h.average_rank is None else f"{h.average_rank:.2f}")
+    if h.unplaced:
+        st.caption(f"{h.unplaced:,} unplaced, of whom {without:,} did not submit a list.")
+
+
+def _worst(h: services.Headline, ranks: int) -> str:
+    """The worst rank given; "unranked" when that is a project the student did not rank (rank k + 1)."""
+    if h.worst_rank is None:
+        return "—"
+    return "unranked" if h.unranked and h.worst_rank == ranks + 1 else str(h.worst_rank)
+
+
+def per_row_chart(data: services.RunCharts) -> None:
+    which = st.segmented_control("Chart", CHARTS, key="see-chart", required=True, default=CHARTS[0],
+                                 persist_state=KEEP)
+    cols = st.columns([2, 3, 2])
+    attention = cols[0].segmented_control("Show", list(FOCUS), key="see-focus", required=True, default=True,
+                                          format_func=FOCUS.get, help=FOCUS_HELP[which], persist_state=KEEP)
+    search = cols[1].text_input("Search", key="see-chart-search", placeholder="A project title or a name",
+                                persist_state=KEEP)
+    if which == "Project fill":
+        rows = charts.focus_fill([charts.ProjectFill(r.title, r.assigned, r.capacity, r.minimum)
+                                  for r in data.project_fill], attention_only=attention, search=search)
+        draw_chart, noun, total = charts.project_fill, "projects", len(data.project_fill)
+    elif which == "Supervisor load":
+        rows = charts.focus_load([charts.SupervisorLoad(r.name, r.assigned, r.capacity) for r in data.supervisor_load],
+                                 attention_only=attention, search=search)
+        draw_chart, noun, total = charts.supervisor_load, "supervisors", len(data.supervisor_load)
+    else:
+        rows = charts.focus_demand([charts.ProjectDemand(r.title, r.first_choices, r.any_rank, r.capacity)
+                                    for r in data.demand], attention_only=attention, search=search)
+        draw_chart, noun, total = charts.demand_vs_capacity, "projects", len(data.demand)
+    pages = max(1, -(-len(rows) // charts.PER_PAGE))
+    if st.session_state.get("see-page", 1) > pages:  # a narrower search or focus has fewer pages
+        st.session_state["see-page"] = pages
+    page_number = cols[2].number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="see-page")
+    page = charts.paged(rows, page=page_number)
+    shown = f"{page.first + 1}–{page.first + len(page.items)}" if page.items else "none"
+    st.caption(f"Showing {shown} of {page.total:,} {noun}"
+               + (" that need attention" if attention else "") + (" matching the search" if search else "")
+               + f" ({total:,} in this run).")
+    st.plotly_chart(draw_chart(page.items), key=CHART_KEYS[which], width="stretch", config=CHART_CONFIG)
+
+
+def students_table(studio: Studio, run: services.RunView) -> None:
+    rows = cached_read(studio, services.run_assignments, run_id=run.id)
+    search = st.text_input("Find a student or project", key="see-search").strip().casefold()
+    shown = [r for r in rows if not search or search in
+             f"{r.student_name} {r.student_email} {r.project_title} {r.supervisor_name}".casefold()]
+    st.dataframe(pd.DataFrame([{
+        "Student": r.student_name, "Email": r.student_email, "Project": r.project_title or "— unplaced —",
+        "Supervisor": r.supervisor_name, "Rank": r.rank, "Pinned": r.pinned, "Moved by hand": r.manual}
+        for r in shown]), hide_index=True, key="see-table")
