@@ -453,7 +453,7 @@ def _layout(fig: go.Figure, *, title: str, x_title: str, y_title: str, showlegen
             height: int | None = None, legend_below: bool = False) -> None:
     # Below: anchored by its top edge under the x axis title (plotly pushes the bottom margin down to fit
     # every line of it). Above: one short line, in a top margin kept for it.
-    legend = (dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top") if legend_below
+    legend = (dict(orientation="h", x=0, xanchor="left", y=-0.26, yanchor="top") if legend_below
               else dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"))
     fig.update_layout(
         title=dict(text=title, x=0, xanchor="left"),
