@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from allocator import db
+from allocator import db, glossary, services
 from allocator.models import AllocationRun, Assignment, AuditEvent, Notification, Project, User
 from tests import factories as f
 from tests.conftest import APP_PATH
@@ -72,9 +72,17 @@ def plotly(at: AppTest, key: str) -> dict:
 
 
 def view(at: AppTest, name: str) -> AppTest:
-    at.segmented_control(key="studio-view").set_value(name).run()
+    """Bring a view on screen (the old tabbed page drew every tab, so there it has nothing to do)."""
+    if any(getattr(w, "key", None) == "studio-view" for w in at.get("button_group")):
+        at.segmented_control(key="studio-view").set_value(name).run()
     assert not at.exception, at.exception
     return at
+
+
+def folded(at: AppTest, text: str) -> list[str]:
+    """Labels of the status and expander blocks that hold an error containing `text`."""
+    return [block.label for kind in ("status", "expander") for block in at.get(kind)
+            if any(text in e.value for e in block.get("error"))]
 
 
 def shown(at: AppTest) -> str:
@@ -244,8 +252,7 @@ def test_a_bad_table_cell_is_refused_with_a_sentence(cohort_data):
     assert runs(url) == []
     assert any("The capacity of Alpha is blank" in e.value for e in at.error)
     # Shown plainly: not folded away inside a collapsed "The run did not start".
-    for block in at.get("expandable"):
-        assert not any("is blank" in str(getattr(e, "value", "")) for e in block.get("alert")), block
+    assert not folded(at, "is blank")
 
 
 @pytest.mark.parametrize("email", ["s0@uni.example", "ann@uni.example"])
@@ -315,3 +322,144 @@ def test_publishing_emails_one_message_per_student_with_their_project(cohort_dat
         assert message.get_body(("html",)) is not None
     assert sorted(emailed) == sorted(ids["students"])
     assert "8 emails sent" in shown(at)
+
+
+# --- what the studio shows at the moment that matters (issue 11, point 6) ---------------------------------
+
+def make_runs(url, ids, objectives=("greedy", "min-cost", "generous"), publish=None) -> list[int]:
+    """Runs made through the services, as if earlier; `publish` is an index into them."""
+    made = []
+    with db.session(url) as s, s.begin():
+        actor = f.actor(s.scalars(select(User).where(User.email == ADMIN)).one())
+        for objective in objectives:
+            made.append(services.run_allocation(s, actor=actor, cohort_id=ids["cohort"],
+                                                params=services.RunParameters(objective=objective)).id)
+    if publish is not None:
+        with db.session(url) as s, s.begin():
+            services.publish_run(s, actor=f.actor(s.scalars(select(User).where(User.email == ADMIN)).one()),
+                                 run_id=made[publish])
+    return made
+
+
+def runs_table(at: AppTest):
+    return next(d.value for d in at.dataframe if "Kind" in d.value.columns and "Published" in d.value.columns)
+
+
+def test_the_studio_opens_on_the_published_run_not_the_newest(cohort_data):
+    url, ids = cohort_data
+    made = make_runs(url, ids, publish=0)
+    at = studio()
+    assert at.session_state["studio-run"] == made[0]
+    view(at, "Export")
+    assert f"#{made[0]}" in at.selectbox(key="studio-run").format_func(at.selectbox(key="studio-run").value)
+
+
+def test_the_studio_opens_on_the_newest_run_when_none_is_published(cohort_data):
+    url, ids = cohort_data
+    made = make_runs(url, ids)
+    assert studio().session_state["studio-run"] == made[-1]
+
+
+def test_runs_to_compare_follow_a_new_run(cohort_data):
+    url, ids = cohort_data
+    first, second = make_runs(url, ids, objectives=("greedy", "min-cost"))
+    at = view(studio(), "Compare")
+    assert sorted(at.multiselect(key="compare-runs").value) == sorted([first, second])
+    view(at, "Run").button(key="studio-run-button").click().run()
+    newest = runs(url)[-1].id
+    view(at, "Compare")
+    picked = at.multiselect(key="compare-runs").value
+    assert newest in picked and len(picked) == 2
+    overlay = plotly(at, "compare-overlay")
+    assert any(t["name"].startswith(f"#{newest} ") for t in overlay["data"])
+
+
+def test_the_runs_table_says_what_was_tuned(cohort_data):
+    url, ids = cohort_data
+    at = studio()
+    projects = at.data_editor(key="tune-capacities").value
+    gamma_row = int(projects.index[projects["id"] == ids["gamma"]][0])
+    at.session_state["tune-capacities"] = {"edited_rows": {gamma_row: {"Capacity": 1}}, "added_rows": [],
+                                           "deleted_rows": []}
+    at.number_input(key="tune-seed").set_value(3)
+    at.selectbox(key="pin-student").set_value(ids["students"][2])
+    at.selectbox(key="pin-project").set_value(ids["alpha"])
+    at.button(key="pin-add").click().run()
+    view(at, "Run").button(key="studio-run-button").click().run()
+    view(at, "Run").button(key="studio-run-button").click().run()  # the same settings again
+    table = runs_table(view(at, "Run"))
+    assert list(table["Tuned"]) == ["capacity: Gamma 1 · 1 pin · seed 3"] * 2
+
+
+def test_unplaced_students_without_a_list_are_counted_apart(cohort_data):
+    url, ids = cohort_data
+    with db.session(url) as s, s.begin():
+        from allocator.models import Cohort
+
+        f.student(s, s.get(Cohort, ids["cohort"]), person=f.user(s, email="late@uni.example", name="Late Student"))
+    at = studio()
+    view(at, "Run").button(key="studio-run-button").click().run()
+    [run] = runs(url)
+    assert sum(run.profile) == 8  # the eight with a list are placed; the ninth never submitted one
+    text = shown(at)
+    assert "1 unplaced, of whom 1 did not submit a list" in text
+    metrics = {m.label: m for m in at.metric}
+    assert "1 of the 1 unplaced students did not submit a list" in metrics["Unplaced"].proto.help
+    table = runs_table(view(at, "Run"))
+    assert list(table["Placed"]) == ["8 / 9 (1 unplaced: 1 without a list)"]
+
+
+def test_a_refused_run_says_why_in_plain_sight(cohort_data):
+    url, ids = cohort_data
+    at = studio()
+    at.session_state["tune-capacities"] = {"edited_rows": {0: {"Minimum": 9}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    view(at, "Run").button(key="studio-run-button").click().run()
+    assert runs(url) == []
+    refusal = [e for e in at.error if "needs at least 9 students" in e.value]
+    assert refusal, [e.value for e in at.error]
+    assert not folded(at, "needs at least 9")  # not inside a collapsed "The run did not start"
+
+
+# --- only the view on screen is drawn (issue 13) -------------------------------------------------------
+
+def test_only_the_view_on_screen_is_drawn_and_tuned_values_survive_a_switch(cohort_data):
+    url, ids = cohort_data
+    make_runs(url, ids, objectives=("greedy", "min-cost"))
+    at = studio()
+    assert at.segmented_control(key="studio-view").value == "See"  # runs exist: open on the results
+    keys = {getattr(w, "key", None) for kind in ("data_editor", "multiselect", "button") for w in at.get(kind)}
+    assert "tune-capacities" not in keys and "compare-runs" not in keys and "studio-run-button" not in keys
+    drawn = [e.proto.id for e in at.get("plotly_chart")]
+    assert len(drawn) == 3 and not any("compare" in i for i in drawn)  # profile, top k, one per-row chart
+    view(at, "Tune").selectbox(key="tune-objective").set_value("weighted").run()
+    at.text_input(key="tune-weights").input("1, 5, 9, 9").run()
+    assert at.get("plotly_chart") == [] or not list(at.get("plotly_chart"))
+    view(at, "Compare")
+    view(at, "Tune")
+    assert at.selectbox(key="tune-objective").value == "weighted"
+    assert at.text_input(key="tune-weights").value == "1, 5, 9, 9"
+    view(at, "Run").button(key="studio-run-button").click().run()
+    newest = runs(url)[-1]
+    assert newest.objective == "weighted" and newest.parameters["params"]["weights"] == [1, 5, 9, 9]
+
+
+def test_headline_figures_are_short_enough_to_show_whole(cohort_data):
+    url, ids = cohort_data
+    make_runs(url, ids, objectives=("greedy",))
+    at = studio()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Placed (of 8)"] == "8" and metrics["Unplaced"] == "0"
+    assert all(len(v) <= 8 for v in metrics.values()), metrics
+
+
+# --- words explained where they appear (issue 15) ------------------------------------------------------
+
+def test_status_cost_and_solver_are_explained_where_they_appear(cohort_data):
+    url, ids = cohort_data
+    make_runs(url, ids, objectives=("min-cost",))
+    at = studio()
+    [run] = runs(url)
+    line = next(m for m in at.markdown if f"cost {run.cost}" in m.value and f"solver {run.solver}" in m.value)
+    assert glossary.STATUS_HELP[run.status] in line.proto.help
+    assert glossary.COST_HELP in line.proto.help and glossary.SOLVER_HELP[run.solver] in line.proto.help
