@@ -157,6 +157,89 @@ def _page(url: str, admin_email: str, binding: list[int], args) -> dict[str, lis
     return rows
 
 
+def _browser(url: str, admin, args) -> dict[str, list[float]]:
+    """The same steps in headless Chromium against `streamlit run app.py`: from the click (or the page
+    load) until the server has finished the script run and the browser has drawn it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.appserver import app_server
+    from tests.e2e.driver import App
+    from tests.load.browser import chromium
+
+    rows: dict[str, list[float]] = {}
+
+    def timed(name: str, action) -> None:
+        t0 = time.perf_counter()
+        action()
+        rows.setdefault(name, []).append(time.perf_counter() - t0)
+
+    with tempfile.TemporaryDirectory() as work, app_server(url, Path(work)) as base, sync_playwright() as p:
+        browser = chromium(p)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        App(context.new_page(), base).open("/")  # the server's first run, as a restart's first visitor
+        for i in range(args.repeat):
+            app = App(context.new_page(), base)
+            app.open("/")
+            app.sign_in(admin.name, admin.email)
+            timed("browser: open the studio", lambda: _open_studio(app, expect))
+            if i == 0 and args.screenshot:
+                _screenshot(app, args.screenshot)
+            if _has_views(app):
+                for view in _view_options():
+                    timed("browser: switch views (all)", lambda: _pick_view(app, view))
+                _pick_view(app, "Run")
+            else:
+                rows["browser: switch views (all): client-side tabs, but every click reruns every tab"] = []
+            timed("browser: click Run → charts drawn, minimums kept",
+                  lambda: (_run(app), _charts_drawn(app, expect)))
+            app.page.close()
+        browser.close()
+    return rows
+
+
+def _screenshot(app, path: str) -> None:
+    """The whole See view: Streamlit scrolls inside its own container, so the window is made tall enough."""
+    size = app.page.viewport_size
+    app.page.set_viewport_size({"width": size["width"], "height": 3400})
+    app.wait_idle()
+    app.page.wait_for_timeout(500)  # plotly lays out again for the new height
+    app.page.screenshot(path=path, full_page=True)
+    app.page.set_viewport_size(size)
+
+
+def _has_views(app) -> bool:
+    return app.keyed(VIEW_KEY).count() > 0
+
+
+def _open_studio(app, expect) -> None:
+    app.go("Allocation studio")
+    if not _has_views(app):  # the old tabbed page opened on Tune; its charts sat in the See tab
+        app.tab("See")
+    _charts_drawn(app, expect)
+
+
+def _pick_view(app, view: str) -> None:
+    option = app.keyed(VIEW_KEY).get_by_role("radio", name=view, exact=True)
+    if option.get_attribute("aria-checked") == "true":  # already on screen: a click would not rerun
+        return
+    app.act(option.click, timeout_ms=300_000)
+
+
+def _run(app) -> None:
+    if _has_views(app):
+        _pick_view(app, "Run")
+    else:
+        app.tab("Run")
+    button = app.keyed("studio-run-button").get_by_role("button")
+    app.act(button.click, timeout_ms=300_000)
+    if not _has_views(app):
+        app.tab("See")
+
+
+def _charts_drawn(app, expect) -> None:
+    expect(app.keyed("see-profile").locator(".main-svg").first).to_be_visible(timeout=300_000)
+
+
 def _view_options() -> list[str]:
     from allocator.studio_ui import VIEWS
 
@@ -182,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs made before the page is opened")
     parser.add_argument("--database-url")
     parser.add_argument("--services", action="store_true", help="also time the service steps alone")
+    parser.add_argument("--browser", action="store_true", help="also time the steps in headless Chromium")
+    parser.add_argument("--no-page", action="store_true", help="skip the AppTest timings")
+    parser.add_argument("--screenshot", help="with --browser: save the opened studio as this PNG")
     args = parser.parse_args(argv)
 
     tmp = tempfile.TemporaryDirectory()
@@ -195,12 +281,17 @@ def main(argv: list[str] | None = None) -> int:
     actor, cohort_id, binding, header = _prepare(url, args)
     _ensure_runs(url, actor, cohort_id, binding, args.runs)
     service_rows = _services(url, actor, cohort_id, binding, args) if args.services else {}
-    page_rows = _page(url, actor.email, binding, args)
+    page_rows = {} if args.no_page else _page(url, actor.email, binding, args)
+    browser_rows = _browser(url, actor, args) if args.browser else {}
 
     print(f"\nAllocation studio benchmark — {url.split(':', 1)[0]}, {header}; time limit {args.time_limit:g} s")
     if service_rows:
         _table("Services alone", service_rows)
-    _table("Through the page (AppTest: app.py + the studio, server time)", page_rows)
+    if page_rows:
+        _table("Through the page (AppTest: app.py + the studio, server time)", page_rows)
+    if browser_rows:
+        _table("In headless Chromium (streamlit run app.py; until drawn)", {k: v for k, v in browser_rows.items()
+                                                                           if v})
     print("\nTargets: open < 1 s, switch views < 0.3 s, click Run → charts < 3 s (minimums kept: the engine's part).")
     for key, target in (("open the studio (a new session)", 1.0), ("switch views (all)", 0.3),
                         ("click Run → charts drawn, minimums relaxed", 3.0),
