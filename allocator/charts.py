@@ -16,8 +16,9 @@ legend pushes the margin down instead of growing over the title. Drag-to-zoom is
 the page instead of zooming the chart.
 
 Per-row charts (one row per project or supervisor) stay readable at a university's size by showing a page
-of rows at a time: `focus_fill`, `focus_load` and `focus_demand` pick the rows that need attention (or
-all), matching a search, in the chart's own order, and `paged` cuts one page of them.
+of rows at a time: `focus_fill`, `focus_load` and `focus_demand` pick one group of rows a coordinator may
+act on (FILL_FOCUS, LOAD_FOCUS, DEMAND_FOCUS: below minimum, full, no students, …, or all), matching a
+search, in the chart's own order, and `paged` cuts one page of them.
 """
 from __future__ import annotations
 
@@ -28,7 +29,10 @@ from typing import Mapping, Sequence
 import plotly.graph_objects as go
 
 __all__ = [
+    "DEMAND_FOCUS",
+    "FILL_FOCUS",
     "Headline",
+    "LOAD_FOCUS",
     "PER_PAGE",
     "Page",
     "ProjectDemand",
@@ -222,7 +226,7 @@ def project_fill(rows: Sequence[ProjectFill]) -> go.Figure:
     with_min = [i for i, r in enumerate(ordered) if r.minimum > 0]
     fig.add_trace(go.Scatter(
         x=[ordered[i].minimum for i in with_min], y=_at(labels, with_min), name="Minimum", mode="markers",
-        marker=dict(symbol="line-ns-open", size=18, line=dict(width=3, color=BLACK)),
+        marker=dict(symbol="line-ns-open", size=18, color=BLACK, line=dict(width=3, color=BLACK)),
         hovertext=_at(hover, with_min), hovertemplate="%{hovertext}<extra></extra>",
     ))
     _per_row_layout(fig, "Project fill", "Students", labels)
@@ -280,7 +284,7 @@ def demand_vs_capacity(rows: Sequence[ProjectDemand]) -> go.Figure:
     fig.add_trace(_hbar("1st choice", labels, [r.first_choices for r in ordered], hover, BLUE, width=0.4))
     fig.add_trace(go.Scatter(
         x=[r.capacity for r in ordered], y=labels, name="Capacity", mode="markers",
-        marker=dict(symbol="line-ns-open", size=18, line=dict(width=3, color=BLACK)),
+        marker=dict(symbol="line-ns-open", size=18, color=BLACK, line=dict(width=3, color=BLACK)),
         hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
     ))
     _per_row_layout(fig, "Demand versus capacity", "Students", labels)
@@ -313,26 +317,42 @@ def _matches(text: str, search: str) -> bool:
     return not search.strip() or search.strip().casefold() in " ".join(str(text).split()).casefold()
 
 
-def focus_fill(rows: Sequence[ProjectFill], *, attention_only: bool = False, search: str = "") -> list[ProjectFill]:
-    """The projects to show, in the fill chart's order. Attention: closed (no students), below their
-    minimum, full, or over capacity: the ones a coordinator may act on."""
-    return [r for r in _fill_order(rows) if _matches(r.title, search)
-            and (not attention_only or _fill_state(r) != "ok" or r.assigned >= r.capacity)]
+# What a coordinator may want to act on, per per-row chart: the key picks the rows, the label names them.
+FILL_FOCUS = {"below_minimum": "Below minimum", "over_capacity": "Over capacity", "closed": "No students",
+              "full": "Full", "all": "All"}
+LOAD_FOCUS = {"over_capacity": "Over capacity", "full": "At capacity", "none": "No students", "all": "All"}
+DEMAND_FOCUS = {"oversubscribed": "More first choices than places", "unranked": "Ranked by nobody", "all": "All"}
 
 
-def focus_load(rows: Sequence[SupervisorLoad], *, attention_only: bool = False,
-               search: str = "") -> list[SupervisorLoad]:
-    """The supervisors to show, busiest first. Attention: at or over their capacity, or with no students."""
-    return [r for r in _load_order(rows) if _matches(r.name, search)
-            and (not attention_only or r.assigned == 0 or (r.capacity is not None and r.assigned >= r.capacity))]
+def focus_fill(rows: Sequence[ProjectFill], *, focus: str = "all", search: str = "") -> list[ProjectFill]:
+    """The projects of one FILL_FOCUS group matching `search`, in the fill chart's order."""
+    def state(r: ProjectFill) -> str:
+        found = _fill_state(r)
+        return "full" if found == "ok" and r.assigned == r.capacity else found
+
+    return [r for r in _fill_order(rows) if _matches(r.title, search) and focus in ("all", state(r))]
 
 
-def focus_demand(rows: Sequence[ProjectDemand], *, attention_only: bool = False,
-                 search: str = "") -> list[ProjectDemand]:
-    """The projects to show, most wanted first. Attention: more first choices than places, or ranked by
-    nobody."""
-    return [r for r in _demand_order(rows) if _matches(r.title, search)
-            and (not attention_only or r.first_choices > r.capacity or r.any_rank == 0)]
+def focus_load(rows: Sequence[SupervisorLoad], *, focus: str = "all", search: str = "") -> list[SupervisorLoad]:
+    """The supervisors of one LOAD_FOCUS group matching `search`, busiest first."""
+    def state(r: SupervisorLoad) -> str:
+        if r.assigned == 0:
+            return "none"
+        if r.capacity is not None and r.assigned > r.capacity:
+            return "over_capacity"
+        return "full" if r.capacity is not None and r.assigned == r.capacity else "ok"
+
+    return [r for r in _load_order(rows) if _matches(r.name, search) and focus in ("all", state(r))]
+
+
+def focus_demand(rows: Sequence[ProjectDemand], *, focus: str = "all", search: str = "") -> list[ProjectDemand]:
+    """The projects of one DEMAND_FOCUS group matching `search`, most wanted first."""
+    def state(r: ProjectDemand) -> str:
+        if r.any_rank == 0:
+            return "unranked"
+        return "oversubscribed" if r.first_choices > r.capacity else "ok"
+
+    return [r for r in _demand_order(rows) if _matches(r.title, search) and focus in ("all", state(r))]
 
 
 def _fill_order(rows: Sequence[ProjectFill]) -> list[ProjectFill]:

@@ -294,21 +294,24 @@ def test_every_figure_serialises():
 
 # --- focus, search and pages (1,400 projects) ----------------------------------------------------------
 
-def test_focus_fill_keeps_the_projects_that_need_attention_in_chart_order():
+def test_focus_fill_picks_one_group_in_chart_order():
     rows = fill_rows()  # Full, Half, Under, Closed, Over
-    assert [r.title for r in charts.focus_fill(rows, attention_only=True)] == ["Closed", "Under", "Full", "Over"]
-    assert [r.title for r in charts.focus_fill(rows)] == ["Closed", "Under", "Half", "Full", "Over"]
+    groups = {key: [r.title for r in charts.focus_fill(rows, focus=key)] for key in charts.FILL_FOCUS}
+    assert groups == {"below_minimum": ["Under"], "over_capacity": ["Over"], "closed": ["Closed"], "full": ["Full"],
+                      "all": ["Closed", "Under", "Half", "Full", "Over"]}
     assert [r.title for r in charts.focus_fill(rows, search="  L")] == ["Closed", "Half", "Full"]
-    assert charts.focus_fill(rows, attention_only=True, search="half") == []
+    assert charts.focus_fill(rows, focus="full", search="half") == []
 
 
 def test_focus_load_and_demand():
     load = [SupervisorLoad("Ada", 3, 3), SupervisorLoad("Bo", 1, 4), SupervisorLoad("Cy", 0, None),
-            SupervisorLoad("Di", 5, None)]
-    assert [r.name for r in charts.focus_load(load, attention_only=True)] == ["Ada", "Cy"]
+            SupervisorLoad("Di", 5, 4)]
+    assert {k: [r.name for r in charts.focus_load(load, focus=k)] for k in charts.LOAD_FOCUS} == {
+        "over_capacity": ["Di"], "full": ["Ada"], "none": ["Cy"], "all": ["Di", "Ada", "Bo", "Cy"]}
     assert [r.name for r in charts.focus_load(load, search="d")] == ["Di", "Ada"]
     demand = [ProjectDemand("Hot", 9, 12, 3), ProjectDemand("Fine", 2, 6, 3), ProjectDemand("Cold", 0, 0, 2)]
-    assert [r.title for r in charts.focus_demand(demand, attention_only=True)] == ["Hot", "Cold"]
+    assert [r.title for r in charts.focus_demand(demand, focus="oversubscribed")] == ["Hot"]
+    assert [r.title for r in charts.focus_demand(demand, focus="unranked")] == ["Cold"]
 
 
 def test_a_page_of_1400_projects_fits_a_screen():

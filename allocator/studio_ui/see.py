@@ -10,12 +10,8 @@ from allocator.studio_ui.common import CHART_CONFIG, KEEP, Studio, cached_read, 
 
 CHARTS = ("Project fill", "Supervisor load", "Demand versus capacity")
 CHART_KEYS = {"Project fill": "see-fill", "Supervisor load": "see-load", "Demand versus capacity": "see-demand"}
-FOCUS = {True: "Needs attention", False: "All"}
-FOCUS_HELP = {
-    "Project fill": "Needs attention: projects with no students, below their minimum, full or over capacity.",
-    "Supervisor load": "Needs attention: supervisors at or over their capacity, or with no students.",
-    "Demand versus capacity": "Needs attention: projects with more first choices than places, or ranked by nobody.",
-}
+FOCUS_HELP = ("Each group is what a coordinator may act on; the number is how many rows it holds. "
+              "Pick **All** for every row.")
 
 
 def draw(studio: Studio) -> None:
@@ -75,34 +71,38 @@ def _worst(h: services.Headline, ranks: int) -> str:
 
 
 def per_row_chart(data: services.RunCharts) -> None:
+    """One chart of one row per project or supervisor: a group a coordinator may act on (below minimum, full,
+    no students, …), a search and a page of rows at a time, so 1,400 projects stay readable."""
     which = st.segmented_control("Chart", CHARTS, key="see-chart", required=True, default=CHARTS[0],
                                  persist_state=KEEP)
-    cols = st.columns([2, 3, 2])
-    attention = cols[0].segmented_control("Show", list(FOCUS), key="see-focus", required=True, default=True,
-                                          format_func=FOCUS.get, help=FOCUS_HELP[which], persist_state=KEEP)
+    if which == "Project fill":
+        rows = [charts.ProjectFill(r.title, r.assigned, r.capacity, r.minimum) for r in data.project_fill]
+        groups, pick, draw_chart, noun = charts.FILL_FOCUS, charts.focus_fill, charts.project_fill, "projects"
+    elif which == "Supervisor load":
+        rows = [charts.SupervisorLoad(r.name, r.assigned, r.capacity) for r in data.supervisor_load]
+        groups, pick, draw_chart, noun = charts.LOAD_FOCUS, charts.focus_load, charts.supervisor_load, "supervisors"
+    else:
+        rows = [charts.ProjectDemand(r.title, r.first_choices, r.any_rank, r.capacity) for r in data.demand]
+        groups, pick, draw_chart, noun = (charts.DEMAND_FOCUS, charts.focus_demand, charts.demand_vs_capacity,
+                                          "projects")
+    counts = {key: len(pick(rows, focus=key)) for key in groups}
+    key = f"see-focus-{CHART_KEYS[which]}"
+    if st.session_state.get(key) not in groups:  # first time: the first group with rows in it
+        st.session_state[key] = next((k for k in groups if counts[k] and k != "all"), "all")
+    cols = st.columns([3, 2, 1])
+    focus = cols[0].segmented_control("Show", list(groups), key=key, required=True, help=FOCUS_HELP,
+                                      format_func=lambda k: f"{groups[k]} · {counts[k]:,}", persist_state=KEEP)
     search = cols[1].text_input("Search", key="see-chart-search", placeholder="A project title or a name",
                                 persist_state=KEEP)
-    if which == "Project fill":
-        rows = charts.focus_fill([charts.ProjectFill(r.title, r.assigned, r.capacity, r.minimum)
-                                  for r in data.project_fill], attention_only=attention, search=search)
-        draw_chart, noun, total = charts.project_fill, "projects", len(data.project_fill)
-    elif which == "Supervisor load":
-        rows = charts.focus_load([charts.SupervisorLoad(r.name, r.assigned, r.capacity) for r in data.supervisor_load],
-                                 attention_only=attention, search=search)
-        draw_chart, noun, total = charts.supervisor_load, "supervisors", len(data.supervisor_load)
-    else:
-        rows = charts.focus_demand([charts.ProjectDemand(r.title, r.first_choices, r.any_rank, r.capacity)
-                                    for r in data.demand], attention_only=attention, search=search)
-        draw_chart, noun, total = charts.demand_vs_capacity, "projects", len(data.demand)
-    pages = max(1, -(-len(rows) // charts.PER_PAGE))
-    if st.session_state.get("see-page", 1) > pages:  # a narrower search or focus has fewer pages
+    shown = pick(rows, focus=focus, search=search)
+    pages = max(1, -(-len(shown) // charts.PER_PAGE))
+    if st.session_state.get("see-page", 1) > pages:  # a narrower search or group has fewer pages
         st.session_state["see-page"] = pages
     page_number = cols[2].number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="see-page")
-    page = charts.paged(rows, page=page_number)
-    shown = f"{page.first + 1}–{page.first + len(page.items)}" if page.items else "none"
-    st.caption(f"Showing {shown} of {page.total:,} {noun}"
-               + (" that need attention" if attention else "") + (" matching the search" if search else "")
-               + f" ({total:,} in this run).")
+    page = charts.paged(shown, page=page_number)
+    span = f"{page.first + 1}–{page.first + len(page.items)}" if page.items else "none"
+    st.caption(f"Showing {span} of {page.total:,} {noun}: {groups[focus].lower()}"
+               + (" matching the search" if search else "") + f" ({len(rows):,} in this run).")
     st.plotly_chart(draw_chart(page.items), key=CHART_KEYS[which], width="stretch", config=CHART_CONFIG)
 
 

@@ -134,7 +134,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     assert (metrics["Placed (of 8)"], metrics["Unplaced"]) == (str(placed_count), str(8 - placed_count))
     profile_fig = plotly(at, "see-profile")
     assert profile_fig["data"][0]["y"] == [*first.profile, 8 - sum(first.profile)]
-    at.segmented_control(key="see-focus").set_value(False).run()  # every project, not only those to act on
+    at.segmented_control(key="see-focus-see-fill").set_value("all").run()  # every project, not one group
     fill = plotly(at, "see-fill")
     capacity_trace = next(t for t in fill["data"] if t["name"] == "Capacity")
     assert dict(zip(capacity_trace["y"], capacity_trace["x"])) == {"Alpha": 2, "Beta": 3, "Gamma": 1}
@@ -144,6 +144,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
             assigned.update(zip(trace["y"], trace["x"]))
     assert assigned.get("Alpha") == list(placed.values()).count(ids["alpha"])
     at.segmented_control(key="see-chart").set_value("Demand versus capacity").run()
+    at.segmented_control(key="see-focus-see-demand").set_value("all").run()
     assert [k for k in ("see-fill", "see-load", "see-demand")
             if any(k in e.proto.id for e in at.get("plotly_chart"))] == ["see-demand"]  # one at a time
     demand = plotly(at, "see-demand")
@@ -463,3 +464,21 @@ def test_status_cost_and_solver_are_explained_where_they_appear(cohort_data):
     line = next(m for m in at.markdown if f"cost {run.cost}" in m.value and f"solver {run.solver}" in m.value)
     assert glossary.STATUS_HELP[run.status] in line.proto.help
     assert glossary.COST_HELP in line.proto.help and glossary.SOLVER_HELP[run.solver] in line.proto.help
+
+
+def test_per_row_charts_show_one_group_a_page_at_a_time_with_search(cohort_data):
+    url, ids = cohort_data
+    make_runs(url, ids, objectives=("greedy",))
+    at = studio()
+    placed = placement(url, runs(url)[0].id)
+    full = sorted(t for p, t in ((ids["alpha"], "Alpha"), (ids["beta"], "Beta"), (ids["gamma"], "Gamma"))
+                  if list(placed.values()).count(p) == {"Alpha": 2, "Beta": 3, "Gamma": 3}[t])
+    group = at.segmented_control(key="see-focus-see-fill")
+    assert group.value == "full" and group.format_func("full") == f"Full · {len(full)}"
+    capacity = next(t for t in plotly(at, "see-fill")["data"] if t["name"] == "Capacity")
+    assert sorted(capacity["y"]) == full
+    assert f"Showing 1–{len(full)} of {len(full)} projects: full" in shown(at)
+    at.segmented_control(key="see-focus-see-fill").set_value("all").run()
+    at.text_input(key="see-chart-search").input("gam").run()
+    capacity = next(t for t in plotly(at, "see-fill")["data"] if t["name"] == "Capacity")
+    assert capacity["y"] == ["Gamma"] and "Showing 1–1 of 1 projects: all matching the search (3 in this run)" in shown(at)

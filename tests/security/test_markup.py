@@ -137,10 +137,11 @@ def test_the_projects_page_shows_the_description_as_plain_markdown(hostile):
 
 def test_the_studio_charts_carry_the_titles_escaped(hostile):
     at = page("pages/admin_studio.py", ADMIN)
-    at.segmented_control(key="see-focus").set_value(False).run()  # every project, not only those to act on
     specs = []
-    for chart in ("Project fill", "Supervisor load", "Demand versus capacity"):  # drawn one at a time
+    for chart, key in (("Project fill", "see-fill"), ("Supervisor load", "see-load"),
+                       ("Demand versus capacity", "see-demand")):  # drawn one at a time, each showing all rows
         at.segmented_control(key="see-chart").set_value(chart).run()
+        at.segmented_control(key=f"see-focus-{key}").set_value("all").run()
         specs += [json.loads(n.proto.spec) for n in nodes(at._tree) if getattr(n, "type", "") == "plotly_chart"]
     assert specs, "the studio drew no chart"
     text = "\n".join(t for spec in specs for t in strings(spec))
