@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import ui
+from allocator import glossary, ui
 from allocator.studio_ui import adjust, compare, export, publish, run, see, tune
 from allocator.studio_ui.common import KEEP, NEXT_VIEW, NOTICE, RUN_KEY, VIEW_KEY, choose_run, load
 
@@ -35,7 +35,9 @@ def draw(ctx: ui.Context) -> None:
                                 label_visibility="collapsed")
     if runs and view in RUN_VIEWS:
         st.selectbox(f"Run shown in {', '.join(RUN_VIEWS)}", [r.id for r in runs], format_func=studio.run_name,
-                     key=RUN_KEY, persist_state=KEEP)
+                     key=RUN_KEY, persist_state=KEEP,
+                     help="The studio opens on the published run, when there is one. "
+                          + " ".join(glossary.STATUS_HELP.values()))
     VIEWS[view](studio)
 
 

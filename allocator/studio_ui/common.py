@@ -21,7 +21,7 @@ SUPERVISOR_EDITS = "studio-supervisor-edits"  # {supervisor id: most students}
 NOTICE = "studio-notice"  # (kind, text, details) shown once after an action's rerun
 EXPORT = "studio-export"
 CACHE = "studio-cache"
-CACHE_ENTRIES = 12
+CACHE_ENTRIES = 8  # a few runs' charts and tables: a coordinator goes back and forth between two or three
 # A widget drawn in one view keeps its value while another view is on screen.
 KEEP = "session"
 # Drag-to-zoom is off in every figure; the toolbar would only cover the legends.

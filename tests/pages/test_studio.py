@@ -482,3 +482,25 @@ def test_per_row_charts_show_one_group_a_page_at_a_time_with_search(cohort_data)
     at.text_input(key="see-chart-search").input("gam").run()
     capacity = next(t for t in plotly(at, "see-fill")["data"] if t["name"] == "Capacity")
     assert capacity["y"] == ["Gamma"] and "Showing 1–1 of 1 projects: all matching the search (3 in this run)" in shown(at)
+
+
+def test_the_studio_code_holds_no_query_and_no_session():
+    """Issue 14: the page is short, and it and its views reach data only through services (ui.read /
+    ui.run_action): no sqlalchemy, no models, no db sessions."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    files = [root / PAGE, *sorted((root / "allocator" / "studio_ui").glob("*.py"))]
+    assert len(files) >= 8, files  # the page and one module per view
+    assert len((root / PAGE).read_text().splitlines()) <= 40
+    for path in files:
+        tree = ast.parse(path.read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {f"{node.module}.{alias.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                     for alias in node.names}
+        assert not any(name.startswith(("sqlalchemy", "allocator.models", "allocator.db")) for name in imported), path
+        used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name) and node.value.id == "db"}
+        assert not used, (path, used)
+        assert len(path.read_text().splitlines()) <= 450, path
