@@ -55,7 +55,8 @@ def draw(studio: Studio) -> None:
                  "Tuned": studio.notes[r.id].tuned if r.id in studio.notes else ""}
         for r, h in zip(cmp.runs, cmp.headlines)}), key="compare-figures")
     st.caption(" ".join((glossary.COST_HELP, *(glossary.status_help(s) for s in sorted({r.status for r in cmp.runs})))))
-    st.markdown(f"**{len(cmp.differences)} student{'s' if len(cmp.differences) != 1 else ''} with a different project**")
+    moved = len(cmp.differences)
+    st.markdown(f"**{moved} student{'s' if moved != 1 else ''} with a different project**")
     if cmp.differences:
         st.dataframe(pd.DataFrame([{"Student": d.name, "Email": d.email,
                                     **{r.name: p + (f" (choice {k})" if k else "")

@@ -8,7 +8,7 @@ from allocator.studio_ui.common import Studio, switch_to
 
 
 def draw(studio: Studio) -> None:
-    current, published, ctx = studio.current, studio.published, studio.ctx
+    current, published = studio.current, studio.published
     st.markdown(f"Published now: **{ui.md(studio.run_name(published.id)) if published else 'nothing'}**")
     if not studio.setup.email_configured:
         st.info("Email is not set up (SMTP settings), so publishing notifies students **in the app only**.")

@@ -6,6 +6,8 @@ changed cells in PROJECT_EDITS / SUPERVISOR_EDITS (a table's own state is lost w
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -28,8 +30,8 @@ def init_state(studio: Studio) -> None:
 def draw(studio: Studio) -> None:
     setup = studio.setup
     st.subheader("Settings for the next run")
-    st.selectbox("Objective", list(setup.objective_labels), key="tune-objective", format_func=setup.objective_labels.get,
-                 persist_state=KEEP)
+    st.selectbox("Objective", list(setup.objective_labels), key="tune-objective",
+                 format_func=setup.objective_labels.get, persist_state=KEEP)
     if st.session_state["tune-objective"] == "weighted":
         st.text_input("Weights per rank (1st, 2nd, …, then unranked)", key="tune-weights", persist_state=KEEP,
                       help="Whole numbers; the run minimises the sum of each student's weight.")
@@ -52,8 +54,8 @@ def _project_table(studio: Studio) -> None:
     st.markdown("**Project capacities and minimums for this run** (the catalogue is not changed)")
     base = pd.DataFrame([{"id": p.id, "Project": p.label, "Supervisor": p.supervisor_name,
                           "Capacity": edits.get(p.id, {}).get("Capacity", p.capacity),
-                          "Minimum": edits.get(p.id, {}).get("Minimum", p.min_students)} for p in studio.setup.projects],
-                        columns=["id", "Project", "Supervisor", "Capacity", "Minimum"])
+                          "Minimum": edits.get(p.id, {}).get("Minimum", p.min_students)}
+                         for p in studio.setup.projects], columns=["id", "Project", "Supervisor", "Capacity", "Minimum"])
     edited = st.data_editor(
         base, key="tune-capacities", hide_index=True, disabled=["id", "Project", "Supervisor"],
         column_order=["Project", "Capacity", "Minimum", "Supervisor"],
@@ -86,7 +88,7 @@ def _supervisor_table(studio: Studio) -> None:
 
 
 def _same_load(value, catalogue: int | None) -> bool:
-    blank = value is None or (isinstance(value, float) and value != value)
+    blank = value is None or (isinstance(value, float) and math.isnan(value))  # a cleared cell
     return (catalogue is None and blank) or (not blank and catalogue is not None and value == catalogue)
 
 

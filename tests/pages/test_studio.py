@@ -244,7 +244,7 @@ def test_an_infeasible_run_shows_the_clash_and_a_fix(cohort_data):
 
 
 def test_a_bad_table_cell_is_refused_with_a_sentence(cohort_data):
-    url, ids = cohort_data
+    url, _ = cohort_data
     at = studio()
     at.session_state["tune-capacities"] = {"edited_rows": {0: {"Capacity": None}}, "added_rows": [],
                                            "deleted_rows": []}
@@ -376,7 +376,7 @@ def test_runs_to_compare_follow_a_new_run(cohort_data):
 
 
 def test_the_runs_table_says_what_was_tuned(cohort_data):
-    url, ids = cohort_data
+    _, ids = cohort_data
     at = studio()
     projects = at.data_editor(key="tune-capacities").value
     gamma_row = int(projects.index[projects["id"] == ids["gamma"]][0])
@@ -411,7 +411,7 @@ def test_unplaced_students_without_a_list_are_counted_apart(cohort_data):
 
 
 def test_a_refused_run_says_why_in_plain_sight(cohort_data):
-    url, ids = cohort_data
+    url, _ = cohort_data
     at = studio()
     at.session_state["tune-capacities"] = {"edited_rows": {0: {"Minimum": 9}}, "added_rows": [], "deleted_rows": []}
     at.run()
@@ -481,7 +481,8 @@ def test_per_row_charts_show_one_group_a_page_at_a_time_with_search(cohort_data)
     at.segmented_control(key="see-focus-see-fill").set_value("all").run()
     at.text_input(key="see-chart-search").input("gam").run()
     capacity = next(t for t in plotly(at, "see-fill")["data"] if t["name"] == "Capacity")
-    assert capacity["y"] == ["Gamma"] and "Showing 1–1 of 1 projects: all matching the search (3 in this run)" in shown(at)
+    assert capacity["y"] == ["Gamma"]
+    assert "Showing 1–1 of 1 projects: all matching the search (3 in this run)" in shown(at)
 
 
 def test_the_studio_code_holds_no_query_and_no_session():
