@@ -21,7 +21,7 @@ SUPERVISOR_EDITS = "studio-supervisor-edits"  # {supervisor id: most students}
 NOTICE = "studio-notice"  # (kind, text, details) shown once after an action's rerun
 EXPORT = "studio-export"
 CACHE = "studio-cache"
-CACHE_ENTRIES = 8  # a few runs' charts and tables: a coordinator goes back and forth between two or three
+CACHE_ENTRIES = 24  # reads, tables and figures of the few runs a coordinator goes back and forth between
 # A widget drawn in one view keeps its value while another view is on screen.
 KEEP = "session"
 # Drag-to-zoom is off in every figure; the toolbar would only cover the legends.
@@ -98,10 +98,16 @@ def cached_read(studio: Studio, fn, **kwargs):
     """A read about immutable runs (charts, assignments, a comparison), made once per session: runs never
     change once stored, so the same arguments give the same answer. The session is the coordinator's own,
     and their identity and role are checked again on every script run before a view is drawn."""
+    return cached((fn.__name__, tuple(sorted(kwargs.items()))),
+                  lambda: ui.read(fn, actor=studio.ctx.actor, **kwargs))
+
+
+def cached(key: tuple, build):
+    """`build()` once per session for `key`, which must name the immutable runs the value is made of (a
+    figure or a table of one run, of a set of compared runs); it is kept among the last CACHE_ENTRIES."""
     cache = st.session_state.setdefault(CACHE, {})
-    key = (fn.__name__, tuple(sorted(kwargs.items())))
     if key not in cache:
-        cache[key] = ui.read(fn, actor=studio.ctx.actor, **kwargs)
+        cache[key] = build()
         while len(cache) > CACHE_ENTRIES:
             cache.pop(next(iter(cache)))
     return cache[key]

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from allocator import charts, glossary, services
-from allocator.studio_ui.common import CHART_CONFIG, KEEP, Studio, cached_read, pct
+from allocator.studio_ui.common import CHART_CONFIG, KEEP, Studio, cached, cached_read, pct
 
 PICKS = "compare-runs"
 SEEN = "compare-seen"  # the feasible runs there were when the picks were last set
@@ -44,8 +44,11 @@ def draw(studio: Studio) -> None:
         return
     cmp = cached_read(studio, services.compare_runs, run_ids=tuple(picked))
     profiles = {r.name: (r.profile, r.students) for r in cmp.runs}
-    st.plotly_chart(charts.profiles_overlay(profiles), key="compare-overlay", width="stretch", config=CHART_CONFIG)
-    st.plotly_chart(charts.cumulative_top_k(profiles), key="compare-topk", width="stretch", config=CHART_CONFIG)
+    picks = tuple(picked)
+    st.plotly_chart(cached(("overlay", picks), lambda: charts.profiles_overlay(profiles)), key="compare-overlay",
+                    width="stretch", config=CHART_CONFIG)
+    st.plotly_chart(cached(("compare-top-k", picks), lambda: charts.cumulative_top_k(profiles)), key="compare-topk",
+                    width="stretch", config=CHART_CONFIG)
     st.dataframe(pd.DataFrame({
         r.name: {"Placed": f"{h.placed}/{h.students}", "Unplaced without a list":
                  str(studio.notes[r.id].unplaced_without_list) if r.id in studio.notes else "—",

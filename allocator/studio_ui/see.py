@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from allocator import charts, glossary, services, ui
-from allocator.studio_ui.common import CHART_CONFIG, KEEP, Studio, cached_read, pct
+from allocator.studio_ui.common import CHART_CONFIG, KEEP, Studio, cached, cached_read, pct
 
 CHARTS = ("Project fill", "Supervisor load", "Demand versus capacity")
 CHART_KEYS = {"Project fill": "see-fill", "Supervisor load": "see-load", "Demand versus capacity": "see-demand"}
@@ -29,11 +29,11 @@ def draw(studio: Studio) -> None:
     run_line(current)
     headline(data.headline, note, ranks=len(current.profile) - 1)
     left, right = st.columns(2)
-    left.plotly_chart(charts.rank_profile(current.profile, current.students, name=current.name),
-                      key="see-profile", width="stretch", config=CHART_CONFIG)
-    right.plotly_chart(charts.cumulative_top_k({current.name: (current.profile, current.students)}),
-                       key="see-topk", width="stretch", config=CHART_CONFIG)
-    per_row_chart(data)
+    left.plotly_chart(cached(("profile", current.id), lambda: charts.rank_profile(
+        current.profile, current.students, name=current.name)), key="see-profile", width="stretch", config=CHART_CONFIG)
+    right.plotly_chart(cached(("top-k", current.id), lambda: charts.cumulative_top_k(
+        {current.name: (current.profile, current.students)})), key="see-topk", width="stretch", config=CHART_CONFIG)
+    per_row_chart(current.id, data)
     students_table(studio, current)
 
 
@@ -70,7 +70,7 @@ def _worst(h: services.Headline, ranks: int) -> str:
     return "unranked" if h.unranked and h.worst_rank == ranks + 1 else str(h.worst_rank)
 
 
-def per_row_chart(data: services.RunCharts) -> None:
+def per_row_chart(run_id: int, data: services.RunCharts) -> None:
     """One chart of one row per project or supervisor: a group a coordinator may act on (below minimum, full,
     no students, …), a search and a page of rows at a time, so 1,400 projects stay readable."""
     which = st.segmented_control("Chart", CHARTS, key="see-chart", required=True, default=CHARTS[0],
@@ -103,15 +103,27 @@ def per_row_chart(data: services.RunCharts) -> None:
     span = f"{page.first + 1}–{page.first + len(page.items)}" if page.items else "none"
     st.caption(f"Showing {span} of {page.total:,} {noun}: {groups[focus].lower()}"
                + (" matching the search" if search else "") + f" ({len(rows):,} in this run).")
-    st.plotly_chart(draw_chart(page.items), key=CHART_KEYS[which], width="stretch", config=CHART_CONFIG)
+    figure = cached((which, run_id, focus, search, page.page), lambda: draw_chart(page.items))
+    st.plotly_chart(figure, key=CHART_KEYS[which], width="stretch", config=CHART_CONFIG)
 
 
 def students_table(studio: Studio, run: services.RunView) -> None:
-    rows = cached_read(studio, services.run_assignments, run_id=run.id)
+    frame, haystack = cached(("students", run.id), lambda: _students_frame(studio, run.id))
     search = st.text_input("Find a student or project", key="see-search").strip().casefold()
-    shown = [r for r in rows if not search or search in
-             f"{r.student_name} {r.student_email} {r.project_title} {r.supervisor_name}".casefold()]
-    st.dataframe(pd.DataFrame([{
-        "Student": r.student_name, "Email": r.student_email, "Project": r.project_title or "— unplaced —",
-        "Supervisor": r.supervisor_name, "Rank": r.rank, "Pinned": r.pinned, "Moved by hand": r.manual}
-        for r in shown]), hide_index=True, key="see-table")
+    shown = frame[haystack.str.contains(search, regex=False)] if search else frame
+    st.dataframe(shown, hide_index=True, key="see-table")
+
+
+def _students_frame(studio: Studio, run_id: int) -> tuple[pd.DataFrame, pd.Series]:
+    """The run's students as a table, and per row the lower-cased text a search looks in."""
+    rows = cached_read(studio, services.run_assignments, run_id=run_id)
+    # Column by column: a dict per row would allocate thousands of containers, and at 5,000 students the
+    # garbage collector's passes over them cost more than the table itself.
+    frame = pd.DataFrame({
+        "Student": [r.student_name for r in rows], "Email": [r.student_email for r in rows],
+        "Project": [r.project_title or "— unplaced —" for r in rows],
+        "Supervisor": [r.supervisor_name for r in rows], "Rank": pd.array([r.rank for r in rows], dtype="Int64"),
+        "Pinned": [r.pinned for r in rows], "Moved by hand": [r.manual for r in rows]})
+    haystack = pd.Series([f"{r.student_name} {r.student_email} {r.project_title} {r.supervisor_name}".casefold()
+                          for r in rows], index=frame.index, dtype=object)
+    return frame, haystack
