@@ -505,3 +505,10 @@ def test_the_studio_code_holds_no_query_and_no_session():
                 and isinstance(node.value, ast.Name) and node.value.id == "db"}
         assert not used, (path, used)
         assert len(path.read_text().splitlines()) <= 450, path
+
+
+def test_every_run_status_has_its_one_explanation():
+    from allocator.models import RUN_STATUSES
+
+    assert set(glossary.STATUS_HELP) == set(RUN_STATUSES)
+    assert all(text.startswith(status.capitalize()) for status, text in glossary.STATUS_HELP.items())
