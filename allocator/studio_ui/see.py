@@ -89,16 +89,17 @@ def per_row_chart(run_id: int, data: services.RunCharts) -> None:
     key = f"see-focus-{CHART_KEYS[which]}"
     if st.session_state.get(key) not in groups:  # first time: the first group with rows in it
         st.session_state[key] = next((k for k in groups if counts[k] and k != "all"), "all")
-    cols = st.columns([3, 2, 1])
-    focus = cols[0].segmented_control("Show", list(groups), key=key, required=True, help=FOCUS_HELP,
-                                      format_func=lambda k: f"{groups[k]} · {counts[k]:,}", persist_state=KEEP)
-    search = cols[1].text_input("Search", key="see-chart-search", placeholder="A project title or a name",
+    # A row of its own: the groups' names and counts are never cut off.
+    focus = st.segmented_control("Show", list(groups), key=key, required=True, help=FOCUS_HELP,
+                                 format_func=lambda k: f"{groups[k]} · {counts[k]:,}", persist_state=KEEP)
+    cols = st.columns([3, 1])
+    search = cols[0].text_input("Search", key="see-chart-search", placeholder="A project title or a name",
                                 persist_state=KEEP)
     shown = pick(rows, focus=focus, search=search)
     pages = max(1, -(-len(shown) // charts.PER_PAGE))
     if st.session_state.get("see-page", 1) > pages:  # a narrower search or group has fewer pages
         st.session_state["see-page"] = pages
-    page_number = cols[2].number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="see-page")
+    page_number = cols[1].number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="see-page")
     page = charts.paged(shown, page=page_number)
     span = f"{page.first + 1}–{page.first + len(page.items)}" if page.items else "none"
     st.caption(f"Showing {span} of {page.total:,} {noun}: {groups[focus].lower()}"
