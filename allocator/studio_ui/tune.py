@@ -14,6 +14,8 @@ import streamlit as st
 from allocator import services, ui
 from allocator.studio_ui.common import FORBIDS, KEEP, PINS, PROJECT_EDITS, SUPERVISOR_EDITS, Studio
 
+PAIRS_SHOWN = "tune-pairs-shown"
+
 
 def init_state(studio: Studio) -> None:
     """The defaults of the tune widgets, set once per session (widgets then take no default of their own)."""
@@ -43,10 +45,18 @@ def draw(studio: Studio) -> None:
                        key="tune-time-limit", persist_state=KEEP)
     _project_table(studio)
     _supervisor_table(studio)
-    with st.expander("Pins and forbids", expanded=bool(st.session_state.get(PINS) or st.session_state.get(FORBIDS))):
-        _pair_picker(studio, "Pin", PINS, "this student must get this project")
-        st.divider()
-        _pair_picker(studio, "Forbid", FORBIDS, "this student must not get this project")
+    # A toggle, not an expander: an expander's body is drawn (and its pickers of every student and project
+    # sent to the browser) even when folded; at 5,000 students that made Tune slow to open.
+    st.session_state.setdefault(PAIRS_SHOWN, bool(st.session_state.get(PINS) or st.session_state.get(FORBIDS)))
+    if st.toggle("Pins and forbids", key=PAIRS_SHOWN, persist_state=KEEP,
+                 help="Pin: this student must get this project. Forbid: this student must not get it."):
+        with st.container(border=True):
+            _pair_picker(studio, "Pin", PINS, "this student must get this project")
+            st.divider()
+            _pair_picker(studio, "Forbid", FORBIDS, "this student must not get this project")
+    elif st.session_state.get(PINS) or st.session_state.get(FORBIDS):
+        st.caption(f"{len(st.session_state.get(PINS, []))} pins and {len(st.session_state.get(FORBIDS, []))} "
+                   "forbids apply to the next run.")
 
 
 def _project_table(studio: Studio) -> None:

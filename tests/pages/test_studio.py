@@ -79,6 +79,13 @@ def view(at: AppTest, name: str) -> AppTest:
     return at
 
 
+def pins(at: AppTest) -> AppTest:
+    """Show Tune's pins and forbids (the old page drew them inside an expander, always there)."""
+    if any(getattr(w, "key", None) == "tune-pairs-shown" for w in at.get("toggle")):
+        at.toggle(key="tune-pairs-shown").set_value(True).run()
+    return at
+
+
 def folded(at: AppTest, text: str) -> list[str]:
     """Labels of the status and expander blocks that hold an error containing `text`."""
     return [block.label for kind in ("status", "expander") for block in at.get(kind)
@@ -103,7 +110,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     gamma_row = int(projects.index[projects["id"] == ids["gamma"]][0])
     at.session_state["tune-capacities"] = {"edited_rows": {gamma_row: {"Capacity": 1}}, "added_rows": [],
                                            "deleted_rows": []}
-    at.run()
+    pins(at)
     at.selectbox(key="pin-student").set_value(ids["students"][2])
     at.selectbox(key="pin-project").set_value(ids["alpha"])
     at.text_input(key="pin-reason").input("needs the Alpha lab")
@@ -230,7 +237,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
 
 def test_an_infeasible_run_shows_the_clash_and_a_fix(cohort_data):
     url, ids = cohort_data
-    at = studio()
+    at = pins(studio())
     for student in ids["students"][:3]:
         at.selectbox(key="pin-student").set_value(student)
         at.selectbox(key="pin-project").set_value(ids["alpha"])
@@ -383,6 +390,7 @@ def test_the_runs_table_says_what_was_tuned(cohort_data):
     at.session_state["tune-capacities"] = {"edited_rows": {gamma_row: {"Capacity": 1}}, "added_rows": [],
                                            "deleted_rows": []}
     at.number_input(key="tune-seed").set_value(3)
+    pins(at)
     at.selectbox(key="pin-student").set_value(ids["students"][2])
     at.selectbox(key="pin-project").set_value(ids["alpha"])
     at.button(key="pin-add").click().run()
@@ -433,7 +441,10 @@ def test_only_the_view_on_screen_is_drawn_and_tuned_values_survive_a_switch(coho
     assert "tune-capacities" not in keys and "compare-runs" not in keys and "studio-run-button" not in keys
     drawn = [e.proto.id for e in at.get("plotly_chart")]
     assert len(drawn) == 3 and not any("compare" in i for i in drawn)  # profile, top k, one per-row chart
-    view(at, "Tune").selectbox(key="tune-objective").set_value("weighted").run()
+    view(at, "Tune")
+    assert "pin-student" not in {w.key for w in at.selectbox}  # 5,000 names are sent only when asked for
+    assert "pin-student" in {w.key for w in pins(at).selectbox}
+    at.selectbox(key="tune-objective").set_value("weighted").run()
     at.text_input(key="tune-weights").input("1, 5, 9, 9").run()
     assert at.get("plotly_chart") == [] or not list(at.get("plotly_chart"))
     view(at, "Compare")
