@@ -10,8 +10,15 @@ Plotly renders a subset of HTML in every label, legend and hover text, so each u
 "<b>AI</b>" then reads literally instead of turning bold, and no title can become a link.
 
 Figures set no width: the page draws them with `st.plotly_chart(fig, width="stretch")` so they follow
-the screen. Legends sit above the plot, where a phone has room for them; drag-to-zoom is off so a finger
-scrolls the page instead of zooming the chart.
+the screen. Legends of fixed, short names sit above the plot, where a phone has room for them; legends of
+run names (which are long, and wrap onto more lines as runs are added) sit below the plot, where a taller
+legend pushes the margin down instead of growing over the title. Drag-to-zoom is off so a finger scrolls
+the page instead of zooming the chart.
+
+Per-row charts (one row per project or supervisor) stay readable at a university's size by showing a page
+of rows at a time: `focus_fill`, `focus_load` and `focus_demand` pick one group of rows a coordinator may
+act on (FILL_FOCUS, LOAD_FOCUS, DEMAND_FOCUS: below minimum, full, no students, …, or all), matching a
+search, in the chart's own order, and `paged` cuts one page of them.
 """
 from __future__ import annotations
 
@@ -22,13 +29,22 @@ from typing import Mapping, Sequence
 import plotly.graph_objects as go
 
 __all__ = [
+    "DEMAND_FOCUS",
+    "FILL_FOCUS",
     "Headline",
+    "LOAD_FOCUS",
+    "PER_PAGE",
+    "Page",
     "ProjectDemand",
     "ProjectFill",
     "SupervisorLoad",
     "cumulative_top_k",
     "demand_vs_capacity",
+    "focus_demand",
+    "focus_fill",
+    "focus_load",
     "headline",
+    "paged",
     "profiles_overlay",
     "project_fill",
     "rank_profile",
@@ -55,6 +71,7 @@ UNPLACED = "Unplaced"
 ROW_PX = 24
 MAX_HEIGHT = 6000
 LABEL_CHARS = 40
+PER_PAGE = 25  # rows per page of a per-row chart: about a screen's height
 
 
 @dataclass(frozen=True)
@@ -149,7 +166,7 @@ def cumulative_top_k(profiles: Mapping[str, tuple[Sequence[int], int]]) -> go.Fi
             hovertemplate="Top %{x}: %{y:.1f}% (%{customdata} students)<extra>%{fullData.name}</extra>",
         ))
     _layout(fig, title="Students with one of their top k choices", x_title="k (top k choices)",
-            y_title="% of students")
+            y_title="% of students", legend_below=True)
     fig.update_xaxes(tickmode="linear", tick0=1, dtick=1)
     fig.update_yaxes(range=[0, 100], ticksuffix="%")
     if not profiles:
@@ -170,7 +187,8 @@ def profiles_overlay(profiles: Mapping[str, tuple[Sequence[int], int]]) -> go.Fi
             customdata=[_pct(c, students) for c in counts],
             hovertemplate="%{x}: %{y} students (%{customdata:.1f}%)<extra>%{fullData.name}</extra>",
         ))
-    _layout(fig, title="Rank profiles compared", x_title="Choice the student got", y_title="Students")
+    _layout(fig, title="Rank profiles compared", x_title="Choice the student got", y_title="Students",
+            legend_below=True)
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=categories)
     if not profiles:
@@ -185,14 +203,14 @@ def project_fill(rows: Sequence[ProjectFill]) -> go.Figure:
     "Assigned", "Below minimum" (0 < assigned < minimum), "Over capacity" — then "Closed (no students)",
     drawn hatched over the capacity because a zero-length bar would be invisible, and "Minimum" markers.
     """
-    ordered = sorted(rows, key=lambda r: (_fill(r.assigned, r.capacity), r.title))
+    ordered = _fill_order(rows)
     labels = _labels([r.title for r in ordered])
     state = [_fill_state(r) for r in ordered]
     hover = [
         f"<b>{_esc(r.title)}</b><br>{r.assigned} of {r.capacity} places"
         f"{_share(r.assigned, r.capacity)}"
         + (f"<br>minimum {r.minimum}" if r.minimum else "")
-        + f"<br>{_FILL_STATES[s]}"
+        + f"<br>{'Full' if s == 'ok' and r.assigned == r.capacity else _FILL_STATES[s]}"
         for r, s in zip(ordered, state)
     ]
     fig = go.Figure()
@@ -208,7 +226,7 @@ def project_fill(rows: Sequence[ProjectFill]) -> go.Figure:
     with_min = [i for i, r in enumerate(ordered) if r.minimum > 0]
     fig.add_trace(go.Scatter(
         x=[ordered[i].minimum for i in with_min], y=_at(labels, with_min), name="Minimum", mode="markers",
-        marker=dict(symbol="line-ns-open", size=18, line=dict(width=3, color=BLACK)),
+        marker=dict(symbol="line-ns-open", size=18, color=BLACK, line=dict(width=3, color=BLACK)),
         hovertext=_at(hover, with_min), hovertemplate="%{hovertext}<extra></extra>",
     ))
     _per_row_layout(fig, "Project fill", "Students", labels)
@@ -222,7 +240,7 @@ def supervisor_load(rows: Sequence[SupervisorLoad]) -> go.Figure:
 
     Traces: "Capacity" (grey, only supervisors with a limit), "Assigned", "Over capacity".
     """
-    ordered = sorted(rows, key=lambda r: (-r.assigned, r.name))
+    ordered = _load_order(rows)
     labels = _labels([r.name for r in ordered])
     over = [r.capacity is not None and r.assigned > r.capacity for r in ordered]
     hover = [
@@ -253,7 +271,7 @@ def demand_vs_capacity(rows: Sequence[ProjectDemand]) -> go.Figure:
 
     Traces: "Ranked it" (wide bar), "1st choice" (narrow bar inside), "Capacity" (marker).
     """
-    ordered = sorted(rows, key=lambda r: (-r.first_choices, -r.any_rank, r.title))
+    ordered = _demand_order(rows)
     labels = _labels([r.title for r in ordered])
     hover = [
         f"<b>{_esc(r.title)}</b><br>1st choice of {r.first_choices} · ranked by {r.any_rank}"
@@ -266,13 +284,87 @@ def demand_vs_capacity(rows: Sequence[ProjectDemand]) -> go.Figure:
     fig.add_trace(_hbar("1st choice", labels, [r.first_choices for r in ordered], hover, BLUE, width=0.4))
     fig.add_trace(go.Scatter(
         x=[r.capacity for r in ordered], y=labels, name="Capacity", mode="markers",
-        marker=dict(symbol="line-ns-open", size=18, line=dict(width=3, color=BLACK)),
+        marker=dict(symbol="line-ns-open", size=18, color=BLACK, line=dict(width=3, color=BLACK)),
         hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
     ))
     _per_row_layout(fig, "Demand versus capacity", "Students", labels)
     if not rows:
         _empty(fig, "No projects in this run")
     return fig
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a per-row chart's rows: `items` are rows `first` … `first + len(items) - 1` (from 0) of
+    `total` matching rows; `page` counts from 1."""
+
+    items: tuple
+    page: int
+    pages: int
+    total: int
+    first: int
+
+
+def paged(items: Sequence, *, page: int, per_page: int = PER_PAGE) -> Page:
+    """Page `page` of `items` (clamped to the pages there are)."""
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(1, int(page)), pages)
+    first = (page - 1) * per_page
+    return Page(tuple(items[first:first + per_page]), page, pages, len(items), first)
+
+
+def _matches(text: str, search: str) -> bool:
+    return not search.strip() or search.strip().casefold() in " ".join(str(text).split()).casefold()
+
+
+# What a coordinator may want to act on, per per-row chart: the key picks the rows, the label names them.
+FILL_FOCUS = {"below_minimum": "Below minimum", "over_capacity": "Over capacity", "closed": "No students",
+              "full": "Full", "all": "All"}
+LOAD_FOCUS = {"over_capacity": "Over capacity", "full": "At capacity", "none": "No students", "all": "All"}
+DEMAND_FOCUS = {"oversubscribed": "More first choices than places", "unranked": "Ranked by nobody", "all": "All"}
+
+
+def focus_fill(rows: Sequence[ProjectFill], *, focus: str = "all", search: str = "") -> list[ProjectFill]:
+    """The projects of one FILL_FOCUS group matching `search`, in the fill chart's order."""
+    def state(r: ProjectFill) -> str:
+        found = _fill_state(r)
+        return "full" if found == "ok" and r.assigned == r.capacity else found
+
+    return [r for r in _fill_order(rows) if _matches(r.title, search) and focus in ("all", state(r))]
+
+
+def focus_load(rows: Sequence[SupervisorLoad], *, focus: str = "all", search: str = "") -> list[SupervisorLoad]:
+    """The supervisors of one LOAD_FOCUS group matching `search`, busiest first."""
+    def state(r: SupervisorLoad) -> str:
+        if r.assigned == 0:
+            return "none"
+        if r.capacity is not None and r.assigned > r.capacity:
+            return "over_capacity"
+        return "full" if r.capacity is not None and r.assigned == r.capacity else "ok"
+
+    return [r for r in _load_order(rows) if _matches(r.name, search) and focus in ("all", state(r))]
+
+
+def focus_demand(rows: Sequence[ProjectDemand], *, focus: str = "all", search: str = "") -> list[ProjectDemand]:
+    """The projects of one DEMAND_FOCUS group matching `search`, most wanted first."""
+    def state(r: ProjectDemand) -> str:
+        if r.any_rank == 0:
+            return "unranked"
+        return "oversubscribed" if r.first_choices > r.capacity else "ok"
+
+    return [r for r in _demand_order(rows) if _matches(r.title, search) and focus in ("all", state(r))]
+
+
+def _fill_order(rows: Sequence[ProjectFill]) -> list[ProjectFill]:
+    return sorted(rows, key=lambda r: (_fill(r.assigned, r.capacity), r.title))
+
+
+def _load_order(rows: Sequence[SupervisorLoad]) -> list[SupervisorLoad]:
+    return sorted(rows, key=lambda r: (-r.assigned, r.name))
+
+
+def _demand_order(rows: Sequence[ProjectDemand]) -> list[ProjectDemand]:
+    return sorted(rows, key=lambda r: (-r.first_choices, -r.any_rank, r.title))
 
 
 _FILL_STATES = {
@@ -378,15 +470,19 @@ def _hbar(name: str, labels: list[str], values: list[int], hover: list[str], col
 
 
 def _layout(fig: go.Figure, *, title: str, x_title: str, y_title: str, showlegend: bool = True,
-            height: int | None = None) -> None:
+            height: int | None = None, legend_below: bool = False) -> None:
+    # Below: anchored by its top edge under the x axis title (plotly pushes the bottom margin down to fit
+    # every line of it). Above: one short line, in a top margin kept for it.
+    legend = (dict(orientation="h", x=0, xanchor="left", y=-0.26, yanchor="top") if legend_below
+              else dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"))
     fig.update_layout(
         title=dict(text=title, x=0, xanchor="left"),
         template="plotly_white",
         colorway=list(RUN_COLOURS),
         font=dict(size=13),
         showlegend=showlegend,
-        legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"),
-        margin=dict(l=8, r=8, t=96 if showlegend else 64, b=8),
+        legend=legend,
+        margin=dict(l=8, r=8, t=96 if showlegend and not legend_below else 64, b=8),
         autosize=True,
         height=height,
         dragmode=False,

@@ -127,6 +127,20 @@ def run_action(fn, *args, success: str | None = None, **kwargs):
     return result
 
 
+def read(fn, *args, **kwargs):
+    """Call a service in a read-only session for drawing the page. A domain error (the run is gone, the
+    role was withdrawn) is shown as its sentence and the page stops there, instead of a traceback."""
+    try:
+        with db.read() as session:
+            return fn(session, *args, **kwargs)
+    except services.DomainError as err:
+        st.error(str(err))
+    except Exception:  # a bug: say so plainly, the log has the details
+        log.exception("read %s failed", getattr(fn, "__name__", fn))
+        st.error("Something went wrong while reading this page's data. Please reload the page.")
+    st.stop()
+
+
 def _local_sign_in(settings: config.Settings) -> str | None:
     allowed, message = auth.local_mode_allowed(settings)
     if not allowed:

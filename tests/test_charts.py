@@ -153,11 +153,22 @@ def test_profiles_overlay_no_runs():
     assert len(fig.data) == 0 and fig.layout.annotations
 
 
-def test_legend_is_on_top_and_width_is_free():
-    for fig in (charts.profiles_overlay({"A": ([1, 0], 1)}), charts.project_fill([ProjectFill("P", 1, 2)])):
+def test_short_legends_are_on_top_and_width_is_free():
+    for fig in (charts.project_fill([ProjectFill("P", 1, 2)]), charts.supervisor_load([SupervisorLoad("A", 1, 2)])):
         assert fig.layout.legend.orientation == "h"
         assert fig.layout.legend.y > 1
         assert fig.layout.width is None
+
+
+@pytest.mark.parametrize("chart", [charts.profiles_overlay, charts.cumulative_top_k])
+def test_run_legends_sit_below_the_plot_clear_of_the_title(chart):
+    """Three long run names wrap onto several legend lines; above the plot they grew over the title."""
+    names = [f"#{i} · generous, minimums relaxed, Gamma raised to {i}" for i in range(3)]
+    fig = chart({n: ([3, 1, 0], 5) for n in names})
+    assert fig.layout.legend.orientation == "h"
+    assert fig.layout.legend.yanchor == "top" and fig.layout.legend.y < 0  # under the plot area
+    assert fig.layout.title.text and fig.layout.title.x == 0
+    assert fig.layout.width is None
 
 
 # --- project fill ---------------------------------------------------------------------------------------
@@ -279,3 +290,37 @@ def test_every_figure_serialises():
     for fig in figs:
         assert fig.layout.title.text
         assert fig.to_json()
+
+
+# --- focus, search and pages (1,400 projects) ----------------------------------------------------------
+
+def test_focus_fill_picks_one_group_in_chart_order():
+    rows = fill_rows()  # Full, Half, Under, Closed, Over
+    groups = {key: [r.title for r in charts.focus_fill(rows, focus=key)] for key in charts.FILL_FOCUS}
+    assert groups == {"below_minimum": ["Under"], "over_capacity": ["Over"], "closed": ["Closed"], "full": ["Full"],
+                      "all": ["Closed", "Under", "Half", "Full", "Over"]}
+    assert [r.title for r in charts.focus_fill(rows, search="  L")] == ["Closed", "Half", "Full"]
+    assert charts.focus_fill(rows, focus="full", search="half") == []
+
+
+def test_focus_load_and_demand():
+    load = [SupervisorLoad("Ada", 3, 3), SupervisorLoad("Bo", 1, 4), SupervisorLoad("Cy", 0, None),
+            SupervisorLoad("Di", 5, 4)]
+    assert {k: [r.name for r in charts.focus_load(load, focus=k)] for k in charts.LOAD_FOCUS} == {
+        "over_capacity": ["Di"], "full": ["Ada"], "none": ["Cy"], "all": ["Di", "Ada", "Bo", "Cy"]}
+    assert [r.name for r in charts.focus_load(load, search="d")] == ["Di", "Ada"]
+    demand = [ProjectDemand("Hot", 9, 12, 3), ProjectDemand("Fine", 2, 6, 3), ProjectDemand("Cold", 0, 0, 2)]
+    assert [r.title for r in charts.focus_demand(demand, focus="oversubscribed")] == ["Hot"]
+    assert [r.title for r in charts.focus_demand(demand, focus="unranked")] == ["Cold"]
+
+
+def test_a_page_of_1400_projects_fits_a_screen():
+    rows = [ProjectFill(f"Project {i:04d}", i % 5, 4, 2 if i % 7 == 0 else 0) for i in range(1400)]
+    ordered = charts.focus_fill(rows)
+    page = charts.paged(ordered, page=3)
+    assert (page.page, page.pages, page.total, page.first) == (3, 56, 1400, 50)
+    assert list(page.items) == ordered[50:75]
+    fig = charts.project_fill(page.items)
+    assert len(fig.layout.yaxis.categoryarray) == charts.PER_PAGE
+    assert fig.layout.height <= 160 + charts.ROW_PX * charts.PER_PAGE  # no longer thousands of pixels
+    assert charts.paged(ordered, page=99).page == 56 and charts.paged([], page=1).pages == 1

@@ -17,6 +17,7 @@ from allocator.services.proposals import *  # noqa: F401,F403
 from allocator.services.allocation import *  # noqa: F401,F403
 from allocator.services.allocation_publish import *  # noqa: F401,F403
 from allocator.services.allocation_export import *  # noqa: F401,F403
+from allocator.services.run_notes import *  # noqa: F401,F403
 from allocator.services.cohort_admin import *  # noqa: F401,F403
 from allocator.services.catalogue import *  # noqa: F401,F403
 from allocator.services.people import *  # noqa: F401,F403

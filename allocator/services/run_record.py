@@ -36,7 +36,7 @@ from allocator.services.errors import Invalid
 
 __all__ = ["DamagedRecord", "MAX_MESSAGE", "MAX_REASON", "MAX_SEED", "MAX_TIME_LIMIT", "DEFAULT_TIME_LIMIT", "Move", "RECORD_VERSION",
            "RunParameters", "RunRecord", "check_settings", "from_json", "local", "people_in", "portable", "project_key",
-           "project_of", "student_key", "supervisor_key", "to_json", "user_of"]
+           "project_of", "settings_from_json", "student_key", "supervisor_key", "to_json", "user_of"]
 
 RECORD_VERSION = 2
 MAX_TIME_LIMIT = 300.0
@@ -288,6 +288,12 @@ def _settings(data: Any) -> RunParameters:
         return check_settings(params)
     except Invalid as err:
         raise DamagedRecord(f"settings: {err}") from None
+
+
+def settings_from_json(record: Any) -> RunParameters:
+    """Only the settings of a stored record (e.g. `AllocationRun.record["settings"]`), read strictly, for
+    callers that list many runs and need not parse each one's problem."""
+    return _settings(record if record is not None else {})
 
 
 def _problem(data: Any) -> engine.Problem:

@@ -236,6 +236,13 @@ class App:
         tab.click()
         expect(tab).to_have_attribute("aria-selected", "true")
 
+    def segment(self, key: str, option: str) -> None:
+        """Pick an option of a segmented control (a rerun), unless it is already the one picked."""
+        choice = self.keyed(key).get_by_role("radio", name=option, exact=True)
+        if choice.get_attribute("aria-checked") != "true":
+            self.act(choice.click)
+        expect(choice).to_have_attribute("aria-checked", "true")
+
     def screenshot(self, directory: Path, name: str) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{name}.png"

@@ -258,7 +258,7 @@ def test_coordinator_approves_allocates_publishes_and_exports(app, deployment, a
         runs_before = s.scalar(select(func.count(AllocationRun.id)).where(AllocationRun.cohort_id == dep.cohort_id))
     app.go("Allocation studio")
     expect(app.main.get_by_role("heading", name="Allocation studio")).to_be_visible()
-    app.tab("Run")
+    app.segment("studio-view", "Run")
     app.click("studio-run-button")
     notice = app.main.locator('[data-testid="stAlertContentSuccess"]').filter(has_text="students placed")
     expect(notice).to_be_visible()
@@ -274,7 +274,7 @@ def test_coordinator_approves_allocates_publishes_and_exports(app, deployment, a
     expect(notice).to_contain_text(f"Run #{run_id} is optimal: {placed} of {n_students} students placed")
 
     # The charts of the run.
-    app.tab("See")
+    app.segment("studio-view", "See")
     for key in ("see-profile", "see-topk"):
         chart = app.keyed(key).locator('[data-testid="stPlotlyChart"]')
         expect(chart).to_be_visible()
@@ -283,7 +283,7 @@ def test_coordinator_approves_allocates_publishes_and_exports(app, deployment, a
     app.screenshot(artifacts, "3-coordinator-studio-charts")
 
     # Publish it.
-    app.tab("Publish")
+    app.segment("studio-view", "Publish")
     app.check("publish-confirm")
     app.click("publish-button")
     expect(app.main.locator('[data-testid="stAlertContentSuccess"]').filter(
@@ -291,7 +291,7 @@ def test_coordinator_approves_allocates_publishes_and_exports(app, deployment, a
     assert published_run(dep) == run_id
 
     # Export: prepare the files, download the students' CSV and read it.
-    app.tab("Export")
+    app.segment("studio-view", "Export")
     app.click("export-prepare")
     button = app.keyed("dl-students").get_by_role("button")
     expect(button).to_be_visible()

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from allocator import db
+from allocator import db, glossary, services
 from allocator.models import AllocationRun, Assignment, AuditEvent, Notification, Project, User
 from tests import factories as f
 from tests.conftest import APP_PATH
@@ -71,6 +71,27 @@ def plotly(at: AppTest, key: str) -> dict:
     raise AssertionError(f"no plotly chart {key}")
 
 
+def view(at: AppTest, name: str) -> AppTest:
+    """Bring a view on screen (the old tabbed page drew every tab, so there it has nothing to do)."""
+    if any(getattr(w, "key", None) == "studio-view" for w in at.get("button_group")):
+        at.segmented_control(key="studio-view").set_value(name).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def pins(at: AppTest) -> AppTest:
+    """Show Tune's pins and forbids (the old page drew them inside an expander, always there)."""
+    if any(getattr(w, "key", None) == "tune-pairs-shown" for w in at.get("toggle")):
+        at.toggle(key="tune-pairs-shown").set_value(True).run()
+    return at
+
+
+def folded(at: AppTest, text: str) -> list[str]:
+    """Labels of the status and expander blocks that hold an error containing `text`."""
+    return [block.label for kind in ("status", "expander") for block in at.get(kind)
+            if any(text in e.value for e in block.get("error"))]
+
+
 def shown(at: AppTest) -> str:
     return "\n".join(str(e.value) for e in (*at.markdown, *at.success, *at.error, *at.info, *at.warning,
                                             *at.caption))
@@ -79,7 +100,9 @@ def shown(at: AppTest) -> str:
 def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     url, ids = cohort_data
     at = studio()
-    assert "No runs yet" in shown(at)
+    assert at.segmented_control(key="studio-view").value == "Tune"  # nothing to see yet
+    assert "No runs yet" in shown(view(at, "Run"))
+    view(at, "Tune")
 
     # Tune: greedy, Gamma's capacity 3 → 1 for this run, a pin with a reason.
     at.selectbox(key="tune-objective").set_value("greedy")
@@ -87,7 +110,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     gamma_row = int(projects.index[projects["id"] == ids["gamma"]][0])
     at.session_state["tune-capacities"] = {"edited_rows": {gamma_row: {"Capacity": 1}}, "added_rows": [],
                                            "deleted_rows": []}
-    at.run()
+    pins(at)
     at.selectbox(key="pin-student").set_value(ids["students"][2])
     at.selectbox(key="pin-project").set_value(ids["alpha"])
     at.text_input(key="pin-reason").input("needs the Alpha lab")
@@ -95,6 +118,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     assert "needs the Alpha lab" in shown(at)
 
     # Run.
+    view(at, "Run")
     at.text_input(key="tune-label").input("greedy, Gamma 1")
     at.button(key="studio-run-button").click().run()
     assert not at.exception, at.exception
@@ -113,9 +137,11 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     # See: the headline and the figures come from the stored run.
     metrics = {m.label: m.value for m in at.metric}
     placed_count = sum(1 for p in placed.values() if p is not None)
-    assert metrics["Placed"] == f"{placed_count} / 8"
+    assert at.segmented_control(key="studio-view").value == "See"  # a run goes straight to its charts
+    assert (metrics["Placed (of 8)"], metrics["Unplaced"]) == (str(placed_count), str(8 - placed_count))
     profile_fig = plotly(at, "see-profile")
     assert profile_fig["data"][0]["y"] == [*first.profile, 8 - sum(first.profile)]
+    at.segmented_control(key="see-focus-see-fill").set_value("all").run()  # every project, not one group
     fill = plotly(at, "see-fill")
     capacity_trace = next(t for t in fill["data"] if t["name"] == "Capacity")
     assert dict(zip(capacity_trace["y"], capacity_trace["x"])) == {"Alpha": 2, "Beta": 3, "Gamma": 1}
@@ -124,19 +150,27 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
         if trace["name"] in ("Assigned", "Below minimum", "Over capacity"):
             assigned.update(zip(trace["y"], trace["x"]))
     assert assigned.get("Alpha") == list(placed.values()).count(ids["alpha"])
+    at.segmented_control(key="see-chart").set_value("Demand versus capacity").run()
+    at.segmented_control(key="see-focus-see-demand").set_value("all").run()
+    assert [k for k in ("see-fill", "see-load", "see-demand")
+            if any(k in e.proto.id for e in at.get("plotly_chart"))] == ["see-demand"]  # one at a time
     demand = plotly(at, "see-demand")
     firsts = next(t for t in demand["data"] if t["name"] == "1st choice")
     assert dict(zip(firsts["y"], firsts["x"])) == {"Alpha": 4, "Beta": 2, "Gamma": 2}
 
     # A second run, min-cost without the override, then compare.
+    view(at, "Tune")
     at.selectbox(key="tune-objective").set_value("min-cost")
     beta_row = int(projects.index[projects["id"] == ids["beta"]][0])
-    at.session_state["tune-capacities"] = {"edited_rows": {beta_row: {"Capacity": 4}}, "added_rows": [],
-                                           "deleted_rows": []}
+    # Gamma back to its catalogue 3 (the table kept the 1 while other views were on screen), Beta 3 → 4.
+    at.session_state["tune-capacities"] = {"edited_rows": {gamma_row: {"Capacity": 3}, beta_row: {"Capacity": 4}},
+                                           "added_rows": [], "deleted_rows": []}
     at.button(key="pin-remove-0").click().run()
+    view(at, "Run")
     at.text_input(key="tune-label").input("min-cost")
     at.button(key="studio-run-button").click().run()
     first, second = runs(url)
+    view(at, "Compare")
     assert second.objective == "min-cost" and second.record["settings"]["pins"] == []
     assert second.record["settings"]["capacity_overrides"] == [[f"P{ids['beta']}", 4]]
     overlay = plotly(at, "compare-overlay")
@@ -156,6 +190,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     # Adjust: move a student of the newest run, by hand, to the project with a free place → a derived run.
     caps = {ids["alpha"]: 2, ids["beta"]: 4, ids["gamma"]: 3}
     target = next(p for p, cap in caps.items() if list(after.values()).count(p) < cap)
+    view(at, "Adjust")
     mover = next(s for s, p in after.items() if p not in (target, None))
     at.selectbox(key="adjust-student").set_value(mover)
     assert at.button(key="adjust-move").disabled  # nothing picked yet: no accidental move
@@ -171,6 +206,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
     assert f"Student {ids['students'].index(mover)} is placed on {titles[target]}" in shown(at)
 
     # Publish the derived run (no SMTP settings: in-app only, said on screen).
+    view(at, "Publish")
     assert "in the app only" in shown(at)
     at.checkbox(key="publish-confirm").check().run()
     at.button(key="publish-button").click().run()
@@ -188,6 +224,7 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
         assert s.scalar(select(AuditEvent.action).where(AuditEvent.action == "responses.locked"))
 
     # Export the published run.
+    view(at, "Export")
     at.button(key="export-prepare").click().run()
     files = at.session_state["studio-export"]
     assert files.run_id == moved.id
@@ -200,12 +237,12 @@ def test_tune_run_see_compare_adjust_publish_export(cohort_data):
 
 def test_an_infeasible_run_shows_the_clash_and_a_fix(cohort_data):
     url, ids = cohort_data
-    at = studio()
+    at = pins(studio())
     for student in ids["students"][:3]:
         at.selectbox(key="pin-student").set_value(student)
         at.selectbox(key="pin-project").set_value(ids["alpha"])
         at.button(key="pin-add").click().run()
-    at.button(key="studio-run-button").click().run()
+    view(at, "Run").button(key="studio-run-button").click().run()
     [run] = runs(url)
     assert run.status == "infeasible"
     text = shown(at)
@@ -214,14 +251,16 @@ def test_an_infeasible_run_shows_the_clash_and_a_fix(cohort_data):
 
 
 def test_a_bad_table_cell_is_refused_with_a_sentence(cohort_data):
-    url, ids = cohort_data
+    url, _ = cohort_data
     at = studio()
     at.session_state["tune-capacities"] = {"edited_rows": {0: {"Capacity": None}}, "added_rows": [],
                                            "deleted_rows": []}
     at.run()
-    at.button(key="studio-run-button").click().run()
+    view(at, "Run").button(key="studio-run-button").click().run()
     assert runs(url) == []
     assert any("The capacity of Alpha is blank" in e.value for e in at.error)
+    # Shown plainly: not folded away inside a collapsed "The run did not start".
+    assert not folded(at, "is blank")
 
 
 @pytest.mark.parametrize("email", ["s0@uni.example", "ann@uni.example"])
@@ -262,9 +301,10 @@ def test_publishing_emails_one_message_per_student_with_their_project(cohort_dat
         monkeypatch.setenv("SMTP_FROM", "Allocator <allocator@uni.example>")
         monkeypatch.setenv("SMTP_STARTTLS", "false")
         at = studio()
-        assert "in the app only" not in shown(at)
-        at.button(key="studio-run-button").click().run()
+        assert "in the app only" not in shown(view(at, "Publish"))
+        view(at, "Run").button(key="studio-run-button").click().run()
         [run] = runs(url)
+        view(at, "Publish")
         at.checkbox(key="publish-confirm").check().run()
         at.button(key="publish-button").click().run()
         assert not at.exception, at.exception
@@ -290,3 +330,196 @@ def test_publishing_emails_one_message_per_student_with_their_project(cohort_dat
         assert message.get_body(("html",)) is not None
     assert sorted(emailed) == sorted(ids["students"])
     assert "8 emails sent" in shown(at)
+
+
+# --- what the studio shows at the moment that matters (issue 11, point 6) ---------------------------------
+
+def make_runs(url, ids, objectives=("greedy", "min-cost", "generous"), publish=None) -> list[int]:
+    """Runs made through the services, as if earlier; `publish` is an index into them."""
+    made = []
+    with db.session(url) as s, s.begin():
+        actor = f.actor(s.scalars(select(User).where(User.email == ADMIN)).one())
+        for objective in objectives:
+            made.append(services.run_allocation(s, actor=actor, cohort_id=ids["cohort"],
+                                                params=services.RunParameters(objective=objective)).id)
+    if publish is not None:
+        with db.session(url) as s, s.begin():
+            services.publish_run(s, actor=f.actor(s.scalars(select(User).where(User.email == ADMIN)).one()),
+                                 run_id=made[publish])
+    return made
+
+
+def runs_table(at: AppTest):
+    return next(d.value for d in at.dataframe if "Kind" in d.value.columns and "Published" in d.value.columns)
+
+
+def test_the_studio_opens_on_the_published_run_not_the_newest(cohort_data):
+    url, ids = cohort_data
+    made = make_runs(url, ids, publish=0)
+    at = studio()
+    assert at.session_state["studio-run"] == made[0]
+    view(at, "Export")
+    assert f"#{made[0]}" in at.selectbox(key="studio-run").format_func(at.selectbox(key="studio-run").value)
+
+
+def test_the_studio_opens_on_the_newest_run_when_none_is_published(cohort_data):
+    url, ids = cohort_data
+    made = make_runs(url, ids)
+    assert studio().session_state["studio-run"] == made[-1]
+
+
+def test_runs_to_compare_follow_a_new_run(cohort_data):
+    url, ids = cohort_data
+    first, second = make_runs(url, ids, objectives=("greedy", "min-cost"))
+    at = view(studio(), "Compare")
+    assert sorted(at.multiselect(key="compare-runs").value) == sorted([first, second])
+    view(at, "Run").button(key="studio-run-button").click().run()
+    newest = runs(url)[-1].id
+    view(at, "Compare")
+    picked = at.multiselect(key="compare-runs").value
+    assert newest in picked and len(picked) == 2
+    overlay = plotly(at, "compare-overlay")
+    assert any(t["name"].startswith(f"#{newest} ") for t in overlay["data"])
+
+
+def test_the_runs_table_says_what_was_tuned(cohort_data):
+    _, ids = cohort_data
+    at = studio()
+    projects = at.data_editor(key="tune-capacities").value
+    gamma_row = int(projects.index[projects["id"] == ids["gamma"]][0])
+    at.session_state["tune-capacities"] = {"edited_rows": {gamma_row: {"Capacity": 1}}, "added_rows": [],
+                                           "deleted_rows": []}
+    at.number_input(key="tune-seed").set_value(3)
+    pins(at)
+    at.selectbox(key="pin-student").set_value(ids["students"][2])
+    at.selectbox(key="pin-project").set_value(ids["alpha"])
+    at.button(key="pin-add").click().run()
+    view(at, "Run").button(key="studio-run-button").click().run()
+    view(at, "Run").button(key="studio-run-button").click().run()  # the same settings again
+    table = runs_table(view(at, "Run"))
+    assert list(table["Tuned"]) == ["capacity: Gamma 1 · 1 pin · seed 3"] * 2
+
+
+def test_unplaced_students_without_a_list_are_counted_apart(cohort_data):
+    url, ids = cohort_data
+    with db.session(url) as s, s.begin():
+        from allocator.models import Cohort
+
+        f.student(s, s.get(Cohort, ids["cohort"]), person=f.user(s, email="late@uni.example", name="Late Student"))
+    at = studio()
+    view(at, "Run").button(key="studio-run-button").click().run()
+    [run] = runs(url)
+    assert sum(run.profile) == 8  # the eight with a list are placed; the ninth never submitted one
+    text = shown(at)
+    assert "1 unplaced, of whom 1 did not submit a list" in text
+    metrics = {m.label: m for m in at.metric}
+    assert "1 of the 1 unplaced students did not submit a list" in metrics["Unplaced"].proto.help
+    table = runs_table(view(at, "Run"))
+    assert list(table["Placed"]) == ["8 / 9 (1 unplaced: 1 without a list)"]
+
+
+def test_a_refused_run_says_why_in_plain_sight(cohort_data):
+    url, _ = cohort_data
+    at = studio()
+    at.session_state["tune-capacities"] = {"edited_rows": {0: {"Minimum": 9}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    view(at, "Run").button(key="studio-run-button").click().run()
+    assert runs(url) == []
+    refusal = [e for e in at.error if "needs at least 9 students" in e.value]
+    assert refusal, [e.value for e in at.error]
+    assert not folded(at, "needs at least 9")  # not inside a collapsed "The run did not start"
+
+
+# --- only the view on screen is drawn (issue 13) -------------------------------------------------------
+
+def test_only_the_view_on_screen_is_drawn_and_tuned_values_survive_a_switch(cohort_data):
+    url, ids = cohort_data
+    make_runs(url, ids, objectives=("greedy", "min-cost"))
+    at = studio()
+    assert at.segmented_control(key="studio-view").value == "See"  # runs exist: open on the results
+    keys = {getattr(w, "key", None) for kind in ("data_editor", "multiselect", "button") for w in at.get(kind)}
+    assert "tune-capacities" not in keys and "compare-runs" not in keys and "studio-run-button" not in keys
+    drawn = [e.proto.id for e in at.get("plotly_chart")]
+    assert len(drawn) == 3 and not any("compare" in i for i in drawn)  # profile, top k, one per-row chart
+    view(at, "Tune")
+    assert "pin-student" not in {w.key for w in at.selectbox}  # 5,000 names are sent only when asked for
+    assert "pin-student" in {w.key for w in pins(at).selectbox}
+    at.selectbox(key="tune-objective").set_value("weighted").run()
+    at.text_input(key="tune-weights").input("1, 5, 9, 9").run()
+    assert at.get("plotly_chart") == [] or not list(at.get("plotly_chart"))
+    view(at, "Compare")
+    view(at, "Tune")
+    assert at.selectbox(key="tune-objective").value == "weighted"
+    assert at.text_input(key="tune-weights").value == "1, 5, 9, 9"
+    view(at, "Run").button(key="studio-run-button").click().run()
+    newest = runs(url)[-1]
+    assert newest.objective == "weighted" and newest.record["settings"]["weights"] == [1, 5, 9, 9]
+
+
+def test_headline_figures_are_short_enough_to_show_whole(cohort_data):
+    url, ids = cohort_data
+    make_runs(url, ids, objectives=("greedy",))
+    at = studio()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Placed (of 8)"] == "8" and metrics["Unplaced"] == "0"
+    assert all(len(v) <= 8 for v in metrics.values()), metrics
+
+
+# --- words explained where they appear (issue 15) ------------------------------------------------------
+
+def test_status_cost_and_solver_are_explained_where_they_appear(cohort_data):
+    url, ids = cohort_data
+    make_runs(url, ids, objectives=("min-cost",))
+    at = studio()
+    [run] = runs(url)
+    line = next(m for m in at.markdown if f"cost {run.cost}" in m.value and f"solver {run.solver}" in m.value)
+    assert glossary.STATUS_HELP[run.status] in line.proto.help
+    assert glossary.COST_HELP in line.proto.help and glossary.SOLVER_HELP[run.solver] in line.proto.help
+
+
+def test_per_row_charts_show_one_group_a_page_at_a_time_with_search(cohort_data):
+    url, ids = cohort_data
+    make_runs(url, ids, objectives=("greedy",))
+    at = studio()
+    placed = placement(url, runs(url)[0].id)
+    full = sorted(t for p, t in ((ids["alpha"], "Alpha"), (ids["beta"], "Beta"), (ids["gamma"], "Gamma"))
+                  if list(placed.values()).count(p) == {"Alpha": 2, "Beta": 3, "Gamma": 3}[t])
+    group = at.segmented_control(key="see-focus-see-fill")
+    assert group.value == "full" and group.format_func("full") == f"Full · {len(full)}"
+    capacity = next(t for t in plotly(at, "see-fill")["data"] if t["name"] == "Capacity")
+    assert sorted(capacity["y"]) == full
+    assert f"Showing 1–{len(full)} of {len(full)} projects: full" in shown(at)
+    at.segmented_control(key="see-focus-see-fill").set_value("all").run()
+    at.text_input(key="see-chart-search").input("gam").run()
+    capacity = next(t for t in plotly(at, "see-fill")["data"] if t["name"] == "Capacity")
+    assert capacity["y"] == ["Gamma"]
+    assert "Showing 1–1 of 1 projects: all matching the search (3 in this run)" in shown(at)
+
+
+def test_the_studio_code_holds_no_query_and_no_session():
+    """Issue 14: the page is short, and it and its views reach data only through services (ui.read /
+    ui.run_action): no sqlalchemy, no models, no db sessions."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    files = [root / PAGE, *sorted((root / "allocator" / "studio_ui").glob("*.py"))]
+    assert len(files) >= 8, files  # the page and one module per view
+    assert len((root / PAGE).read_text().splitlines()) <= 40
+    for path in files:
+        tree = ast.parse(path.read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {f"{node.module}.{alias.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                     for alias in node.names}
+        assert not any(name.startswith(("sqlalchemy", "allocator.models", "allocator.db")) for name in imported), path
+        used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name) and node.value.id == "db"}
+        assert not used, (path, used)
+        assert len(path.read_text().splitlines()) <= 450, path
+
+
+def test_every_run_status_has_its_one_explanation():
+    from allocator.models import RUN_STATUSES
+
+    assert set(glossary.STATUS_HELP) == set(RUN_STATUSES)
+    assert all(text.startswith(status.capitalize()) for status, text in glossary.STATUS_HELP.items())

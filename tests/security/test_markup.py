@@ -119,6 +119,14 @@ def test_no_page_lets_user_markup_through(hostile, email, path):
     assert unsafe_output(at) == []
 
 
+def test_no_studio_view_lets_user_markup_through(hostile):
+    """The studio draws one view at a time: each is checked."""
+    at = page("pages/admin_studio.py", ADMIN)
+    for view in ("Tune", "Run", "See", "Compare", "Adjust", "Publish", "Export"):
+        at.segmented_control(key="studio-view").set_value(view).run()
+        assert not at.exception and unsafe_output(at) == [], view
+
+
 def test_the_projects_page_shows_the_description_as_plain_markdown(hostile):
     """Not vacuous: the hostile description is on the page, in a Markdown element without HTML."""
     at = page("pages/student_projects.py", STUDENT)
@@ -129,7 +137,12 @@ def test_the_projects_page_shows_the_description_as_plain_markdown(hostile):
 
 def test_the_studio_charts_carry_the_titles_escaped(hostile):
     at = page("pages/admin_studio.py", ADMIN)
-    specs = [json.loads(n.proto.spec) for n in nodes(at._tree) if getattr(n, "type", "") == "plotly_chart"]
+    specs = []
+    for chart, key in (("Project fill", "see-fill"), ("Supervisor load", "see-load"),
+                       ("Demand versus capacity", "see-demand")):  # drawn one at a time, each showing all rows
+        at.segmented_control(key="see-chart").set_value(chart).run()
+        at.segmented_control(key=f"see-focus-{key}").set_value("all").run()
+        specs += [json.loads(n.proto.spec) for n in nodes(at._tree) if getattr(n, "type", "") == "plotly_chart"]
     assert specs, "the studio drew no chart"
     text = "\n".join(t for spec in specs for t in strings(spec))
     assert "&lt;script&gt;" in text and "&lt;img src=x onerror=alert(1)&gt;" in text
