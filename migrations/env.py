@@ -6,7 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 
 from allocator import config as app_config
-from allocator import db
+from allocator import db, migrate
 from allocator.models import Base, UTCDateTime
 
 config = context.config
@@ -41,12 +41,14 @@ def run_online() -> None:
     if connection is not None:
         _configure(connection=connection)
         with context.begin_transaction():
+            migrate.lock_for_migrations(connection)
             context.run_migrations()
         return
     url = config.get_main_option("sqlalchemy.url") or app_config.load().database_url
     with db.create(url).connect() as connection:
         _configure(connection=connection)
         with context.begin_transaction():
+            migrate.lock_for_migrations(connection)
             context.run_migrations()
 
 
