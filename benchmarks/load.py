@@ -124,7 +124,9 @@ def nginx_config(replica_ports: list[int], https_port: int, http_port: int, cert
     sub(r"^\s*ssl_certificate_key .*$", f"        ssl_certificate_key {key};")
     sub(r"^error_log .*$", f"error_log {tmp / 'error.log'} warn;")
     sub(r"^pid .*$", f"pid {tmp / 'nginx.pid'};")
-    sub(r"^\s*access_log .*$", f"    access_log {tmp / 'access.log'};\n" + "".join(
+    # Which replica served each websocket, for the report (the deployed file logs nginx's default format).
+    sub(r"^\s*access_log .*$", "    log_format upstreams '$status $upstream_addr $request_uri';\n"
+        f"    access_log {tmp / 'access.log'} upstreams;\n" + "".join(
         f"    {kind}_temp_path {tmp / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")))
     return conf
 
@@ -153,6 +155,20 @@ class Nginx:
                 return
             time.sleep(0.1)
         raise SystemExit(f"nginx did not listen on {self.port}: {self.log.read_text()}")
+
+    def websockets_served(self, replica_ports: list[int]) -> list[int]:
+        """Websockets each replica accepted (101), from nginx's access log: written when they close."""
+        counts = [0] * len(replica_ports)
+        log = self.log.with_name("access.log")
+        for line in log.read_text().splitlines() if log.exists() else []:
+            status, *rest = line.split(" ")
+            if status != "101" or "/_stcore/stream" not in line:
+                continue
+            last = " ".join(rest[:-1]).split(",")[-1].strip()  # after a failover, the replica that answered
+            for i, port in enumerate(replica_ports):
+                if last.endswith(f":{port}"):
+                    counts[i] += 1
+        return counts
 
     def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -329,17 +345,11 @@ class Session:
                 fwd = ForwardMsg()
                 fwd.ParseFromString(await self.ws.recv())
                 kind = fwd.WhichOneof("type")
-                if os.environ.get("LOAD_DEBUG") and kind != "delta":
-                    print("MSG", id(self) % 1000, kind, fwd.script_finished if kind == "script_finished" else
-                          str(getattr(fwd, kind))[:80].replace("\n", " ") if kind else "", flush=True)
                 if kind == "delta":
                     self._read_delta(fwd, drawn)
                 elif kind == "new_session":
                     # The page this run draws, as the browser tracks it: the next request names it.
                     self.page_hash = fwd.new_session.page_script_hash or self.page_hash
-                    if os.environ.get("LOAD_DEBUG"):
-                        print("NEW", id(self) % 1000, fwd.new_session.page_script_hash[:8],
-                              fwd.new_session.main_script_hash[:8], flush=True)
                 elif kind == "navigation":
                     # The menu's pages; the page being drawn is new_session's (a sign-in screen drawn
                     # before st.navigation belongs to the main script, whatever the menu's default).
@@ -489,6 +499,23 @@ async def student_session(base: str, ssl_context: ssl.SSLContext, stats: Stats, 
     stats.done += 1
 
 
+async def warm_up(port: int) -> None:
+    """One first page straight from a new replica, as a deploy's smoke check would: a process's very first
+    script run imports the app (seconds) and runs in Streamlit's folder mode, which app.py restarts."""
+    msg = BackMsg()
+    msg.rerun_script.query_string = ""
+    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+                                  max_size=None, open_timeout=STEP_TIMEOUT) as ws:
+        await ws.send(msg.SerializeToString())
+        async with asyncio.timeout(STEP_TIMEOUT):
+            while True:
+                fwd = ForwardMsg()
+                fwd.ParseFromString(await ws.recv())
+                if fwd.WhichOneof("type") == "script_finished" and \
+                        fwd.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+                    return
+
+
 # ---------------------------------------------------------------------------------------- browser tabs
 
 
@@ -512,9 +539,16 @@ def browser_sessions(base: str, seeded: Seeded, students: list[Student], stop: t
                     missing = [h for h in SECURITY_HEADERS if h not in response.headers]
                     if missing:
                         stats.errors.append(f"browser: GET / lacks {missing}")
-                    page.get_by_label("Someone else: their email").fill(student.email)
-                    page.locator(".st-key-signin-by-email button").click()
-                    page.locator('a[href$="student_preferences"]:visible').first.click()
+                    for _ in range(3):  # a lost first click (see sign_in) is clicked again, and counted
+                        page.get_by_label("Someone else: their email").fill(student.email)
+                        page.locator(".st-key-signin-by-email button").click()
+                        signed_in = page.locator('a[href$="student_preferences"]:visible').first
+                        with contextlib.suppress(Exception):
+                            signed_in.wait_for(timeout=20_000)
+                        if signed_in.count():
+                            break
+                        stats.signin_repeats += 1
+                    signed_in.click()
                     page.locator(".st-key-save-preferences button:visible").wait_for()
                     draft = stored_lists(seeded.url, seeded.open_cohort).get(student.user_id, [])
                     if len(draft) >= 2:
@@ -601,9 +635,13 @@ def main() -> int:
         seeded = seed(url, args.sessions + args.browsers)
         os.environ["MIGRATE_ON_START"] = "false"
         replicas = [Server(url, tmp) for _ in range(args.replicas)]
+        for replica in replicas:
+            asyncio.run(warm_up(replica.port))
         nginx = Nginx([r.port for r in replicas], tmp)
         idle_rss = [rss_mb(r.process.pid) for r in replicas]
         result = asyncio.run(load(args, seeded, nginx, replicas))
+        nginx.stop()  # closes the websockets' log lines
+        result["served"] = nginx.websockets_served([r.port for r in replicas])
         result["idle_rss"] = idle_rss
         result["lost"] = check_saves(seeded)
         result["tracebacks"] = sum(r.log_path.read_text(errors="replace").count("Traceback") for r in replicas)
@@ -643,6 +681,7 @@ async def load(args, seeded: Seeded, nginx: Nginx, replicas: list[Server]) -> di
     peak_rss = [0.0] * len(replicas)
     peak_ws = [0] * len(replicas)
     killed: list[int] = []
+    result_kill_at = [0.0]
 
     async def monitor() -> None:
         while True:
@@ -657,10 +696,13 @@ async def load(args, seeded: Seeded, nginx: Nginx, replicas: list[Server]) -> di
         await asyncio.sleep(kill_at)
         if args.no_kill:
             return
+        while browsers is not None and browsers.is_alive():  # the tabs check their saves before it
+            await asyncio.sleep(1.0)
         victim = 0
         killed.append(victim)
         os.killpg(replicas[victim].process.pid, signal.SIGKILL)
-        print(f"t={kill_at:.0f}s: killed replica 1 (port {replicas[victim].port}), "
+        result_kill_at[0] = time.monotonic() - t0
+        print(f"t={result_kill_at[0]:.0f}s: killed replica 1 (port {replicas[victim].port}), "
               f"{stats.open_now} sessions open", flush=True)
 
     t0 = time.monotonic()
@@ -691,7 +733,7 @@ async def load(args, seeded: Seeded, nginx: Nginx, replicas: list[Server]) -> di
         browsers.join(4 * STEP_TIMEOUT)
     stats.errors += coordinator_errors
     return dict(stats=stats, peak_rss=peak_rss, peak_ws=peak_ws, killed=killed, counts=counts, elapsed=elapsed,
-                kill_at=kill_at if killed else None, replicas=replicas)
+                kill_at=result_kill_at[0] if killed else None, replicas=replicas)
 
 
 def check_saves(seeded: Seeded) -> list[str]:
@@ -730,8 +772,8 @@ def report(args, result: dict) -> int:
     ]
     for i, replica in enumerate(replicas):
         state = " (killed)" if i in result["killed"] else ""
-        rows.append((f"replica {i + 1}{state}: open connections peak",
-                     str(result["peak_ws"][i])))
+        rows.append((f"replica {i + 1}{state}: websockets served / upstream connections peak",
+                     f"{result['served'][i]} / {result['peak_ws'][i]}"))
         rows.append((f"replica {i + 1}{state}: RSS idle / peak (MB)",
                      f"{result['idle_rss'][i]:.0f} / {result['peak_rss'][i]:.0f}"))
     width = max(len(k) for k, _ in rows)
