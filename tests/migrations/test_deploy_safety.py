@@ -35,16 +35,30 @@ def _revisions(url: str) -> list[str]:
         engine.dispose()
 
 
+# Each process imports alembic and the models, says it is ready, then waits for the signal to upgrade.
+RACE = """
+import sys, time
+from pathlib import Path
+from allocator import migrate
+url, folder, me = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+(folder / f"ready-{me}").touch()
+while not (folder / "go").exists():
+    time.sleep(0.005)
+migrate.upgrade(url)
+"""
+
+
 @pytest.mark.postgresql
-def test_replicas_starting_together_migrate_once(empty_postgres):
-    """Each process waits for the same instant, then upgrades: as replicas (or `alembic upgrade head` in
-    their containers) do when a deployment starts them together."""
-    start_at = time.time() + 4  # after every interpreter has imported alembic and the models
-    script = ("import sys, time; from allocator import migrate; "
-              f"time.sleep(max(0.0, {start_at} - time.time())); migrate.upgrade(sys.argv[1])")
-    procs = [subprocess.Popen([sys.executable, "-c", script, empty_postgres], cwd=ROOT,
+def test_replicas_starting_together_migrate_once(empty_postgres, tmp_path):
+    """Replicas (or `alembic upgrade head` in each container) that a deployment starts together all
+    upgrade the same empty database at the same instant."""
+    procs = [subprocess.Popen([sys.executable, "-c", RACE, empty_postgres, str(tmp_path), str(i)], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for _ in range(REPLICAS)]
+             for i in range(REPLICAS)]
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("ready-*"))) < REPLICAS and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (tmp_path / "go").touch()
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     failed = [out[-2000:] for p, out in zip(procs, outputs) if p.returncode != 0]
     assert failed == []
