@@ -267,6 +267,7 @@ class Stats:
     page_seconds: list[float] = field(default_factory=list)
     save_seconds: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    timeouts: list[str] = field(default_factory=list)  # overload, not a wrong answer: counted apart
     open_now: int = 0
     open_peak: int = 0
     reconnects: int = 0
@@ -312,7 +313,8 @@ class Session:
         self.ws = await websockets.connect(
             self.base.replace("https://", "wss://") + "/_stcore/stream", ssl=self.ssl,
             subprotocols=["streamlit"], origin=self.base, additional_headers={"Cookie": self.cookie},
-            max_size=None, open_timeout=STEP_TIMEOUT, ping_interval=20, ping_timeout=60)
+            # No websocket pings: Streamlit's frontend sends none either (it relies on the server's).
+            max_size=None, open_timeout=STEP_TIMEOUT, ping_interval=None)
         self.stats.open_now += 1
         self.stats.open_peak = max(self.stats.open_peak, self.stats.open_now)
 
@@ -424,8 +426,8 @@ async def sign_in(session: Session, email: str) -> Page:
 
 async def edit_and_save(session: Session, student: Student, rng: random.Random, draft: list[int],
                         first_visit: bool) -> None:
-    """Projects: add one (or up to the minimum), on a first visit; My preferences: swap the first two;
-    save."""
+    """First visit: Projects, add one (or up to the cohort's minimum), My preferences, save. Later
+    visits: My preferences, swap the first two, save."""
     page = await session.run(page=STUDENT_PAGE) if first_visit else Page()
     while True:  # one project, or as many as the cohort's minimum of three asks
         can_add = [int(k[4:]) for k, w in page.widgets.items() if k.startswith("add-") and not w.disabled]
@@ -437,7 +439,7 @@ async def edit_and_save(session: Session, student: Student, rng: random.Random, 
         if len(draft) >= 3:
             break
     page = await session.run(page=PREFERENCES_PAGE)
-    if len(draft) >= 2 and "down-0" in page.widgets:
+    if not first_visit and len(draft) >= 2 and "down-0" in page.widgets:
         page = await session.run([Session.trigger(page.widgets["down-0"])])
         draft[0], draft[1] = draft[1], draft[0]
     if "save-preferences" not in page.widgets:
@@ -495,7 +497,10 @@ async def student_session(base: str, ssl_context: ssl.SSLContext, stats: Stats, 
                 stats.errors.append(f"{student.email}: reconnecting for ever ({err!r})")
                 break
             await asyncio.sleep(rng.uniform(0.5, 2.0))
-        except (ServerError, TimeoutError) as err:
+        except TimeoutError:
+            stats.timeouts.append(f"{student.email}: no settled page within {STEP_TIMEOUT:.0f} s")
+            break
+        except ServerError as err:
             stats.errors.append(f"{student.email}: {err!r}"[:300])
             break
     await session.close()
@@ -581,7 +586,7 @@ def browser_sessions(base: str, seeded: Seeded, students: list[Student], stop: t
 # ------------------------------------------------------------------------------------------ coordinator
 
 
-def coordinator(seeded: Seeded, stop, out) -> None:
+def coordinator(seeded: Seeded, stop, out, interval: float) -> None:
     """Allocations in the open cohort (the coordinator watching demand), runs published in the closed one.
 
     A process of its own, so the solver does not hold this process's GIL while the clients time pages."""
@@ -590,7 +595,7 @@ def coordinator(seeded: Seeded, stop, out) -> None:
         with db.session(seeded.url) as s, s.begin():
             open_params = services.default_parameters(s, actor=seeded.admin, cohort_id=seeded.open_cohort)
             closed_params = services.default_parameters(s, actor=seeded.admin, cohort_id=seeded.closed_cohort)
-        while not stop.wait(8.0):
+        while not stop.wait(interval):
             with db.session(seeded.url) as s, s.begin():
                 services.run_allocation(s, actor=seeded.admin, cohort_id=seeded.open_cohort, params=open_params)
             counts["runs"] += 1
@@ -623,10 +628,15 @@ def main() -> int:
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--duration", type=float, default=240, help="seconds the sessions stay open (default 240)")
     parser.add_argument("--no-kill", action="store_true", help="keep every replica up")
+    parser.add_argument("--coordinator-every", type=float, default=20,
+                        help="seconds between the coordinator's rounds of run + run-and-publish (default 20)")
+    parser.add_argument("--step-timeout", type=float, default=STEP_TIMEOUT,
+                        help="seconds a page may take before the step counts as timed out (default 120)")
     parser.add_argument("--server", default=os.environ.get("LOAD_DATABASE_SERVER",
                                                            "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"),
                         help="PostgreSQL server on which a fresh database is made and dropped")
     args = parser.parse_args()
+    globals()["STEP_TIMEOUT"] = args.step_timeout  # read by every step as it runs
     if args.replicas < 2 and not args.no_kill:
         raise SystemExit("killing a replica needs at least two")
 
@@ -680,7 +690,7 @@ async def load(args, seeded: Seeded, nginx: Nginx, replicas: list[Server]) -> di
 
     spawn = multiprocessing.get_context("spawn")
     stop_coordinator, coordinator_out = spawn.Event(), spawn.Queue()
-    coord = spawn.Process(target=coordinator, args=(seeded, stop_coordinator, coordinator_out), daemon=True)
+    coord = spawn.Process(target=coordinator, args=(seeded, stop_coordinator, coordinator_out, args.coordinator_every), daemon=True)
     stop = threading.Event()
     browsers = None
     if args.browsers and os.path.exists(CHROMIUM):
@@ -705,7 +715,9 @@ async def load(args, seeded: Seeded, nginx: Nginx, replicas: list[Server]) -> di
         await asyncio.sleep(kill_at)
         if args.no_kill:
             return
-        while browsers is not None and browsers.is_alive():  # the tabs check their saves before it
+        # The tabs save before it, unless the machine is so slow that they would hold the kill up long.
+        patience = time.monotonic() + 60
+        while browsers is not None and browsers.is_alive() and time.monotonic() < patience:
             await asyncio.sleep(1.0)
         victim = 0
         killed.append(victim)
@@ -727,7 +739,7 @@ async def load(args, seeded: Seeded, nginx: Nginx, replicas: list[Server]) -> di
     for t in tasks:
         t.cancel()
     if stuck:
-        stats.errors.append(f"{stuck} sessions still busy at the time limit")
+        stats.timeouts.append(f"{stuck} sessions still busy at the time limit")
     elapsed = time.monotonic() - t0
     stop.set()
     stop_coordinator.set()
@@ -774,7 +786,8 @@ def report(args, result: dict) -> int:
         ("replica killed at", f"{result['kill_at']:.0f} s" if result["kill_at"] is not None else "—"),
         ("reconnections", str(stats.reconnects)),
         ("sign-in clicks repeated (first click lost)", str(stats.signin_repeats)),
-        ("errors", str(len(stats.errors))),
+        ("server errors (exception, error shown, protocol)", str(len(stats.errors))),
+        (f"steps timed out (no page within {STEP_TIMEOUT:.0f} s)", str(len(stats.timeouts))),
         ("tracebacks in replica logs", str(result["tracebacks"])),
         ("lost saves (acknowledged, not in DB)", str(len(result["lost"]))),
         ("wall time (s)", f"{result['elapsed']:.0f}"),
@@ -790,10 +803,11 @@ def report(args, result: dict) -> int:
     print(f"{'-' * width}-|-{'-' * 30}")
     for k, v in rows:
         print(f"{k.ljust(width)} | {v}")
-    for line in (stats.errors + result["lost"])[:20]:
+    for line in (stats.errors + result["lost"] + stats.timeouts)[:20]:
         print("  ", line)
-    failed = bool(stats.errors or result["lost"] or result["tracebacks"])
-    print("\nFAILED: errors or lost saves" if failed else "\nOK: no lost save, no server error")
+    failed = bool(stats.errors or result["lost"] or result["tracebacks"] or stats.timeouts)
+    print("\nFAILED: server errors, timeouts or lost saves" if failed else
+          "\nOK: no lost save, no server error, no timeout")
     return 1 if failed else 0
 
 
