@@ -1,14 +1,14 @@
 """Entry point: verify who is here, then build their navigation. A page not listed cannot be reached."""
 import streamlit as st
 
-from allocator import bootstrap, config, ui
+from allocator import bootstrap, config, migrate, ui
 
 st.set_page_config(page_title="Project Allocator", page_icon="🎓", layout="wide")
 
 
 @st.cache_resource(show_spinner="Preparing the database…")
-def _database_ready(url: str, local: bool) -> bool:
-    return bootstrap.prepare_database(url, seed_demo=local)
+def _database_ready(url: str, local: bool, migrate_on_start: bool) -> bool:
+    return bootstrap.prepare_database(url, seed_demo=local, migrate_on_start=migrate_on_start)
 
 
 try:
@@ -16,7 +16,10 @@ try:
 except config.SettingsError as err:
     ui.settings_unreadable(err)
 try:
-    _database_ready(settings.database_url, not settings.microsoft_configured)
+    _database_ready(settings.database_url, not settings.microsoft_configured, settings.migrate_on_start)
+except migrate.SchemaMismatch as refusal:  # not cached: the next visit checks again, once migrated it serves
+    st.error(f"This server cannot serve pages yet. {refusal.message}")
+    st.stop()
 except Exception:
     ui.service_unavailable("Preparing the database")
 ctx = ui.establish()

@@ -9,12 +9,21 @@ from allocator import db, migrate, seeding
 log = logging.getLogger(__name__)
 
 
-def prepare_database(url: str, *, seed_demo: bool) -> bool:
-    """Migrate `url` to head; seed the demo deployment when asked and the database has nobody in it.
+def prepare_database(url: str, *, seed_demo: bool, migrate_on_start: bool = True) -> bool:
+    """Migrate `url` to head (or, when migrating is a separate job, refuse a database that is not at
+    head with `migrate.SchemaMismatch`); seed the demo deployment when asked and the database has
+    nobody in it.
 
     Returns True when demo data was created.
     """
-    migrate.upgrade(url)
+    if migrate_on_start:
+        migrate.upgrade(url)
+    else:
+        try:
+            migrate.require_current(url)
+        except migrate.SchemaMismatch as refusal:
+            log.error("refusing to serve: %s", refusal.message)
+            raise
     if not seed_demo or os.environ.get("ALLOCATOR_NO_DEMO"):
         return False
     with db.engine(url).connect() as conn:

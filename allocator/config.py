@@ -98,6 +98,8 @@ class Settings:
     smtp_starttls: bool
     app_url: str | None
     extra: dict = field(default_factory=dict)
+    # False where a one-shot job migrates (deploy/docker-compose.yml): replicas then only check the schema.
+    migrate_on_start: bool = True
 
     @property
     def microsoft_configured(self) -> bool:
@@ -126,4 +128,5 @@ def load() -> Settings:
         smtp_from=get("SMTP_FROM"),
         smtp_starttls=(get("SMTP_STARTTLS", "true") or "").lower() in ("1", "true", "yes"),
         app_url=get("APP_URL"),
+        migrate_on_start=(get("MIGRATE_ON_START", "true") or "").lower() in ("1", "true", "yes"),
     )

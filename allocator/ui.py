@@ -171,6 +171,12 @@ def _local_sign_in(settings: config.Settings) -> str | None:
                          use_container_width=True):
                 st.session_state[LOCAL_KEY] = person.email
                 st.rerun()
+    # The lists stop at a few per role; anyone else (the 200th student) is reached by email.
+    with st.form("signin-other", border=False):
+        typed = st.text_input("Someone else: their email", key="signin-email", placeholder="name@example.ac.uk")
+        if st.form_submit_button("Sign in", key="signin-by-email") and typed.strip():
+            st.session_state[LOCAL_KEY] = typed.strip().lower()
+            st.rerun()
     st.stop()
 
 

@@ -6,7 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 
 from allocator import config as app_config
-from allocator import db
+from allocator import db, migrate
 from allocator.models import Base, UTCDateTime
 
 config = context.config
@@ -67,6 +67,7 @@ def _migrate(connection) -> None:
         # upgrade lets the foreign-key check below undo all of it.
         _configure(connection=connection, **({"transactional_ddl": True} if sqlite else {}))
         with context.begin_transaction():
+            migrate.lock_for_migrations(connection)
             context.run_migrations()
             if sqlite:
                 _foreign_key_check(connection)
