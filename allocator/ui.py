@@ -6,13 +6,11 @@ Services check everything once more: this module is convenience, not the securit
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 import threading
 import traceback
-import urllib.parse
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -141,50 +139,14 @@ def run_action(fn, *args, success: str | None = None, **kwargs):
     return result
 
 
-# Local mode keeps a tab's demo choice across reloads: the tab's sessionStorage holds it, and a reload
-# hands it to the new Streamlit session through a cookie that lives a few seconds and is read once.
-DEMO_STORAGE_KEY = "allocator.demo-person"
-DEMO_COOKIE = "allocator_demo_person"
-_REMEMBER_DEMO = "_remember_demo_person"
-_FORGET_DEMO = "_forget_demo_person"
-
-
-def _in_browser(script: str) -> None:
-    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
-
-
-def _demo_choice_after_reload() -> str | None:
-    raw = st.context.cookies.get(DEMO_COOKIE)
-    if not raw or st.session_state.get(_FORGET_DEMO):
-        return None
-    _in_browser(f"document.cookie = {json.dumps(DEMO_COOKIE + '=; path=/; max-age=0; SameSite=Strict')};")
-    return urllib.parse.unquote(raw).strip().lower() or None
-
-
-def _offer_demo_choice_of_this_tab() -> None:
-    """On the sign-in screen: forget the tab's choice after a sign-out, else replay it once by reloading."""
-    key, cookie = json.dumps(DEMO_STORAGE_KEY), json.dumps(DEMO_COOKIE)
-    if st.session_state.pop(_FORGET_DEMO, False):
-        _in_browser(f"sessionStorage.removeItem({key});")
-        return
-    _in_browser(f"const v = sessionStorage.getItem({key});"
-                f"if (v && !document.cookie.split('; ').some(c => c.startsWith({cookie} + '='))) {{"
-                f"  document.cookie = {cookie} + '=' + encodeURIComponent(v) + '; path=/; max-age=10; SameSite=Strict';"
-                f"  window.location.reload(); }}")
-
-
 def _local_sign_in(settings: config.Settings) -> str | None:
     allowed, message = auth.local_mode_allowed(settings)
     if not allowed:
         st.error(message)
         st.stop()
-    email = st.session_state.get(LOCAL_KEY) or _demo_choice_after_reload()
+    email = st.session_state.get(LOCAL_KEY)
     if email:
-        st.session_state[LOCAL_KEY] = email
-        if st.session_state.pop(_REMEMBER_DEMO, False):
-            _in_browser(f"sessionStorage.setItem({json.dumps(DEMO_STORAGE_KEY)}, {json.dumps(email)});")
         return email
-    _offer_demo_choice_of_this_tab()
     st.title("Project Allocator")
     st.warning("**Local demo mode.** Anyone can sign in as anyone: this is for trying the app on your own "
                "machine. Configure Microsoft sign-in before real students use it.", icon="⚠️")
@@ -206,7 +168,6 @@ def _local_sign_in(settings: config.Settings) -> str | None:
             if st.button(f"{person.name} · {person.email}", key=f"signin-{person.email}",
                          use_container_width=True):
                 st.session_state[LOCAL_KEY] = person.email
-                st.session_state[_REMEMBER_DEMO] = True
                 st.rerun()
     st.stop()
 
@@ -234,7 +195,6 @@ def sidebar_account(ctx: Context) -> None:
         if ctx.local_mode and st.button("Sign out", key="sign-out"):
             st.session_state.pop(LOCAL_KEY, None)
             st.session_state.pop(COHORT_KEY, None)
-            st.session_state[_FORGET_DEMO] = True
             st.rerun()
 
 

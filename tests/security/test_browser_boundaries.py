@@ -220,31 +220,3 @@ def test_microsoft_mode_draws_the_page_on_a_reload_and_from_a_link(microsoft_sit
             assert "Ada Lovelace" in page.locator("body").inner_text()
     finally:
         page.close()
-
-
-# --- issue 15: local mode keeps a tab's demo sign-in across a reload -------------------------------------
-
-def test_local_mode_keeps_the_demo_sign_in_of_a_tab_across_a_reload(site):
-    _, base, context = site
-    page = sign_in(context, base, STUDENT_BUTTON)
-    other = context.new_page()  # another tab of the same browser is another person's session
-    try:
-        for _ in range(2):
-            page.reload()
-            page.locator('[data-testid="stSidebar"]').get_by_text(STUDENT).first.wait_for()
-            idle(page)
-            assert page.get_by_text("Sign in as", exact=True).count() == 0
-        other.goto(base)
-        other.get_by_text("Sign in as", exact=True).wait_for()
-
-        page.get_by_role("button", name="Sign out").click()
-        page.get_by_text("Sign in as", exact=True).wait_for()
-        idle(page)
-        page.reload()
-        page.get_by_text("Sign in as", exact=True).wait_for()
-        idle(page)
-        page.wait_for_timeout(500)
-        assert page.get_by_text("Sign in as", exact=True).count() == 1
-    finally:
-        other.close()
-        page.close()
