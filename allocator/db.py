@@ -12,6 +12,7 @@ from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from allocator import config
@@ -56,6 +57,17 @@ def create(url: str) -> Engine:
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                          hide_parameters=HIDE_PARAMETERS)
+
+
+def describe_failure(err: BaseException) -> str:
+    """A failure as the log may keep it: for a database error, the driver's one-line message and the kind
+    of statement, without the parameters or PostgreSQL's DETAIL line (which quotes the row's values, e.g.
+    "Key (email)=(…) already exists")."""
+    if isinstance(err, DBAPIError) and err.orig is not None:
+        first_line = (str(err.orig).strip().splitlines() or [""])[0]
+        statement = " ".join((err.statement or "").split()[:3])
+        return f"{type(err).__name__} ({type(err.orig).__name__}): {first_line} [in: {statement} …]"
+    return f"{type(err).__name__}: {err}"
 
 
 def engine(url: str | None = None) -> Engine:
