@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -135,23 +134,10 @@ def current_user(session: Session, actor: Actor) -> User:
     return user
 
 
-def _caller_session() -> Session:
-    # require_admin(actor) is called from ~40 services that all hold their session as a local; finding it
-    # here keeps those call sites unchanged. Anything else is a programming error, never a silent pass.
-    caller = sys._getframe(2)
-    candidate = caller.f_locals.get("session")
-    if not isinstance(candidate, Session):
-        candidate = next((v for v in caller.f_locals.values() if isinstance(v, Session)), None)
-    if candidate is None:
-        raise TypeError(f"require_admin needs a session: none in {caller.f_code.co_name}()")
-    return candidate
-
-
-def require_admin(actor: Actor, session: Session | None = None) -> User:
-    """The actor's account, if it is active and a coordinator's right now; NotAllowed otherwise.
-
-    `session` defaults to the calling service's own session (its local named `session`)."""
-    user = current_user(session if session is not None else _caller_session(), actor)
+def require_admin(session: Session, actor: Actor) -> User:
+    """The actor's account, if it is active and a coordinator's right now (re-read in this transaction,
+    never taken from the flags the page passed in); NotAllowed otherwise."""
+    user = current_user(session, actor)
     if not user.is_admin:
         raise NotAllowed(MSG_ADMIN_ONLY)
     return user

@@ -341,7 +341,7 @@ def _humanise(text: str, names: Mapping[str, str]) -> str:
 
 def studio_setup(session: Session, *, actor: Actor, cohort_id: int) -> StudioSetup:
     """The cohort's approved projects, students and supervisors, for the Tune tab's pickers."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort = _cohort(session, cohort_id)
     supervisor = aliased(User)
     projects = tuple(
@@ -377,7 +377,7 @@ def studio_setup(session: Session, *, actor: Actor, cohort_id: int) -> StudioSet
 
 def default_parameters(session: Session, *, actor: Actor, cohort_id: int) -> RunParameters:
     """The cohort's defaults: its objective and unranked rule; weights 1, 2, 3, … for the weighted one."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort = _cohort(session, cohort_id)
     return RunParameters(objective=cohort.default_objective, allow_unranked=cohort.allow_unranked,
                          weights=tuple(range(1, cohort.max_choices + 2)))
@@ -616,7 +616,7 @@ def _get_view(session: Session, run: AllocationRun, stored: RunRecord | None = N
 
 def list_runs(session: Session, *, actor: Actor, cohort_id: int) -> list[RunView]:
     """Every run of the cohort, newest first (one query; the stored problems are not loaded)."""
-    require_admin(actor)
+    require_admin(session, actor)
     _cohort(session, cohort_id)
     rows = session.execute(_run_query().where(AllocationRun.cohort_id == cohort_id)
                            .order_by(AllocationRun.created_at.desc(), AllocationRun.id.desc())).all()
@@ -625,7 +625,7 @@ def list_runs(session: Session, *, actor: Actor, cohort_id: int) -> list[RunView
 
 def get_run(session: Session, *, actor: Actor, run_id: int) -> RunView:
     """One run; an infeasible one with suggestions of what to change."""
-    require_admin(actor)
+    require_admin(session, actor)
     return _get_view(session, _run(session, run_id))
 
 
@@ -745,7 +745,7 @@ def run_allocation(session: Session, *, actor: Actor, cohort_id: int, params: Ru
     is stored too (status "infeasible", the engine's sentence in `message`, with names for ids) and its
     view carries suggestions of what to change.
     """
-    require_admin(actor)
+    require_admin(session, actor)
     _one_snapshot(session)
     cohort = _cohort(session, cohort_id)
     params = _checked(params)
@@ -783,7 +783,7 @@ def _rows(session: Session, run_id: int) -> list[AssignmentRow]:
 
 def run_assignments(session: Session, *, actor: Actor, run_id: int) -> list[AssignmentRow]:
     """One row per student of the run, by name: their project, supervisor and rank (one query)."""
-    require_admin(actor)
+    require_admin(session, actor)
     _run(session, run_id)
     return _rows(session, run_id)
 
@@ -791,7 +791,7 @@ def run_assignments(session: Session, *, actor: Actor, run_id: int) -> list[Assi
 def run_charts(session: Session, *, actor: Actor, run_id: int) -> RunCharts:
     """The numbers behind the See tab's charts, from the stored run and the problem it solved: project
     fill against this run's capacities and minimums, supervisor loads, demand against capacity."""
-    require_admin(actor)
+    require_admin(session, actor)
     run = _run(session, run_id)
     stored = _stored(session, run)
     problem = stored.problem
@@ -825,7 +825,7 @@ def run_charts(session: Session, *, actor: Actor, run_id: int) -> RunCharts:
 
 def compare_runs(session: Session, *, actor: Actor, run_ids: Iterable[int]) -> Comparison:
     """Two or more runs of one cohort side by side, and every student whose project differs."""
-    require_admin(actor)
+    require_admin(session, actor)
     ids = list(dict.fromkeys(int(r) for r in run_ids))
     if len(ids) < 2:
         raise Invalid("Pick at least two runs to compare.")
@@ -880,7 +880,7 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     Nothing is changed in the old run. Moving a pinned student overrides their pin in the new run; a
     project they did not rank is allowed by hand and counted as unranked.
     """
-    require_admin(actor)
+    require_admin(session, actor)
     run = _run(session, run_id)
     reason = _reason(reason)
     if run.status == "infeasible":
@@ -966,7 +966,7 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
 
 def restore_run(session: Session, *, actor: Actor, run_id: int, label: str = "") -> RunView:
     """Bring an older run back as the newest: a copy derived from it (runs are never deleted or changed)."""
-    require_admin(actor)
+    require_admin(session, actor)
     run = _run(session, run_id)
     if run.status == "infeasible":
         raise Invalid("An infeasible run has no allocation to restore.")
@@ -1072,7 +1072,7 @@ def explain_student(session: Session, *, actor: Actor, run_id: int, student_id: 
     """Why the student got what they got in this run, for the coordinator: their placement, then one
     sentence per project they ranked higher (in the words the student would read), from the solve that
     placed them; a student moved by hand is said to be."""
-    require_admin(actor)
+    require_admin(session, actor)
     run = _run(session, run_id)
     if run.status == "infeasible":
         raise Invalid("This run is infeasible: nobody was placed, so there is nothing to explain.")

@@ -100,7 +100,7 @@ def run_roster_rows(problem: engine.Problem, rows, titles: dict[int, tuple[str |
 
 def export_run(session: Session, *, actor: Actor, run_id: int) -> RunExport:
     """Every file of one run, built at once (a few queries whatever the size); the export is audited."""
-    require_admin(actor)
+    require_admin(session, actor)
     run = _run(session, run_id)
     cohort = session.get(Cohort, run.cohort_id)
     stored = _stored(session, run)

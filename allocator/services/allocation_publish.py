@@ -155,7 +155,7 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
     student's answer over when their project is unchanged and tells nobody about that; only students
     whose project changed are told, with what changed, and asked again (and the supervisors of the
     projects they left or joined)."""
-    require_admin(actor)
+    require_admin(session, actor)
     run = _run(session, run_id)
     if run.status == "infeasible":
         raise Invalid("An infeasible run has no allocation to publish.")
@@ -240,7 +240,7 @@ def deliver_publication(report: PublishReport, *, settings: config.Settings | No
 
 def mark_emailed(session: Session, *, actor: Actor, cohort_id: int, user_ids: Iterable[int]) -> int:
     """Record that the publication email reached these students (one UPDATE); returns how many."""
-    require_admin(actor)
+    require_admin(session, actor)
     ids = sorted(set(int(u) for u in user_ids))
     if not ids:
         return 0
@@ -257,7 +257,7 @@ def mark_emailed(session: Session, *, actor: Actor, cohort_id: int, user_ids: It
 
 def set_responses_locked(session: Session, *, actor: Actor, cohort_id: int, locked: bool) -> bool:
     """Stop (or let again) students accept or decline the published allocation."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort = _cohort(session, cohort_id)
     cohort.responses_locked = bool(locked)
     session.flush()
@@ -283,7 +283,7 @@ def _declined(session: Session, run_id: int) -> list[DeclinedRow]:
 
 def list_declined(session: Session, *, actor: Actor, cohort_id: int) -> ResponsesView:
     """The answers to the published allocation: counts, and every decline with its reason."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort = _cohort(session, cohort_id)
     run_id = published_run_id(session, cohort_id)
     if run_id is None:
@@ -313,7 +313,7 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
     is pinned to their current project (except where a decline leaves a project below its minimum: its
     other students are re-placed too), and each decliner is forbidden the project they declined. The
     published run's other settings (objective, overrides, forbids, seed) carry over."""
-    require_admin(actor)
+    require_admin(session, actor)
     _one_snapshot(session)  # the kept pins, the declines and the preferences from one moment
     cohort = _cohort(session, cohort_id)
     run_id = published_run_id(session, cohort_id)

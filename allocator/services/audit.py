@@ -38,7 +38,7 @@ def list_events(
     session: Session, *, actor: Actor, cohort_id: int | None = None, action: str | None = None, limit: int = 500
 ) -> list[AuditView]:
     """The latest events, newest first, each described in a sentence (people and projects by name)."""
-    require_admin(actor)
+    require_admin(session, actor)
     query = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)
     if cohort_id is not None:
         query = query.where(AuditEvent.cohort_id == cohort_id)

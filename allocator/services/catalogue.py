@@ -113,7 +113,7 @@ def catalogue(session: Session, *, actor: Actor, cohort_id: int, statuses: Seque
               search: str | None = None) -> Catalogue:
     """Every project of the cohort (or those with `statuses`, matching `search` in code, title,
     supervisor or tags), proposals first, with demand from the students' current preferences."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort_or_404(session, cohort_id)
     supervisor = aliased(User)
     projects = session.execute(
@@ -174,7 +174,7 @@ def _notify_supervisors(session: Session, cohort_id: int, projects: list[Project
 def approve_projects(session: Session, *, actor: Actor, cohort_id: int, project_ids: Iterable[int]) -> BulkResult:
     """Approve proposals (or rejected projects, on second thoughts). Withdrawn ones are skipped: their
     supervisor took them back. Supervisors are notified."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort_or_404(session, cohort_id)
     projects = _projects(session, cohort_id, project_ids)
     skipped = tuple(f"“{p.title}” was withdrawn by its supervisor." for p in projects if p.status == "withdrawn")
@@ -196,7 +196,7 @@ def reject_projects(session: Session, *, actor: Actor, cohort_id: int, project_i
                     reason: str) -> BulkResult:
     """Reject projects with a reason their supervisor sees. An approved project can be rejected too
     (it leaves the catalogue; students who ranked it keep it in their list but cannot be placed on it)."""
-    require_admin(actor)
+    require_admin(session, actor)
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Give a reason for the rejection: the supervisor sees it.")
@@ -250,7 +250,7 @@ def bulk_edit_projects(session: Session, *, actor: Actor, cohort_id: int,
     """Apply edits of capacity, min_students and tags from table rows (each with the project's "id";
     the other keys are optional). Every row is checked first, in Python, whatever the browser allowed;
     if any is wrong nothing is saved and the error lists every bad row by its number (1 = first row)."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort_or_404(session, cohort_id)
     if not rows:
         return BulkResult(changed=0)
@@ -321,7 +321,7 @@ class SupervisorChoice:
 
 def supervisor_choices(session: Session, *, actor: Actor, cohort_id: int) -> tuple[SupervisorChoice, ...]:
     """The cohort's staff, by name: whom a project can be given to."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort_or_404(session, cohort_id)
     return tuple(SupervisorChoice(uid, name, email) for uid, name, email in session.execute(
         select(User.id, User.name, User.email).join(Membership, Membership.user_id == User.id)
@@ -351,7 +351,7 @@ def edit_project(session: Session, *, actor: Actor, cohort_id: int, project_id: 
     """Change a project's title, description, code and supervisor (None: nobody), checked with the
     proposal form's rules; the supervisor must be staff of the cohort. What changed is audited, and a
     reassigned project's new (and former) supervisor is told. Nothing changes if any value is wrong."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort_or_404(session, cohort_id)
     project = session.scalar(select(Project).where(Project.id == project_id, Project.cohort_id == cohort_id)
                              .with_for_update())

@@ -109,7 +109,7 @@ def _jsonable(value: Any) -> Any:
 
 def create_cohort(session: Session, *, actor: Actor, name: str) -> CohortView:
     """A new, empty cohort with the default rules and no dates (phase "Not yet open")."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort = Cohort(name=_clean_name(session, name))
     session.add(cohort)
     session.flush()
@@ -118,7 +118,7 @@ def create_cohort(session: Session, *, actor: Actor, name: str) -> CohortView:
 
 
 def rename_cohort(session: Session, *, actor: Actor, cohort_id: int, name: str) -> CohortView:
-    require_admin(actor)
+    require_admin(session, actor)
     cohort = _cohort(session, cohort_id)
     new = _clean_name(session, name, exclude_id=cohort_id)
     if new != cohort.name:
@@ -129,7 +129,7 @@ def rename_cohort(session: Session, *, actor: Actor, cohort_id: int, name: str) 
 
 
 def _set_archived(session: Session, actor: Actor, cohort_id: int, archived: bool) -> CohortView:
-    require_admin(actor)
+    require_admin(session, actor)
     cohort = _cohort(session, cohort_id)
     if cohort.archived != archived:
         cohort.archived = archived
@@ -157,7 +157,7 @@ def copy_cohort(session: Session, *, actor: Actor, cohort_id: int, name: str,
     unless `keep_status`, which keeps approved projects approved. Students, preferences, runs and dates
     are not copied.
     """
-    require_admin(actor)
+    require_admin(session, actor)
     source = _cohort(session, cohort_id)
     cohort = Cohort(name=_clean_name(session, name), **{f: getattr(source, f) for f in COPIED_RULES})
     session.add(cohort)
@@ -211,7 +211,7 @@ def update_cohort_settings(
     open only once proposals have closed, 0 ≤ minimum ≤ maximum choices ≤ 50, a known objective, and a
     "published" override only once an allocation has been published. Nothing changes if any fails.
     """
-    require_admin(actor)
+    require_admin(session, actor)
     cohort = _cohort(session, cohort_id)
     given = {k: v for k, v in dict(
         proposals_open_at=proposals_open_at, proposals_close_at=proposals_close_at,
@@ -283,7 +283,7 @@ def update_cohort_settings(
 
 
 def cohort_settings_form(session: Session, *, actor: Actor, cohort_id: int) -> CohortSettingsForm:
-    require_admin(actor)
+    require_admin(session, actor)
     view = get_cohort(session, actor=actor, cohort_id=cohort_id)
     tz = config.load().timezone
     return CohortSettingsForm(cohort=view, timezone=tz,

@@ -63,7 +63,7 @@ class ImportTemplate:
 
 def import_template(session: Session, *, actor: Actor, kind: str) -> ImportTemplate:
     """The CSV template of one import, for the coordinator to fill in."""
-    require_admin(actor)
+    require_admin(session, actor)
     if kind not in io.TEMPLATES:
         raise Invalid(f"There is no “{kind}” import; use one of {', '.join(IMPORT_KINDS)}.")
     return ImportTemplate(kind=kind, file_name=f"{kind}-template.csv", csv=io.template_csv(kind),
@@ -198,7 +198,7 @@ def preview_projects_import(session: Session, *, actor: Actor, cohort_id: int, d
     or ',' separated) and status (optional; `default_status` for new projects when absent). An optional
     column missing from the file leaves that field of existing projects alone.
     """
-    require_admin(actor)
+    require_admin(session, actor)
     _check_status(default_status)
     cohort_or_404(session, cohort_id)
     return _plan_projects(session, cohort_id, read_upload(io.read_projects, data), default_status)[0]
@@ -206,7 +206,7 @@ def preview_projects_import(session: Session, *, actor: Actor, cohort_id: int, d
 
 def apply_projects_import(session: Session, *, actor: Actor, cohort_id: int, data: bytes,
                           valid_rows_only: bool = False, default_status: str = "approved") -> io.ImportResult:
-    require_admin(actor)
+    require_admin(session, actor)
     _check_status(default_status)
     cohort_or_404(session, cohort_id)
     preview, plan = _plan_projects(session, cohort_id, read_upload(io.read_projects, data), default_status)
@@ -325,13 +325,13 @@ def _plan_preferences(session: Session, cohort_id: int, parsed: io.Parsed) -> tu
 def preview_preferences_import(session: Session, *, actor: Actor, cohort_id: int, data: bytes) -> io.ImportPreview:
     """What importing students' ranked lists would do; writes nothing. Long format (student_email,
     project, rank) or wide (student_email, choice_1 … choice_n); projects by code or title."""
-    require_admin(actor)
+    require_admin(session, actor)
     return _plan_preferences(session, cohort_id, read_upload(io.read_preferences, data))[0]
 
 
 def apply_preferences_import(session: Session, *, actor: Actor, cohort_id: int, data: bytes,
                              valid_rows_only: bool = False) -> io.ImportResult:
-    require_admin(actor)
+    require_admin(session, actor)
     preview, plan = _plan_preferences(session, cohort_id, read_upload(io.read_preferences, data))
     refuse_rejected(preview, valid_rows_only)
     for part in chunks(plan.students):
@@ -400,7 +400,7 @@ def export_people(session: Session, *, actor: Actor, cohort_id: int, fmt: str = 
 
 def export_preferences(session: Session, *, actor: Actor, cohort_id: int, fmt: str = "csv") -> bytes:
     """One row per ranked choice (student_email, student_name, rank, project code, project title)."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort_or_404(session, cohort_id)
     rows = [dict(student_email=email, student_name=name, rank=rank, project=code or "", project_title=title)
             for email, name, rank, code, title in session.execute(
@@ -515,7 +515,7 @@ def _portable(run: AllocationRun, email_of: dict[int, str], project_key: dict[in
 
 def backup_cohort(session: Session, *, actor: Actor, cohort_id: int) -> bytes:
     """The whole cohort as JSON bytes (see the module docstring for the format)."""
-    require_admin(actor)
+    require_admin(session, actor)
     document = _backup_document(session, cohort_id)
     record_audit(session, actor=actor, action="data.backup", cohort_id=cohort_id,
                  people=len(document["people"]), projects=len(document["projects"]), runs=len(document["runs"]))
@@ -830,7 +830,7 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     """Restore a backup into a NEW cohort called `name`. People are matched by email (existing accounts
     are left as they are; missing ones are created as ordinary accounts). All or nothing: a damaged file
     restores nothing and says what is wrong."""
-    require_admin(actor)
+    require_admin(session, actor)
     name = _clean_name(session, name)
     doc = _read_backup(data)
     c = _Check()

@@ -125,7 +125,7 @@ def list_members(session: Session, *, actor: Actor, cohort_id: int, role: str | 
                  search: str | None = None, submitted: bool | None = None) -> list[MemberView]:
     """Members of the cohort, staff first then students, by name. `search` matches name or email;
     `submitted` (students) filters on whether they have ranked any project."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort_or_404(session, cohort_id)
     query = _member_query(cohort_id).order_by(Membership.role, func.lower(User.name), User.email)
     if role:
@@ -142,7 +142,7 @@ def list_members(session: Session, *, actor: Actor, cohort_id: int, role: str | 
 def add_member(session: Session, *, actor: Actor, cohort_id: int, email: str, name: str, role: str,
                max_load: int | None = None) -> MemberView:
     """Add one person (their account is created if they have none)."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort_or_404(session, cohort_id)
     email = (email or "").strip().lower()
     if not io.EMAIL_RE.fullmatch(email):
@@ -178,7 +178,7 @@ def _membership(session: Session, cohort_id: int, user_id: int) -> Membership:
 
 
 def change_role(session: Session, *, actor: Actor, cohort_id: int, user_id: int, role: str) -> MemberView:
-    require_admin(actor)
+    require_admin(session, actor)
     if role not in ("student", "staff"):
         raise Invalid("The role must be student or staff.")
     current = _member(session, cohort_id, user_id)
@@ -204,7 +204,7 @@ def _check_load(max_load: int | None) -> None:
 def set_max_load(session: Session, *, actor: Actor, cohort_id: int, user_id: int,
                  max_load: int | None) -> MemberView:
     """The most students a supervisor takes across their projects in this cohort (None: no limit)."""
-    require_admin(actor)
+    require_admin(session, actor)
     _check_load(max_load)
     membership = _membership(session, cohort_id, user_id)
     if membership.role != "staff":
@@ -220,7 +220,7 @@ def set_max_load(session: Session, *, actor: Actor, cohort_id: int, user_id: int
 def remove_member(session: Session, *, actor: Actor, cohort_id: int, user_id: int) -> str:
     """Take a person out of the cohort. Their preferences go with them; projects they supervise keep
     them as supervisor (history), and past allocation runs are untouched. Returns what happened."""
-    require_admin(actor)
+    require_admin(session, actor)
     current = _member(session, cohort_id, user_id)
     session.execute(delete(Preference).where(Preference.cohort_id == cohort_id, Preference.student_id == user_id))
     session.execute(delete(Membership).where(Membership.cohort_id == cohort_id, Membership.user_id == user_id))
@@ -239,7 +239,7 @@ def set_admin(session: Session, *, actor: Actor, user_id: int, is_admin: bool,
               cohort_id: int | None = None) -> bool:
     """Make a person a coordinator (or not). Nobody can take their own coordinator rights away, and a
     person listed in ADMIN_EMAILS cannot be demoted here (they would be promoted again at sign-in)."""
-    require_admin(actor)
+    require_admin(session, actor)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("That person does not exist.")
@@ -265,7 +265,7 @@ def send_reminders(session: Session, *, actor: Actor, cohort_id: int,
                    user_ids: Sequence[int] | None = None) -> int:
     """Remind the students who have not ranked yet (or those of `user_ids` among them); returns how many
     were reminded. The message is in-app, and emailed where email is configured."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort = cohort_or_404(session, cohort_id)
     targets = [m.user_id for m in not_submitted(session, actor=actor, cohort_id=cohort_id)]
     if user_ids is not None:
@@ -373,7 +373,7 @@ def preview_people_import(session: Session, *, actor: Actor, cohort_id: int, dat
 
     `default_role` ("student" or "staff") is used when the file has no role column or a blank role.
     """
-    require_admin(actor)
+    require_admin(session, actor)
     cohort_or_404(session, cohort_id)
     parsed = read_upload(io.read_people, data, default_role=default_role)
     return _plan_people(session, cohort_id, parsed)[0]
@@ -383,7 +383,7 @@ def apply_people_import(session: Session, *, actor: Actor, cohort_id: int, data:
                         valid_rows_only: bool = False, default_role: str | None = None) -> io.ImportResult:
     """Import the file in the caller's transaction, with bulk statements. A file with rejected rows
     imports nothing (Invalid) unless `valid_rows_only`."""
-    require_admin(actor)
+    require_admin(session, actor)
     cohort_or_404(session, cohort_id)
     parsed = read_upload(io.read_people, data, default_role=default_role)
     preview, plan = _plan_people(session, cohort_id, parsed)

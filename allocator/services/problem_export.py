@@ -136,7 +136,7 @@ def build_problem_json(session: Session, cohort_id: int, *, overrides: Mapping[s
 
 def export_problem(session: Session, *, actor: Actor, cohort_id: int) -> bytes:
     """The cohort's problem file (JSON bytes), for `python -m allocator solve`."""
-    require_admin(actor)
+    require_admin(session, actor)
     problem = build_problem_json(session, cohort_id)
     cohort = session.get(Cohort, cohort_id)
     names = session.execute(select(Project.id, Project.code, Project.title)

@@ -73,7 +73,7 @@ def _settings_or_default(data) -> RunParameters:
 
 def run_notes(session: Session, *, actor: Actor, cohort_id: int) -> dict[int, RunNote]:
     """A note per run of the cohort, by run id (two queries)."""
-    require_admin(actor)
+    require_admin(session, actor)
     settings = session.execute(select(AllocationRun.id, AllocationRun.record["settings"])
                                .where(AllocationRun.cohort_id == cohort_id)).all()
     parsed = {run_id: _settings_or_default(params) for run_id, params in settings}
