@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from allocator import engine, io
 from allocator.models import Cohort, Project, Response, User, utcnow
 from allocator.services.access import Actor, require_admin
-from allocator.services.allocation import _names, _rows, _run, _stored
+from allocator.services.allocation.common import cohort_names, run_of, stored_record
+from allocator.services.allocation.reading import assignment_rows
 from allocator.services.run_record import project_key, project_of, student_key, user_of
 from allocator.services.audit import record_audit
 
@@ -101,11 +102,11 @@ def run_roster_rows(problem: engine.Problem, rows, titles: dict[int, tuple[str |
 def export_run(session: Session, *, actor: Actor, run_id: int) -> RunExport:
     """Every file of one run, built at once (a few queries whatever the size); the export is audited."""
     require_admin(session, actor)
-    run = _run(session, run_id)
+    run = run_of(session, run_id)
     cohort = session.get(Cohort, run.cohort_id)
-    stored = _stored(session, run)
+    stored = stored_record(session, run)
     problem = stored.problem
-    rows = _rows(session, run.id)
+    rows = assignment_rows(session, run.id)
     titles = {pid: (code, title) for pid, code, title in session.execute(
         select(Project.id, Project.code, Project.title).where(Project.cohort_id == run.cohort_id))}
     sup_ids = {user_of(p.supervisor) for p in problem.projects if p.supervisor}
@@ -116,7 +117,7 @@ def export_run(session: Session, *, actor: Actor, run_id: int) -> RunExport:
         select(Response.student_id, Response.accepted, Response.reason).where(Response.run_id == run.id))}
     students = run_student_rows(rows, submitted=submitted, answers=answers)
     roster = run_roster_rows(problem, rows, titles, supervisors)
-    names = _names(session, run.cohort_id)
+    names = cohort_names(session, run.cohort_id)
     settings = stored.settings
     placed = {student_key(r.student_id): project_key(r.project_id) for r in rows if r.project_id is not None}
     result = {

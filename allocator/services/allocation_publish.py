@@ -27,21 +27,14 @@ from allocator.models import (
     utcnow,
 )
 from allocator.services.access import Actor, require_admin
-from allocator.services.allocation import (
-    RunParameters,
-    RunView,
-    _checked,
-    _cohort,
-    _label,
-    _one_snapshot,
-    _run,
-    _solve_and_store,
-    _stored,
-)
+from allocator.services.allocation.common import clean_label, cohort_of, run_of, stored_record
+from allocator.services.allocation.runs import one_snapshot, solve_and_store
+from allocator.services.allocation.views import RunView
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Invalid
 from allocator.services.notifications import notify
+from allocator.services.run_record import RunParameters, check_settings
 
 __all__ = [
     "DeclinedRow", "DeliveryReport", "OutgoingEmail", "PUBLISHED_KIND", "PublishReport", "ResponsesView",
@@ -156,7 +149,7 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
     whose project changed are told, with what changed, and asked again (and the supervisors of the
     projects they left or joined)."""
     require_admin(session, actor)
-    run = _run(session, run_id)
+    run = run_of(session, run_id)
     if run.status == "infeasible":
         raise Invalid("An infeasible run has no allocation to publish.")
     if run.published_at is not None:
@@ -258,7 +251,7 @@ def mark_emailed(session: Session, *, actor: Actor, cohort_id: int, user_ids: It
 def set_responses_locked(session: Session, *, actor: Actor, cohort_id: int, locked: bool) -> bool:
     """Stop (or let again) students accept or decline the published allocation."""
     require_admin(session, actor)
-    cohort = _cohort(session, cohort_id)
+    cohort = cohort_of(session, cohort_id)
     cohort.responses_locked = bool(locked)
     session.flush()
     record_audit(session, actor=actor, action="responses.locked" if locked else "responses.unlocked",
@@ -284,7 +277,7 @@ def _declined(session: Session, run_id: int) -> list[DeclinedRow]:
 def list_declined(session: Session, *, actor: Actor, cohort_id: int) -> ResponsesView:
     """The answers to the published allocation: counts, and every decline with its reason."""
     require_admin(session, actor)
-    cohort = _cohort(session, cohort_id)
+    cohort = cohort_of(session, cohort_id)
     run_id = published_run_id(session, cohort_id)
     if run_id is None:
         return ResponsesView(None, cohort.responses_locked, 0, 0, 0, ())
@@ -314,17 +307,17 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
     other students are re-placed too), and each decliner is forbidden the project they declined. The
     published run's other settings (objective, overrides, forbids, seed) carry over."""
     require_admin(session, actor)
-    _one_snapshot(session)  # the kept pins, the declines and the preferences from one moment
-    cohort = _cohort(session, cohort_id)
+    one_snapshot(session)  # the kept pins, the declines and the preferences from one moment
+    cohort = cohort_of(session, cohort_id)
     run_id = published_run_id(session, cohort_id)
     if run_id is None:
         raise Invalid("Nothing is published yet, so nobody has declined.")
-    published = _run(session, run_id)
+    published = run_of(session, run_id)
     declined = _declined(session, run_id)
     if not declined:
         raise Invalid("Nobody has declined the published allocation.")
     declined_ids = {d.student_id for d in declined}
-    base = _stored(session, published).settings
+    base = stored_record(session, published).settings
     students = set(session.scalars(
         select(Membership.user_id).join(User, User.id == Membership.user_id)
         .where(Membership.cohort_id == cohort_id, Membership.role == "student", User.active.is_(True))))
@@ -340,13 +333,13 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
     forbids = list(base.forbids) + [
         (d.student_id, d.project_id, f"declined in run #{run_id}" + (f": {d.reason}" if d.reason else ""))
         for d in declined if d.project_id is not None and d.project_id in approved and d.student_id in students]
-    params = _checked(RunParameters(
+    params = check_settings(RunParameters(
         objective=base.objective, weights=base.weights, allow_unranked=base.allow_unranked,
         capacity_overrides=base.capacity_overrides, minimum_overrides=base.minimum_overrides, pins=pins,
         forbids=forbids, supervisor_capacity_overrides=base.supervisor_capacity_overrides, seed=base.seed,
         time_limit=base.time_limit))
-    label = _label(label) or f"Re-run for {len(declined)} declined"
-    run, view = _solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label,
+    label = clean_label(label) or f"Re-run for {len(declined)} declined"
+    run, view = solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label,
                                  kind="rerun-declined", parent_run_id=run_id,
                                  declined=declined_ids)
     record_audit(session, actor=actor, action="allocation.rerun_declined", cohort_id=cohort_id, run_id=run.id,

@@ -89,7 +89,9 @@ def _cohort(session: Session, cohort_id: int) -> Cohort:
     return cohort
 
 
-def _clean_name(session: Session, name: str, *, exclude_id: int | None = None) -> str:
+def clean_cohort_name(session: Session, name: str, *, exclude_id: int | None = None) -> str:
+    """A cohort name with its spaces tidied, refused (Invalid) when blank, too long or already taken by
+    another cohort than `exclude_id` (case-insensitively); shared with the cohort import of `data_io`."""
     name = " ".join((name or "").split())
     if not name:
         raise Invalid("Give the cohort a name.")
@@ -110,7 +112,7 @@ def _jsonable(value: Any) -> Any:
 def create_cohort(session: Session, *, actor: Actor, name: str) -> CohortView:
     """A new, empty cohort with the default rules and no dates (phase "Not yet open")."""
     require_admin(session, actor)
-    cohort = Cohort(name=_clean_name(session, name))
+    cohort = Cohort(name=clean_cohort_name(session, name))
     session.add(cohort)
     session.flush()
     record_audit(session, actor=actor, action="cohort.create", cohort_id=cohort.id, name=cohort.name)
@@ -120,7 +122,7 @@ def create_cohort(session: Session, *, actor: Actor, name: str) -> CohortView:
 def rename_cohort(session: Session, *, actor: Actor, cohort_id: int, name: str) -> CohortView:
     require_admin(session, actor)
     cohort = _cohort(session, cohort_id)
-    new = _clean_name(session, name, exclude_id=cohort_id)
+    new = clean_cohort_name(session, name, exclude_id=cohort_id)
     if new != cohort.name:
         record_audit(session, actor=actor, action="cohort.rename", cohort_id=cohort_id, old=cohort.name, new=new)
         cohort.name = new
@@ -159,7 +161,7 @@ def copy_cohort(session: Session, *, actor: Actor, cohort_id: int, name: str,
     """
     require_admin(session, actor)
     source = _cohort(session, cohort_id)
-    cohort = Cohort(name=_clean_name(session, name), **{f: getattr(source, f) for f in COPIED_RULES})
+    cohort = Cohort(name=clean_cohort_name(session, name), **{f: getattr(source, f) for f in COPIED_RULES})
     session.add(cohort)
     session.flush()
     staff = session.execute(
@@ -266,7 +268,7 @@ def update_cohort_settings(
         problems.append("No allocation has been published yet: publish one in the Allocation studio first.")
     if problems:
         raise Invalid(" ".join(problems))
-    clean = _clean_name(session, name, exclude_id=cohort_id) if name is not UNSET else cohort.name
+    clean = clean_cohort_name(session, name, exclude_id=cohort_id) if name is not UNSET else cohort.name
 
     changes = {}
     for f in SETTING_FIELDS:

@@ -36,9 +36,9 @@ from allocator.models import (OBJECTIVES, PHASES, PROJECT_STATUSES, ROLES, RUN_K
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
 from allocator.services import run_record
-from allocator.services.allocation import MAX_LABEL
+from allocator.services.allocation.common import MAX_LABEL
 from allocator.services.catalogue import MAX_REASON as REJECT_REASON_MAX
-from allocator.services.cohort_admin import MAX_CHOICES_LIMIT, _clean_name
+from allocator.services.cohort_admin import MAX_CHOICES_LIMIT, clean_cohort_name
 from allocator.services.responses import RESPONSE_REASON_MAX
 from allocator.services.errors import Invalid
 from allocator.services.people import (chunks, cohort_or_404, read_upload, refuse_rejected, users_by_email)
@@ -831,7 +831,7 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     are left as they are; missing ones are created as ordinary accounts). All or nothing: a damaged file
     restores nothing and says what is wrong."""
     require_admin(session, actor)
-    name = _clean_name(session, name)
+    name = clean_cohort_name(session, name)
     doc = _read_backup(data)
     c = _Check()
     c.obj(doc, "the file", DOCUMENT_KEYS)

@@ -1,0 +1,142 @@
+"""Adjusting by hand: moving one student, or restoring an older run, each as a new derived run."""
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from allocator import engine
+from allocator.models import (
+    AllocationRun,
+    Assignment,
+)
+from allocator.services.access import Actor, require_admin
+from allocator.services.audit import record_audit
+from allocator.services.allocation.common import MAX_LABEL, clean_label, clean_reason, cohort_names, humanise, run_of, stored_record
+from allocator.services.allocation.views import RunView, run_query, view_of
+from allocator.services.allocation.problem import db_ranks, derived_problem, ranks_and_profile
+from allocator.services.allocation.runs import store_run
+from allocator.services.errors import Invalid, NotFound
+from allocator.services.run_record import (
+    Move,
+    project_key,
+    project_of,
+    student_key,
+)
+
+__all__ = ["move_student", "restore_run"]
+
+def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int, project_id: int | None,
+                 reason: str = "") -> RunView:
+    """Move one student (to another project, or to unplaced) in a new run derived from `run_id`.
+
+    Refused when the project is full (this run's capacity, overrides included) or its supervisor is, when
+    the pair is forbidden in this run, or when the move would leave a project running below its minimum.
+    Nothing is changed in the old run. Moving a pinned student overrides their pin in the new run; a
+    project they did not rank is allowed by hand and counted as unranked.
+    """
+    require_admin(session, actor)
+    run = run_of(session, run_id)
+    reason = clean_reason(reason)
+    if run.status == "infeasible":
+        raise Invalid("This run has no allocation to adjust; change its settings and run again.")
+    stored = stored_record(session, run)
+    problem = stored.problem
+    names = cohort_names(session, run.cohort_id)
+    old_rows = {s: (p, r, pin, m) for s, p, r, pin, m in session.execute(
+        select(Assignment.student_id, Assignment.project_id, Assignment.rank, Assignment.pinned, Assignment.manual)
+        .where(Assignment.run_id == run.id))}
+    if student_id not in old_rows:
+        raise NotFound("That student is not in this run.")
+    sid = student_key(student_id)
+    who = names.get(sid, "This student")
+    projects = {project_of(p.id): p for p in problem.projects}
+    if project_id is not None and project_id not in projects:
+        raise Invalid("That project is not one of this run's projects.")
+
+    def title(pid: int | None) -> str:
+        return names.get(project_key(pid), f"#{pid}") if pid is not None else "unplaced"
+
+    old = old_rows[student_id][0]
+    if old == project_id:
+        raise Invalid(f"{who} is already on {title(project_id)} in this run." if project_id is not None
+                      else f"{who} is already unplaced in this run.")
+    after = Counter(p for p, *_ in old_rows.values() if p is not None)
+    if old is not None:
+        after[old] -= 1
+    if project_id is not None:
+        after[project_id] += 1
+        target = projects[project_id]
+        if (sid, target.id) in problem.forbidden:
+            raise Invalid(f"{title(project_id)} is forbidden for {who} in this run.")
+        if after[project_id] > target.capacity:
+            raise Invalid(f"{title(project_id)} is full: its capacity in this run is {target.capacity}. "
+                          f"Move someone out first, or run again with a higher capacity.")
+        caps = {v.id: v.capacity for v in problem.supervisors}
+        if target.supervisor in caps:
+            sup = target.supervisor
+            load = sum(n for p, n in after.items() if projects[p].supervisor == sup)
+            if load > caps[sup]:
+                raise Invalid(f"{names.get(sup, sup)} would supervise {load} students, above their capacity of "
+                              f"{caps[sup]} in this run.")
+    for pid in sorted({p for p in (old, project_id) if p is not None}):
+        minimum = projects[pid].min_students
+        if 0 < after[pid] < minimum:
+            raise Invalid(f"{title(pid)} needs at least {minimum} students or none; this move would leave it "
+                          f"with {after[pid]}. Move the others too, or run again with a lower minimum.")
+    # The new run's rules: the old run's, minus this student's pin, plus unranked if the move needs it.
+    prefs = next((s.preferences for s in problem.students if s.id == sid), ())
+    unranked = project_id is not None and project_key(project_id) not in prefs
+    effective = derived_problem(problem, unpin=sid, allow_unranked=unranked)
+    placement = {student_key(s): None if p is None else project_key(p) for s, (p, *_) in old_rows.items()}
+    placement[sid] = None if project_id is None else project_key(project_id)
+    weights = list(stored.settings.weights) if run.objective == "weighted" and stored.settings.weights else None
+    profile, cost = ranks_and_profile(effective, placement, run.objective, weights)
+    result = engine.Result(
+        status="feasible", objective=run.objective, assignment={s: p for s, p in placement.items() if p},
+        unassigned=[s for s, p in placement.items() if p is None], profile=profile, cost=cost, seconds=0.0,
+        solver="manual", weights=weights)
+    problems = engine.validate(effective, result)
+    if problems:
+        raise Invalid("This move breaks a rule of the run: " + humanise(problems[0], names) + ".")
+    rank = None
+    if project_id is not None:
+        rank = db_ranks(session, run.cohort_id, [student_id]).get((student_id, project_id))
+    rows = [dict(student_id=s, project_id=p, rank=r, pinned=pin, manual=m)
+            for s, (p, r, pin, m) in old_rows.items() if s != student_id]
+    rows.append(dict(student_id=student_id, project_id=project_id, rank=rank, pinned=False, manual=True))
+    message = (f"Derived from run #{run.id}: moved {who} from {title(old)} to {title(project_id)}"
+               + (f" ({reason})" if reason else "") + ".")
+    label = clean_label(f"{run.label or f'Run #{run.id}'} · moved {who}"[:MAX_LABEL])
+    record = dataclasses.replace(stored, problem=effective, bound={}, engine_message=message,
+                                 move=Move(student_id, old, project_id, reason), declined=())
+    new = store_run(session, actor=actor, cohort_id=run.cohort_id, kind="move", label=label, objective=run.objective,
+                 record=record, status="feasible", solver="manual", seconds=0.0, cost=cost, profile=profile,
+                 message=message, parent_run_id=run.id, rows=rows)
+    record_audit(session, actor=actor, action="allocation.moved", cohort_id=run.cohort_id, run_id=new.id,
+                 parent_run_id=run.id, student_id=student_id, from_project_id=old, to_project_id=project_id,
+                 reason=reason)
+    return view_of(session.execute(run_query().where(AllocationRun.id == new.id)).one())
+
+
+def restore_run(session: Session, *, actor: Actor, run_id: int, label: str = "") -> RunView:
+    """Bring an older run back as the newest: a copy derived from it (runs are never deleted or changed)."""
+    require_admin(session, actor)
+    run = run_of(session, run_id)
+    if run.status == "infeasible":
+        raise Invalid("An infeasible run has no allocation to restore.")
+    label = clean_label(label) or clean_label(f"Restored {run.label or f'run #{run.id}'}"[:MAX_LABEL])
+    rows = [dict(student_id=s, project_id=p, rank=r, pinned=pin, manual=m) for s, p, r, pin, m in session.execute(
+        select(Assignment.student_id, Assignment.project_id, Assignment.rank, Assignment.pinned, Assignment.manual)
+        .where(Assignment.run_id == run.id))]
+    message = f"Restored from run #{run.id}."
+    record = dataclasses.replace(stored_record(session, run), engine_message=message)
+    new = store_run(session, actor=actor, cohort_id=run.cohort_id, kind="restore", label=label,
+                 objective=run.objective, record=record,
+                 status=run.status, solver=run.solver, seconds=run.seconds, cost=run.cost, profile=list(run.profile),
+                 message=message, parent_run_id=run.id, rows=rows)
+    record_audit(session, actor=actor, action="allocation.restored", cohort_id=run.cohort_id, run_id=new.id,
+                 restored_from=run.id)
+    return view_of(session.execute(run_query().where(AllocationRun.id == new.id)).one())

@@ -1,0 +1,102 @@
+"""What every part of the allocation studio shares: finding a cohort or a run, cleaning a run's label
+or a reason, the names a problem's keys stand for, and reading a run's stored record."""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from allocator.models import (
+    AllocationRun,
+    Cohort,
+    Membership,
+    Project,
+    User,
+)
+from allocator.services import run_record
+from allocator.services.errors import Invalid, NotFound
+from allocator.services.run_record import (
+    MAX_REASON,
+    RunRecord,
+    project_key,
+    student_key,
+    supervisor_key,
+)
+
+__all__ = ["OBJECTIVE_LABELS"]
+
+MAX_LABEL = 200
+OBJECTIVE_LABELS = {
+    "generous": "Generous: nobody gets a worse choice than necessary",
+    "greedy": "Greedy: as many first choices as possible, then seconds, …",
+    "min-cost": "Minimum cost: the lowest sum of ranks",
+    "weighted": "Weighted: the lowest sum of your weights per rank",
+}
+
+
+def project_label(code: str | None, title: str) -> str:
+    return f"{code} · {title}" if code else title
+
+
+def cohort_of(session: Session, cohort_id: int) -> Cohort:
+    cohort = session.get(Cohort, cohort_id)
+    if cohort is None:
+        raise NotFound("That cohort does not exist.")
+    return cohort
+
+
+def run_of(session: Session, run_id: int, *, cohort_id: int | None = None) -> AllocationRun:
+    run = session.get(AllocationRun, run_id)
+    if run is None or (cohort_id is not None and run.cohort_id != cohort_id):
+        raise NotFound("That allocation run does not exist.")
+    return run
+
+
+def clean_label(label: str) -> str:
+    label = " ".join((label or "").split())
+    if len(label) > MAX_LABEL:
+        raise Invalid(f"Please keep the run's name to {MAX_LABEL} characters.")
+    return label
+
+
+def clean_reason(reason: str) -> str:
+    reason = " ".join((reason or "").split())
+    if len(reason) > MAX_REASON:
+        raise Invalid(f"Please keep the reason under {MAX_REASON} characters.")
+    return reason
+
+
+def cohort_names(session: Session, cohort_id: int) -> dict[str, str]:
+    """Display names for every key a problem of this cohort can mention (two queries)."""
+    names: dict[str, str] = {}
+    supervisor = aliased(User)
+    for pid, code, title, sup_id, sup_name in session.execute(
+            select(Project.id, Project.code, Project.title, Project.supervisor_id, supervisor.name)
+            .outerjoin(supervisor, supervisor.id == Project.supervisor_id).where(Project.cohort_id == cohort_id)):
+        names[project_key(pid)] = project_label(code, title)
+        if sup_id is not None:
+            names[supervisor_key(sup_id)] = sup_name
+    for uid, name in session.execute(
+            select(User.id, User.name).join(Membership, Membership.user_id == User.id)
+            .where(Membership.cohort_id == cohort_id, Membership.role == "student")):
+        names[student_key(uid)] = name
+    return names
+
+
+def humanise(text: str, names: Mapping[str, str]) -> str:
+    """The engine's sentence with every key it mentions replaced by a name or title."""
+    present = sorted((k for k in names if k in text), key=len, reverse=True)
+    if not present:
+        return text
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(k) for k in present) + r")(?![\w-])")
+    return pattern.sub(lambda m: names[m.group(0)], text)
+
+
+def stored_record(session: Session, run: AllocationRun) -> RunRecord:
+    """The run's record: the problem its allocation answers (as the engine reads it) and its settings."""
+    try:
+        return run_record.from_json(run.record)
+    except run_record.DamagedRecord as err:
+        raise Invalid(f"Run #{run.id} cannot be read: {err}.") from None

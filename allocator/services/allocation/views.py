@@ -1,0 +1,236 @@
+"""The studio's read classes (frozen), and a run as a `RunView` read from its row."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from allocator.models import (
+    AllocationRun,
+    User,
+)
+from allocator.services.allocation.common import OBJECTIVE_LABELS, cohort_names, stored_record
+from allocator.services.allocation.problem import suggest_changes
+from allocator.services.run_record import (
+    RunRecord,
+)
+
+__all__ = ["AssignmentRow", "Comparison", "DiffRow", "Headline", "ProjectDemandRow", "ProjectFillRow", "RunCharts",
+           "RunView", "SetupProject", "SetupStudent", "SetupSupervisor", "StudioSetup", "SupervisorLoadRow",
+           "headline_of"]
+
+@dataclass(frozen=True)
+class SetupProject:
+    id: int
+    code: str | None
+    title: str
+    label: str  # "CODE · Title" when the project has a code
+    capacity: int
+    min_students: int
+    supervisor_id: int | None
+    supervisor_name: str
+
+
+@dataclass(frozen=True)
+class SetupStudent:
+    id: int
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class SetupSupervisor:
+    id: int
+    name: str
+    email: str
+    max_load: int | None
+
+
+@dataclass(frozen=True)
+class StudioSetup:
+    """What the Tune tab offers: the approved projects, the students and the supervisors of the cohort."""
+
+    cohort_id: int
+    cohort_name: str
+    default_objective: str
+    allow_unranked: bool
+    max_choices: int
+    responses_locked: bool
+    email_configured: bool
+    published_run_id: int | None
+    projects: tuple[SetupProject, ...]
+    students: tuple[SetupStudent, ...]
+    supervisors: tuple[SetupSupervisor, ...]
+    objective_labels: dict[str, str] = field(default_factory=lambda: dict(OBJECTIVE_LABELS))
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A run at a glance. Percentages are 0-100 of all students of the run; ranks count an unranked
+    placement as k + 1 (the same definitions as `allocator.charts.headline`)."""
+
+    students: int
+    placed: int
+    unplaced: int
+    unranked: int
+    pct_first: float
+    pct_top3: float
+    worst_rank: int | None
+    average_rank: float | None
+
+
+def headline_of(profile: Iterable[int], students: int) -> Headline:
+    counts = [int(c) for c in profile]
+    ranked, unranked = (counts[:-1], counts[-1]) if counts else ([], 0)
+    placed = sum(counts)
+    used = [r for r, c in enumerate(counts, start=1) if c]
+    return Headline(
+        students=students, placed=placed, unplaced=students - placed, unranked=unranked,
+        pct_first=100.0 * sum(ranked[:1]) / students if students else 0.0,
+        pct_top3=100.0 * sum(ranked[:3]) / students if students else 0.0,
+        worst_rank=used[-1] if used else None,
+        average_rank=sum(r * c for r, c in enumerate(counts, start=1)) / placed if placed else None,
+    )
+
+
+@dataclass(frozen=True)
+class RunView:
+    id: int
+    cohort_id: int
+    label: str
+    kind: str  # "solve", "move", "restore" or "rerun-declined"
+    created_at: datetime
+    created_by: str
+    objective: str
+    status: str
+    solver: str
+    seconds: float
+    cost: int | None
+    profile: tuple[int, ...]
+    message: str
+    placed: int
+    unplaced: int
+    students: int
+    parent_run_id: int | None
+    published: bool
+    published_at: datetime | None
+    # For an infeasible run: changes that would make it solvable, in the coordinator's words.
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """'#12 · label' — how runs are told apart in lists and charts."""
+        return f"#{self.id}" + (f" · {self.label}" if self.label else "")
+
+    @property
+    def feasible(self) -> bool:
+        return self.status != "infeasible"
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    student_id: int
+    student_email: str
+    student_name: str
+    project_id: int | None
+    project_code: str | None
+    project_title: str  # "" when unplaced
+    supervisor_id: int | None
+    supervisor_name: str
+    supervisor_email: str
+    rank: int | None  # the student's rank of the project; None when unplaced or not ranked
+    pinned: bool
+    manual: bool
+
+
+@dataclass(frozen=True)
+class ProjectFillRow:
+    project_id: int
+    title: str
+    assigned: int
+    capacity: int  # this run's capacity (overrides included)
+    minimum: int
+
+
+@dataclass(frozen=True)
+class SupervisorLoadRow:
+    supervisor_id: int | None
+    name: str
+    assigned: int
+    capacity: int | None  # None: no limit in this run
+
+
+@dataclass(frozen=True)
+class ProjectDemandRow:
+    project_id: int
+    title: str
+    first_choices: int
+    any_rank: int
+    capacity: int
+
+
+@dataclass(frozen=True)
+class RunCharts:
+    """Everything the See tab draws, computed from the stored run and the problem it solved."""
+
+    run: RunView
+    headline: Headline
+    project_fill: tuple[ProjectFillRow, ...]
+    supervisor_load: tuple[SupervisorLoadRow, ...]
+    demand: tuple[ProjectDemandRow, ...]
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    student_id: int
+    name: str
+    email: str
+    projects: tuple[str, ...]  # per compared run, the project's title, or "Unplaced"
+    ranks: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    runs: tuple[RunView, ...]
+    headlines: tuple[Headline, ...]
+    differences: tuple[DiffRow, ...]
+
+
+def run_query():
+    creator = aliased(User)
+    return (select(AllocationRun.id, AllocationRun.cohort_id, AllocationRun.label,
+                   AllocationRun.kind, AllocationRun.created_at, creator.name,
+                   AllocationRun.objective, AllocationRun.status, AllocationRun.solver, AllocationRun.seconds,
+                   AllocationRun.cost, AllocationRun.profile, AllocationRun.message,
+                   AllocationRun.students, AllocationRun.parent_run_id,
+                   AllocationRun.published_at)
+            .outerjoin(creator, creator.id == AllocationRun.created_by_id))
+
+
+def view_of(row, suggestions: tuple[str, ...] = ()) -> RunView:
+    (rid, cohort_id, label, kind, created_at, creator, objective, status, solver, seconds, cost, profile,
+     message, students, parent, published_at) = row
+    profile = tuple(int(c) for c in (profile or ()))
+    students = int(students or 0)
+    placed = sum(profile)
+    return RunView(
+        id=rid, cohort_id=cohort_id, label=label or "", kind=kind or "solve", created_at=created_at,
+        created_by=creator or "", objective=objective, status=status, solver=solver or "",
+        seconds=float(seconds or 0.0), cost=cost, profile=profile, message=message or "", placed=placed,
+        unplaced=students - placed, students=students, parent_run_id=parent,
+        published=published_at is not None, published_at=published_at, suggestions=suggestions,
+    )
+
+
+def get_view(session: Session, run: AllocationRun, stored: RunRecord | None = None,
+              names: Mapping[str, str] | None = None) -> RunView:
+    row = session.execute(run_query().where(AllocationRun.id == run.id)).one()
+    suggestions: tuple[str, ...] = ()
+    if run.status == "infeasible":
+        stored = stored or stored_record(session, run)
+        names = names if names is not None else cohort_names(session, run.cohort_id)
+        suggestions = suggest_changes(stored.problem, names)
+    return view_of(row, suggestions)
