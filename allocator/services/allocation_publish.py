@@ -340,8 +340,8 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
         time_limit=base.time_limit))
     label = clean_label(label) or f"Re-run for {len(declined)} declined"
     run, view = solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label,
-                                 kind="rerun-declined", parent_run_id=run_id,
-                                 declined=declined_ids)
+                                kind="rerun-declined", parent_run_id=run_id,
+                                declined=declined_ids)
     record_audit(session, actor=actor, action="allocation.rerun_declined", cohort_id=cohort_id, run_id=run.id,
                  parent_run_id=run_id, status=run.status, kept=len(keep),
                  declined=[{"student_id": d.student_id, "project_id": d.project_id, "reason": d.reason}

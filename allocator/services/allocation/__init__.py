@@ -26,7 +26,13 @@ and `cost` are the engine's, over the problem's preference lists (which leave ou
 longer approved); they only differ from the stored ranks when a ranked project was withdrawn.
 """
 from allocator.services.allocation import (
-    adjusting, common, explaining, reading, runs, settings, views,
+    adjusting,
+    common,
+    explaining,
+    reading,
+    runs,
+    settings,
+    views,
 )
 from allocator.services.allocation.adjusting import *  # noqa: F401,F403
 from allocator.services.allocation.common import *  # noqa: F401,F403

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,11 +14,19 @@ from allocator.models import (
     Assignment,
 )
 from allocator.services.access import Actor, require_admin
-from allocator.services.audit import record_audit
-from allocator.services.allocation.common import MAX_LABEL, clean_label, clean_reason, cohort_names, humanise, run_of, stored_record
-from allocator.services.allocation.views import RunView, run_query, view_of
+from allocator.services.allocation.common import (
+    MAX_LABEL,
+    clean_label,
+    clean_reason,
+    cohort_names,
+    humanise,
+    run_of,
+    stored_record,
+)
 from allocator.services.allocation.problem import db_ranks, derived_problem, ranks_and_profile
 from allocator.services.allocation.runs import store_run
+from allocator.services.allocation.views import RunView, run_query, view_of
+from allocator.services.audit import record_audit
 from allocator.services.errors import Invalid, NotFound
 from allocator.services.run_record import (
     Move,
@@ -27,6 +36,52 @@ from allocator.services.run_record import (
 )
 
 __all__ = ["move_student", "restore_run"]
+
+
+def _title(names: Mapping[str, str], project_id: int | None) -> str:
+    """A project's name in a move's sentences ("unplaced" for none)."""
+    return names.get(project_key(project_id), f"#{project_id}") if project_id is not None else "unplaced"
+
+
+def _refuse_a_move_against_the_rules(problem: engine.Problem, names: Mapping[str, str],
+                                     placed: Mapping[int, int | None], student_id: int,
+                                     project_id: int | None) -> None:
+    """Raise Invalid, in words, when moving the student (placed as in `placed`, student id -> project
+    id) to `project_id` breaks one of the run's rules: a project or supervisor over capacity, a forbidden
+    pair, a project left below its minimum."""
+    sid = student_key(student_id)
+    who = names.get(sid, "This student")
+    projects = {project_of(p.id): p for p in problem.projects}
+    if project_id is not None and project_id not in projects:
+        raise Invalid("That project is not one of this run's projects.")
+    old = placed[student_id]
+    if old == project_id:
+        raise Invalid(f"{who} is already on {_title(names, project_id)} in this run." if project_id is not None
+                      else f"{who} is already unplaced in this run.")
+    after = Counter(p for p in placed.values() if p is not None)
+    if old is not None:
+        after[old] -= 1
+    if project_id is not None:
+        after[project_id] += 1
+        target = projects[project_id]
+        if (sid, target.id) in problem.forbidden:
+            raise Invalid(f"{_title(names, project_id)} is forbidden for {who} in this run.")
+        if after[project_id] > target.capacity:
+            raise Invalid(f"{_title(names, project_id)} is full: its capacity in this run is "
+                          f"{target.capacity}. Move someone out first, or run again with a higher capacity.")
+        caps = {v.id: v.capacity for v in problem.supervisors}
+        if target.supervisor in caps:
+            sup = target.supervisor
+            load = sum(n for p, n in after.items() if projects[p].supervisor == sup)
+            if load > caps[sup]:
+                raise Invalid(f"{names.get(sup, sup)} would supervise {load} students, above their capacity of "
+                              f"{caps[sup]} in this run.")
+    for pid in sorted({p for p in (old, project_id) if p is not None}):
+        minimum = projects[pid].min_students
+        if 0 < after[pid] < minimum:
+            raise Invalid(f"{_title(names, pid)} needs at least {minimum} students or none; this move would "
+                          f"leave it with {after[pid]}. Move the others too, or run again with a lower minimum.")
+
 
 def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int, project_id: int | None,
                  reason: str = "") -> RunView:
@@ -52,40 +107,9 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
         raise NotFound("That student is not in this run.")
     sid = student_key(student_id)
     who = names.get(sid, "This student")
-    projects = {project_of(p.id): p for p in problem.projects}
-    if project_id is not None and project_id not in projects:
-        raise Invalid("That project is not one of this run's projects.")
-
-    def title(pid: int | None) -> str:
-        return names.get(project_key(pid), f"#{pid}") if pid is not None else "unplaced"
-
     old = old_rows[student_id][0]
-    if old == project_id:
-        raise Invalid(f"{who} is already on {title(project_id)} in this run." if project_id is not None
-                      else f"{who} is already unplaced in this run.")
-    after = Counter(p for p, *_ in old_rows.values() if p is not None)
-    if old is not None:
-        after[old] -= 1
-    if project_id is not None:
-        after[project_id] += 1
-        target = projects[project_id]
-        if (sid, target.id) in problem.forbidden:
-            raise Invalid(f"{title(project_id)} is forbidden for {who} in this run.")
-        if after[project_id] > target.capacity:
-            raise Invalid(f"{title(project_id)} is full: its capacity in this run is {target.capacity}. "
-                          f"Move someone out first, or run again with a higher capacity.")
-        caps = {v.id: v.capacity for v in problem.supervisors}
-        if target.supervisor in caps:
-            sup = target.supervisor
-            load = sum(n for p, n in after.items() if projects[p].supervisor == sup)
-            if load > caps[sup]:
-                raise Invalid(f"{names.get(sup, sup)} would supervise {load} students, above their capacity of "
-                              f"{caps[sup]} in this run.")
-    for pid in sorted({p for p in (old, project_id) if p is not None}):
-        minimum = projects[pid].min_students
-        if 0 < after[pid] < minimum:
-            raise Invalid(f"{title(pid)} needs at least {minimum} students or none; this move would leave it "
-                          f"with {after[pid]}. Move the others too, or run again with a lower minimum.")
+    _refuse_a_move_against_the_rules(problem, names, {s: p for s, (p, *_) in old_rows.items()},
+                                     student_id, project_id)
     # The new run's rules: the old run's, minus this student's pin, plus unranked if the move needs it.
     prefs = next((s.preferences for s in problem.students if s.id == sid), ())
     unranked = project_id is not None and project_key(project_id) not in prefs
@@ -107,14 +131,14 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     rows = [dict(student_id=s, project_id=p, rank=r, pinned=pin, manual=m)
             for s, (p, r, pin, m) in old_rows.items() if s != student_id]
     rows.append(dict(student_id=student_id, project_id=project_id, rank=rank, pinned=False, manual=True))
-    message = (f"Derived from run #{run.id}: moved {who} from {title(old)} to {title(project_id)}"
+    message = (f"Derived from run #{run.id}: moved {who} from {_title(names, old)} to {_title(names, project_id)}"
                + (f" ({reason})" if reason else "") + ".")
     label = clean_label(f"{run.label or f'Run #{run.id}'} · moved {who}"[:MAX_LABEL])
     record = dataclasses.replace(stored, problem=effective, bound={}, engine_message=message,
                                  move=Move(student_id, old, project_id, reason), declined=())
     new = store_run(session, actor=actor, cohort_id=run.cohort_id, kind="move", label=label, objective=run.objective,
-                 record=record, status="feasible", solver="manual", seconds=0.0, cost=cost, profile=profile,
-                 message=message, parent_run_id=run.id, rows=rows)
+                    record=record, status="feasible", solver="manual", seconds=0.0, cost=cost, profile=profile,
+                    message=message, parent_run_id=run.id, rows=rows)
     record_audit(session, actor=actor, action="allocation.moved", cohort_id=run.cohort_id, run_id=new.id,
                  parent_run_id=run.id, student_id=student_id, from_project_id=old, to_project_id=project_id,
                  reason=reason)
@@ -134,9 +158,9 @@ def restore_run(session: Session, *, actor: Actor, run_id: int, label: str = "")
     message = f"Restored from run #{run.id}."
     record = dataclasses.replace(stored_record(session, run), engine_message=message)
     new = store_run(session, actor=actor, cohort_id=run.cohort_id, kind="restore", label=label,
-                 objective=run.objective, record=record,
-                 status=run.status, solver=run.solver, seconds=run.seconds, cost=run.cost, profile=list(run.profile),
-                 message=message, parent_run_id=run.id, rows=rows)
+                    objective=run.objective, record=record,
+                    status=run.status, solver=run.solver, seconds=run.seconds, cost=run.cost, profile=list(run.profile),
+                    message=message, parent_run_id=run.id, rows=rows)
     record_audit(session, actor=actor, action="allocation.restored", cohort_id=run.cohort_id, run_id=new.id,
                  restored_from=run.id)
     return view_of(session.execute(run_query().where(AllocationRun.id == new.id)).one())

@@ -27,6 +27,7 @@ from allocator.services.run_record import (
 
 __all__ = ["OBJECTIVE_LABELS"]
 
+
 MAX_LABEL = 200
 OBJECTIVE_LABELS = {
     "generous": "Generous: nobody gets a worse choice than necessary",
@@ -37,10 +38,12 @@ OBJECTIVE_LABELS = {
 
 
 def project_label(code: str | None, title: str) -> str:
+    """How a project is named on screen: 'CODE · Title', or the title alone when it has no code."""
     return f"{code} · {title}" if code else title
 
 
 def cohort_of(session: Session, cohort_id: int) -> Cohort:
+    """The cohort, or NotFound."""
     cohort = session.get(Cohort, cohort_id)
     if cohort is None:
         raise NotFound("That cohort does not exist.")
@@ -48,6 +51,7 @@ def cohort_of(session: Session, cohort_id: int) -> Cohort:
 
 
 def run_of(session: Session, run_id: int, *, cohort_id: int | None = None) -> AllocationRun:
+    """The run (of `cohort_id`, when given), or NotFound."""
     run = session.get(AllocationRun, run_id)
     if run is None or (cohort_id is not None and run.cohort_id != cohort_id):
         raise NotFound("That allocation run does not exist.")
@@ -55,6 +59,7 @@ def run_of(session: Session, run_id: int, *, cohort_id: int | None = None) -> Al
 
 
 def clean_label(label: str) -> str:
+    """A run's label with its spaces tidied; Invalid when longer than MAX_LABEL."""
     label = " ".join((label or "").split())
     if len(label) > MAX_LABEL:
         raise Invalid(f"Please keep the run's name to {MAX_LABEL} characters.")
@@ -62,6 +67,7 @@ def clean_label(label: str) -> str:
 
 
 def clean_reason(reason: str) -> str:
+    """A move's reason with its spaces tidied; Invalid when longer than MAX_REASON."""
     reason = " ".join((reason or "").split())
     if len(reason) > MAX_REASON:
         raise Invalid(f"Please keep the reason under {MAX_REASON} characters.")

@@ -25,6 +25,7 @@ from allocator.services.run_record import (
 
 __all__ = ["explain_for_student", "explain_student"]
 
+
 def _explain(session: Session, run: AllocationRun, student_id: int, stored: RunRecord):
     """(project key the student got or None, its rank in their list or None, the engine's reasons)."""
     problem = stored.problem

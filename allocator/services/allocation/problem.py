@@ -21,6 +21,7 @@ from allocator.services.run_record import (
     student_key,
 )
 
+
 def build_problem(session: Session, cohort_id: int, params: RunParameters) -> tuple[engine.Problem, dict[str, str]]:
     """The cohort's problem as it stands (approved projects, the students and their preferences,
     supervisors' capacities) with this run's overrides, pins and forbids, built by `problem_export`.
@@ -65,7 +66,8 @@ def build_problem(session: Session, cohort_id: int, params: RunParameters) -> tu
     return _engine_problem(problem), names
 
 
-def derived_problem(problem: engine.Problem, *, unpin: str | None = None, allow_unranked: bool = False) -> engine.Problem:
+def derived_problem(problem: engine.Problem, *, unpin: str | None = None,
+                    allow_unranked: bool = False) -> engine.Problem:
     """A derived run's problem: its origin's, minus a pin a move overrode, plus unranked if a move needs it."""
     pinned = {s: p for s, p in problem.pinned.items() if s != unpin}
     return dataclasses.replace(problem, pinned=pinned, allow_unranked=problem.allow_unranked or allow_unranked)
@@ -79,7 +81,7 @@ def _engine_problem(problem: dict[str, Any]) -> engine.Problem:
 
 
 def ranks_and_profile(problem: engine.Problem, placement: Mapping[str, str | None],
-                       objective: str, weights: list[int] | None) -> tuple[list[int], int]:
+                      objective: str, weights: list[int] | None) -> tuple[list[int], int]:
     """The engine's profile and cost of an allocation of `problem` (for runs made by hand)."""
     prefs = {s.id: s.preferences for s in problem.students}
     k = problem.k
@@ -99,6 +101,7 @@ def ranks_and_profile(problem: engine.Problem, placement: Mapping[str, str | Non
 
 
 def db_ranks(session: Session, cohort_id: int, student_ids: Iterable[int] | None = None) -> dict[tuple[int, int], int]:
+    """(student id, project id) -> the rank the student gave it, from the cohort's lists as they stand."""
     query = select(Preference.student_id, Preference.project_id, Preference.rank).where(
         Preference.cohort_id == cohort_id)
     if student_ids is not None:

@@ -15,7 +15,20 @@ from allocator.models import (
 )
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import cohort_names, project_label, run_of, stored_record
-from allocator.services.allocation.views import AssignmentRow, Comparison, DiffRow, ProjectDemandRow, ProjectFillRow, RunCharts, RunView, SupervisorLoadRow, get_view, headline_of, run_query, view_of
+from allocator.services.allocation.views import (
+    AssignmentRow,
+    Comparison,
+    DiffRow,
+    ProjectDemandRow,
+    ProjectFillRow,
+    RunCharts,
+    RunView,
+    SupervisorLoadRow,
+    get_view,
+    headline_of,
+    run_query,
+    view_of,
+)
 from allocator.services.errors import Invalid, NotFound
 from allocator.services.run_record import (
     project_of,
@@ -23,6 +36,7 @@ from allocator.services.run_record import (
 )
 
 __all__ = ["compare_runs", "run_assignments", "run_charts"]
+
 
 def _assignment_query(run_id: int):
     student, supervisor = aliased(User), aliased(User)
@@ -37,6 +51,7 @@ def _assignment_query(run_id: int):
 
 
 def assignment_rows(session: Session, run_id: int) -> list[AssignmentRow]:
+    """The run's assignments as rows, by student name; no role check (callers make it)."""
     return [
         AssignmentRow(sid, email, name, pid, code, title or "", sup_id,
                       (sup_name or "(no supervisor)") if pid else "", sup_email or "", rank, pinned, manual)

@@ -16,10 +16,10 @@ from allocator.models import (
 )
 from allocator.services import run_record
 from allocator.services.access import Actor, require_admin
-from allocator.services.audit import record_audit
 from allocator.services.allocation.common import clean_label, cohort_of, humanise, run_of
-from allocator.services.allocation.views import RunView, get_view, run_query, view_of
 from allocator.services.allocation.problem import build_problem, db_ranks, suggest_changes
+from allocator.services.allocation.views import RunView, get_view, run_query, view_of
+from allocator.services.audit import record_audit
 from allocator.services.errors import Invalid
 from allocator.services.run_record import (
     RunParameters,
@@ -30,6 +30,7 @@ from allocator.services.run_record import (
 )
 
 __all__ = ["get_run", "list_runs", "run_allocation"]
+
 
 def list_runs(session: Session, *, actor: Actor, cohort_id: int) -> list[RunView]:
     """Every run of the cohort, newest first (one query; the stored problems are not loaded)."""
@@ -47,9 +48,9 @@ def get_run(session: Session, *, actor: Actor, run_id: int) -> RunView:
 
 
 def store_run(session: Session, *, actor: Actor, cohort_id: int, kind: str, label: str, objective: str,
-           record: RunRecord, status: str, solver: str, seconds: float, cost: int | None,
-           profile: list[int], message: str, parent_run_id: int | None,
-           rows: list[dict[str, Any]]) -> AllocationRun:
+              record: RunRecord, status: str, solver: str, seconds: float, cost: int | None,
+              profile: list[int], message: str, parent_run_id: int | None,
+              rows: list[dict[str, Any]]) -> AllocationRun:
     """One run and its assignments: two INSERT statements, however many students."""
     run = AllocationRun(cohort_id=cohort_id, kind=kind, parent_run_id=parent_run_id, created_by_id=actor.user_id,
                         label=label, objective=objective, students=record.students,
@@ -65,8 +66,10 @@ def store_run(session: Session, *, actor: Actor, cohort_id: int, kind: str, labe
 
 
 def solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: RunParameters, label: str,
-                     kind: str, parent_run_id: int | None = None,
-                     declined: Iterable[int] = ()) -> tuple[AllocationRun, RunView]:
+                    kind: str, parent_run_id: int | None = None,
+                    declined: Iterable[int] = ()) -> tuple[AllocationRun, RunView]:
+    """Build the cohort's problem with `params`, solve it, check the answer and store the run;
+    no role check (callers make it). Shared by a run and a re-run for the declined."""
     problem, names = build_problem(session, cohort.id, params)
     try:
         result = engine.solve(problem, objective=params.objective,
@@ -91,10 +94,10 @@ def solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: R
     record = RunRecord(problem=problem, settings=params, bound=result.bound, engine_message=result.message,
                        declined=tuple(declined))
     run = store_run(session, actor=actor, cohort_id=cohort.id, kind=kind, label=label, objective=params.objective,
-                 record=record, status=result.status, solver=result.solver, seconds=float(result.seconds),
-                 cost=result.cost if result.status != "infeasible" else None, profile=result.profile,
-                 message=humanise(result.message, names) if result.message else "",
-                 parent_run_id=parent_run_id, rows=rows)
+                    record=record, status=result.status, solver=result.solver, seconds=float(result.seconds),
+                    cost=result.cost if result.status != "infeasible" else None, profile=result.profile,
+                    message=humanise(result.message, names) if result.message else "",
+                    parent_run_id=parent_run_id, rows=rows)
     suggestions = suggest_changes(problem, names) if result.status == "infeasible" else ()
     view = view_of(session.execute(run_query().where(AllocationRun.id == run.id)).one(), suggestions)
     return run, view

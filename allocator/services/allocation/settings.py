@@ -29,6 +29,7 @@ from allocator.services.run_record import (
 
 __all__ = ["MAX_TIME_LIMIT", "RunParameters", "default_parameters", "parse_weights", "studio_setup", "tune_parameters"]
 
+
 def parse_weights(text: str) -> tuple[int, ...]:
     """'1, 2, 4, 8' as weights for ranks 1, 2, 3, 4 (and, if one more is given, unranked)."""
     parts = [p for p in re.split(r"[\s,;]+", (text or "").strip()) if p]

@@ -22,6 +22,7 @@ __all__ = ["AssignmentRow", "Comparison", "DiffRow", "Headline", "ProjectDemandR
            "RunView", "SetupProject", "SetupStudent", "SetupSupervisor", "StudioSetup", "SupervisorLoadRow",
            "headline_of"]
 
+
 @dataclass(frozen=True)
 class SetupProject:
     id: int
@@ -83,6 +84,8 @@ class Headline:
 
 
 def headline_of(profile: Iterable[int], students: int) -> Headline:
+    """The headline figures of a run's profile (placed per rank, unranked last): placed and unplaced,
+    the share placed first and in their top three, the worst and the average rank."""
     counts = [int(c) for c in profile]
     ranked, unranked = (counts[:-1], counts[-1]) if counts else ([], 0)
     placed = sum(counts)
@@ -200,6 +203,7 @@ class Comparison:
 
 
 def run_query():
+    """The SELECT of every column a `RunView` shows (the creator's name joined in)."""
     creator = aliased(User)
     return (select(AllocationRun.id, AllocationRun.cohort_id, AllocationRun.label,
                    AllocationRun.kind, AllocationRun.created_at, creator.name,
@@ -211,6 +215,7 @@ def run_query():
 
 
 def view_of(row, suggestions: tuple[str, ...] = ()) -> RunView:
+    """A row of `run_query` as a `RunView`, with the suggestions an infeasible run carries."""
     (rid, cohort_id, label, kind, created_at, creator, objective, status, solver, seconds, cost, profile,
      message, students, parent, published_at) = row
     profile = tuple(int(c) for c in (profile or ()))
@@ -226,7 +231,8 @@ def view_of(row, suggestions: tuple[str, ...] = ()) -> RunView:
 
 
 def get_view(session: Session, run: AllocationRun, stored: RunRecord | None = None,
-              names: Mapping[str, str] | None = None) -> RunView:
+             names: Mapping[str, str] | None = None) -> RunView:
+    """The run's view; an infeasible run's with suggestions (its record and names are read unless given)."""
     row = session.execute(run_query().where(AllocationRun.id == run.id)).one()
     suggestions: tuple[str, ...] = ()
     if run.status == "infeasible":
