@@ -140,6 +140,49 @@ def _carry_answers(session: Session, *, run_id: int, previous_id: int | None) ->
         ["run_id", "student_id", "accepted", "reason", "responded_at"], kept)).rowcount or 0
 
 
+def _run_rows(session: Session, run_id: int) -> list:
+    """Each student of the run with their project, its supervisor and their rank, by student id."""
+    student, supervisor = aliased(User), aliased(User)
+    return session.execute(
+        select(student.id.label("sid"), student.name.label("name"), student.email.label("email"),
+               Project.title.label("title"), Project.supervisor_id.label("supervisor_id"),
+               supervisor.name.label("supervisor_name"), Assignment.rank.label("rank"),
+               Assignment.project_id.label("project_id"))
+        .select_from(Assignment)
+        .join(student, student.id == Assignment.student_id)
+        .outerjoin(Project, Project.id == Assignment.project_id)
+        .outerjoin(supervisor, supervisor.id == Project.supervisor_id)
+        .where(Assignment.run_id == run_id)
+        .order_by(student.id)
+    ).all()
+
+
+def _notify_publication(session: Session, cohort: Cohort, *, rows, told, before, first: bool) -> int:
+    """Tell the people a publication concerns in the app; how many notifications were made. The first
+    publication tells every student and supervisor of the run; a republication only the students in
+    `told` (with what changed) and the supervisors of the projects they left or joined."""
+    if first:
+        notified = notify(session, user_ids=[r.sid for r in told], cohort_id=cohort.id, kind=PUBLISHED_KIND,
+                          subject=f"Your project allocation for {cohort.name} is published",
+                          body="Open **My allocation** to see your project, and accept or decline it.")
+        supervisors = {r.supervisor_id for r in rows}
+        staff_subject = f"The project allocation for {cohort.name} is published"
+    else:
+        news: dict[tuple[str, str], list[int]] = {}
+        for r in told:
+            title_before = before[r.sid].title if r.sid in before else None
+            news.setdefault(_news(cohort.name, title_before, r.title), []).append(r.sid)
+        notified = sum(notify(session, user_ids=uids, cohort_id=cohort.id, kind=PUBLISHED_KIND, subject=subject,
+                              body=body) for (subject, body), uids in news.items())
+        supervisors = ({r.supervisor_id for r in told}
+                       | {before[r.sid].supervisor_id for r in told if r.sid in before})
+        staff_subject = f"The project allocation for {cohort.name} has changed"
+    notified += notify(session, user_ids=sorted(s for s in supervisors if s is not None), cohort_id=cohort.id,
+                       kind="allocation.published.staff", subject=staff_subject,
+                       body="Open **My projects** to see the students allocated to your projects.")
+    return notified
+
+
 def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport:
     """Make `run_id` the cohort's published allocation (the only one) and tell the people it concerns.
 
@@ -163,19 +206,7 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
                     .values(published_at=None, published_by_id=None))
     run.published_at = now
     run.published_by_id = actor.user_id
-    student, supervisor = aliased(User), aliased(User)
-    rows = session.execute(
-        select(student.id.label("sid"), student.name.label("name"), student.email.label("email"),
-               Project.title.label("title"), Project.supervisor_id.label("supervisor_id"),
-               supervisor.name.label("supervisor_name"), Assignment.rank.label("rank"),
-               Assignment.project_id.label("project_id"))
-        .select_from(Assignment)
-        .join(student, student.id == Assignment.student_id)
-        .outerjoin(Project, Project.id == Assignment.project_id)
-        .outerjoin(supervisor, supervisor.id == Project.supervisor_id)
-        .where(Assignment.run_id == run.id)
-        .order_by(student.id)
-    ).all()
+    rows = _run_rows(session, run.id)
     kept = _carry_answers(session, run_id=run.id, previous_id=previous_id)
     before = {r.student_id: r for r in session.execute(
         select(Assignment.student_id, Assignment.project_id, Project.title, Project.supervisor_id)
@@ -186,24 +217,8 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
     def title_before(sid: int) -> str | None:
         return before[sid].title if sid in before else None
 
-    if previous_id is None:
-        notified = notify(session, user_ids=[r.sid for r in told], cohort_id=cohort.id, kind=PUBLISHED_KIND,
-                          subject=f"Your project allocation for {cohort.name} is published",
-                          body="Open **My allocation** to see your project, and accept or decline it.")
-        supervisors = {r.supervisor_id for r in rows}
-        staff_subject = f"The project allocation for {cohort.name} is published"
-    else:
-        news: dict[tuple[str, str], list[int]] = {}
-        for r in told:
-            news.setdefault(_news(cohort.name, title_before(r.sid), r.title), []).append(r.sid)
-        notified = sum(notify(session, user_ids=uids, cohort_id=cohort.id, kind=PUBLISHED_KIND, subject=subject,
-                              body=body) for (subject, body), uids in news.items())
-        supervisors = ({r.supervisor_id for r in told}
-                       | {before[r.sid].supervisor_id for r in told if r.sid in before})
-        staff_subject = f"The project allocation for {cohort.name} has changed"
-    notified += notify(session, user_ids=sorted(s for s in supervisors if s is not None), cohort_id=cohort.id,
-                       kind="allocation.published.staff", subject=staff_subject,
-                       body="Open **My projects** to see the students allocated to your projects.")
+    notified = _notify_publication(session, cohort, rows=rows, told=told, before=before,
+                                   first=previous_id is None)
     settings = config.load()
     emails = tuple(
         OutgoingEmail(r.sid, mail.allocation_email(
