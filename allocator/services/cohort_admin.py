@@ -198,6 +198,40 @@ def _as_int(value: Any, label: str, problems: list[str]) -> int | None:
     return int(value)
 
 
+def _settings_problems(session: Session, cohort_id: int, *, new: dict[str, Any], given: dict[str, Any]) -> list[str]:
+    """What is wrong with a cohort's settings as they would be (`new`; `given` holds the ones being
+    changed), one sentence each: windows in order, choices within bounds, a known objective and phase."""
+    problems: list[str] = []
+
+    def ordered(open_field: str, close_field: str, what: str) -> None:
+        start, end = new[open_field], new[close_field]
+        if start is not None and end is not None and end <= start:
+            problems.append(f"{what} must close after they open.")
+
+    ordered("proposals_open_at", "proposals_close_at", "Proposals")
+    ordered("preferences_open_at", "preferences_close_at", "Preferences")
+    if (new["proposals_close_at"] is not None and new["preferences_open_at"] is not None
+            and new["preferences_open_at"] < new["proposals_close_at"]):
+        problems.append("Preferences can open only once proposals have closed: the catalogue must not change "
+                        "while students rank it.")
+    lo, hi = new["min_choices"], new["max_choices"]
+    if lo is not None and lo < 0:
+        problems.append("The minimum number of choices cannot be negative.")
+    if hi is not None and not 1 <= hi <= MAX_CHOICES_LIMIT:
+        problems.append(f"The maximum number of choices must be between 1 and {MAX_CHOICES_LIMIT}.")
+    if lo is not None and hi is not None and lo > hi:
+        problems.append(f"The minimum number of choices ({lo}) is more than the maximum ({hi}).")
+    if new["default_objective"] not in OBJECTIVES:
+        problems.append(f"Unknown objective “{new['default_objective']}”: use one of {', '.join(OBJECTIVES)}.")
+    override = new["phase_override"]
+    if override is not None and override not in PHASES:
+        problems.append(f"Unknown phase “{override}”: use one of {', '.join(PHASES)}, or follow the dates.")
+    elif (override == "published" and given.get("phase_override") == "published"
+          and published_run_id(session, cohort_id) is None):
+        problems.append("No allocation has been published yet: publish one in the Allocation studio first.")
+    return problems
+
+
 def update_cohort_settings(
     session: Session, *, actor: Actor, cohort_id: int,
     name: str = UNSET,
@@ -240,32 +274,7 @@ def update_cohort_settings(
         given["phase_override"] = given["phase_override"] or None
     new = {f: given.get(f, getattr(cohort, f)) for f in SETTING_FIELDS}
 
-    def ordered(open_field: str, close_field: str, what: str) -> None:
-        start, end = new[open_field], new[close_field]
-        if start is not None and end is not None and end <= start:
-            problems.append(f"{what} must close after they open.")
-
-    ordered("proposals_open_at", "proposals_close_at", "Proposals")
-    ordered("preferences_open_at", "preferences_close_at", "Preferences")
-    if (new["proposals_close_at"] is not None and new["preferences_open_at"] is not None
-            and new["preferences_open_at"] < new["proposals_close_at"]):
-        problems.append("Preferences can open only once proposals have closed: the catalogue must not change "
-                        "while students rank it.")
-    lo, hi = new["min_choices"], new["max_choices"]
-    if lo is not None and lo < 0:
-        problems.append("The minimum number of choices cannot be negative.")
-    if hi is not None and not 1 <= hi <= MAX_CHOICES_LIMIT:
-        problems.append(f"The maximum number of choices must be between 1 and {MAX_CHOICES_LIMIT}.")
-    if lo is not None and hi is not None and lo > hi:
-        problems.append(f"The minimum number of choices ({lo}) is more than the maximum ({hi}).")
-    if new["default_objective"] not in OBJECTIVES:
-        problems.append(f"Unknown objective “{new['default_objective']}”: use one of {', '.join(OBJECTIVES)}.")
-    override = new["phase_override"]
-    if override is not None and override not in PHASES:
-        problems.append(f"Unknown phase “{override}”: use one of {', '.join(PHASES)}, or follow the dates.")
-    elif (override == "published" and given.get("phase_override") == "published"
-          and published_run_id(session, cohort_id) is None):
-        problems.append("No allocation has been published yet: publish one in the Allocation studio first.")
+    problems += _settings_problems(session, cohort_id, new=new, given=given)
     if problems:
         raise Invalid(" ".join(problems))
     clean = clean_cohort_name(session, name, exclude_id=cohort_id) if name is not UNSET else cohort.name
