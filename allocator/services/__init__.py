@@ -22,4 +22,3 @@ from allocator.services.cohort_admin import *  # noqa: F401,F403
 from allocator.services.catalogue import *  # noqa: F401,F403
 from allocator.services.people import *  # noqa: F401,F403
 from allocator.services.data_io import *  # noqa: F401,F403
-from allocator.services.problem_export import *  # noqa: F401,F403

@@ -6,7 +6,7 @@ a run never depends on another row to be read, charted, exported, moved or expla
 
 The same form has two vocabularies of keys:
 - in the database: students "S<user id>", projects "P<project id>", supervisors "L<user id>" (the
-  engine's ids; `problem_export` writes the same);
+  engine's ids; `allocation.problem.build_problem_json` writes the same);
 - in a backup (`portable`): students and supervisors by email, projects by the backup's project keys
   ("p1", "p2", …), so a backup holds no database id and `local` resolves the keys again where it is
   restored, in the same database or a fresh one.

@@ -9,7 +9,7 @@ from sqlalchemy import MetaData, Table, inspect, select, text
 from allocator import db, engine, migrate, seeding, services
 from allocator.models import AllocationRun, Assignment, Cohort, User, utcnow
 from allocator.services.access import Actor
-from allocator.services.problem_export import build_problem_json
+from allocator.services.allocation import build_problem_json
 from tests.conftest import BACKENDS, drop_postgres_database, new_database_url
 
 

@@ -5,6 +5,7 @@ One module per job, each importing what it shares with the others by its public 
 - `views`: the read classes, and a run's row as a `RunView`;
 - `settings`: the Tune tab's setup, the cohort's defaults, raw values parsed into `RunParameters`;
 - `problem`: the engine's `Problem` from the database, derived, scored, and what to change if infeasible;
+  the cohort's problem as a file (`build_problem_json`, `export_problem`);
 - `runs`: solve and store a run (one snapshot), list and get runs;
 - `reading`: a run's assignments, the numbers behind its charts, runs compared;
 - `adjusting`: move one student, restore an older run;
@@ -19,7 +20,7 @@ problem is its origin's with the rules the derivation changed (a move drops the 
 allows an unranked placement when it made one), so `engine.validate` and `engine.explain` work on it.
 
 Keys in a problem are "S<user id>" for students, "P<project id>" for projects and "L<user id>" for
-supervisors (`run_record.student_key` and friends); `problem_export.build_problem_json` writes the same.
+supervisors (`run_record.student_key` and friends); `problem.build_problem_json` writes the same.
 
 `Assignment.rank` is the student's own rank of the project (what they are told). The run's `profile`
 and `cost` are the engine's, over the problem's preference lists (which leave out projects that are no
@@ -29,6 +30,7 @@ from allocator.services.allocation import (
     adjusting,
     common,
     explaining,
+    problem,
     reading,
     runs,
     settings,
@@ -37,10 +39,11 @@ from allocator.services.allocation import (
 from allocator.services.allocation.adjusting import *  # noqa: F401,F403
 from allocator.services.allocation.common import *  # noqa: F401,F403
 from allocator.services.allocation.explaining import *  # noqa: F401,F403
+from allocator.services.allocation.problem import *  # noqa: F401,F403
 from allocator.services.allocation.reading import *  # noqa: F401,F403
 from allocator.services.allocation.runs import *  # noqa: F401,F403
 from allocator.services.allocation.settings import *  # noqa: F401,F403
 from allocator.services.allocation.views import *  # noqa: F401,F403
 
-__all__ = [name for module in (views, settings, common, runs, reading, adjusting, explaining)
+__all__ = [name for module in (views, settings, common, problem, runs, reading, adjusting, explaining)
            for name in module.__all__]
