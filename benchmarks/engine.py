@@ -176,11 +176,83 @@ def summary(profile: list[int], n: int) -> str:
             f"{avg:5.2f} {worst:>5}  {profile}")
 
 
+def seed_instance(students: int, path: Path) -> None:
+    """The app's own demo cohort at this size (allocator.seeding through a throwaway SQLite file and
+    the problem export the studio uses), with unranked placements allowed, as the issue ran it."""
+    from sqlalchemy import select
+
+    from allocator import db, migrate, seeding
+    from allocator.models import Cohort
+    from allocator.services.problem_export import build_problem_json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/seed.db"
+        migrate.upgrade(url)
+        seeding.seed(url, students=students, projects=int(0.3 * students), staff=max(25, students // 20))
+        engine = db.create(url)
+        with db.sessionmaker_for(engine)() as session:
+            cohort_id = session.scalars(select(Cohort.id)).first()
+            problem = build_problem_json(session, cohort_id, overrides={"allow_unranked": True})
+        engine.dispose()
+    path.write_text(json.dumps(problem))
+
+
+def minimum_table(instances: list[tuple[str, Path]], objectives: list[str], limit: float) -> None:
+    """Engine (whole CLI process) beside the independent HiGHS MILP (benchmarks/milp_reference.py,
+    a whole process too), one run each: these take seconds to minutes, not milliseconds."""
+    py = sys.executable
+    print(f"\n{'instance':<34} {'objective':<9} {'engine s':>9} {'status':<9} {'solver':<20} "
+          f"{'reference s':>11} {'ref status':<10} {'same value':<10} {'ratio':>6}")
+    for label, path in instances:
+        for objective in objectives:
+            out = path.with_name(f"{path.stem}-{objective}-out.json")
+            cmd = [py, "-m", "allocator", "solve", str(path), "--objective", objective, "--out", str(out),
+                   "--time-limit", str(limit)]
+            if objective == "weighted":
+                k = max(len(s["preferences"]) for s in json.loads(path.read_text())["students"])
+                cmd += ["--weights", ",".join(str(r) for r in range(1, k + 2))]
+            seconds, done = timed(cmd)
+            result = json.loads(out.read_text()) if done.returncode == 0 and out.exists() else {}
+            ref_cmd = [py, str(ROOT / "benchmarks" / "milp_reference.py"), str(path), "--objective", objective,
+                       "--time-limit", str(limit)]
+            ref_seconds, ref_done = timed(ref_cmd)
+            ref = json.loads(ref_done.stdout) if ref_done.returncode == 0 else {"status": "error"}
+            same = "-"
+            if result.get("status") == "optimal" and ref.get("status") == "optimal":
+                mine = [-len(result["assignment"])]
+                if objective in ("min-cost", "weighted"):
+                    mine.append(result["cost"])
+                same = "yes" if mine == ref["values"][: len(mine)] else f"NO {mine} {ref['values']}"
+            print(f"{label:<34} {objective:<9} {seconds:9.2f} {result.get('status', 'error'):<9} "
+                  f"{result.get('solver', ''):<20} {ref_seconds:11.2f} {ref.get('status'):<10} {same:<10} "
+                  f"{seconds / ref_seconds:5.2f}×", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="1,000 students instead of 10,000")
+    parser.add_argument("--minimums-only", action="store_true",
+                        help="only the table of instances with minimums beside the MILP reference")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 10000])
+    parser.add_argument("--objectives", nargs="+", default=["min-cost", "weighted", "greedy", "generous"])
+    parser.add_argument("--limit", type=float, default=600, help="time limit for each engine and reference run")
     args = parser.parse_args()
+    if args.minimums_only:
+        work = Path(tempfile.mkdtemp(prefix="allocator-bench-"))
+        instances = []
+        for n in args.sizes:
+            path = work / f"seed{n}.json"
+            seed_instance(n, path)
+            instances.append((f"seed cohort {n:,} (+unranked)", path))
+        for n, m, seed in ((2000, 200, 2), (600, 200, 3)):
+            path = work / f"random{n}.json"
+            data = make_instance(n, m, 8, seed=seed, minimums=0.6, supervisors=m // 5, slack=1.1)
+            data["allow_unranked"] = seed == 3
+            path.write_text(json.dumps(data))
+            instances.append((f"random {n:,}×{m} 60% min" + (" +unranked" if seed == 3 else ""), path))
+        minimum_table(instances, args.objectives, args.limit)
+        return
     from allocator.engine import flow, load_problem, network, quota
 
     n_big = 1000 if args.quick else 10_000
