@@ -65,8 +65,9 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
     sentence = clash.forced_minimum_clash(problem, res)
     if sentence:
         return Outcome(None, "infeasible", "min-cost-flow", sentence)
-    # The final lottery flow costs about what the relaxed one did; keep time for it.
-    reserve = 2 * (time.perf_counter() - started)
+    # The final lottery flow costs about what the relaxed one did, and the fallback when the program
+    # finds nothing a few min-cost flows more; keep time for both.
+    reserve = 3 * (time.perf_counter() - started)
     net = build_network(problem, res, 0, hub=hub_allowed(objective, weights))
     present = np.zeros(problem.k + 2, bool)
     present[net.level] = True
@@ -77,7 +78,7 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
     if out.infeasible:
         return Outcome(None, "infeasible", mip.SOLVER, clash.generic_minimum_clash(problem, res))
     proven = len(out.stages) == len(groups) and all(s.proven for s in out.stages)
-    open_ = out.open_ if out.open_ is not None else _closing_heuristic(problem, res, objective, weights)
+    open_ = out.open_ if out.open_ is not None else _closing_heuristic(problem, res)
     if open_ is None:
         return Outcome(None, "unknown", mip.SOLVER, "no allocation was found or ruled out within the time limit")
     project_of = lottery(problem, res, objective, weights, seed, open_)
@@ -103,16 +104,17 @@ def lottery(problem, res, objective, weights, seed, open_: np.ndarray) -> np.nda
     return project_of
 
 
-def _closing_heuristic(problem, res, objective, weights) -> np.ndarray | None:
+def _closing_heuristic(problem, res) -> np.ndarray | None:
     """A feasible choice of projects without the program: close what the flow leaves short, again
-    until nothing is short (projects that pins force to run keep their minimum as a lower bound)."""
+    until nothing is short (projects that pins force to run keep their minimum as a lower bound).
+    Min-cost flows, one level each, whatever the objective: this runs when time is already short."""
     ix = problem.index
     bind = binding(problem, res)
     forced = bind & (res.pinned_count > 0)
     capacity = res.capacity.copy()
     lower = np.where(forced, ix.minimum - res.pinned_count, 0)
     for _ in range(len(ix.project_ids) + 1):
-        project_of = flow.allocate(problem, res, objective, weights, 0, capacity, lower if forced.any() else None)
+        project_of = flow.allocate(problem, res, "min-cost", None, 0, capacity, lower if forced.any() else None)
         if project_of is None:
             return None
         short = short_projects(problem, res, project_of)
