@@ -175,8 +175,12 @@ def stopped(problem, res, group: Group, stage, project_of) -> tuple[dict[str, in
     lowest = min(lowest, found)
     pinned = _pinned_value(problem, first)
     natural = first.sense() * (lowest + pinned)
+    if first.name.startswith("rank") or first.name == "placed":
+        natural = max(natural, 0)  # a count of students; a loose bound below 0 says nothing more
     best = first.sense() * (found + pinned)
     gap = abs(best - natural)
+    if gap == 0:
+        return {first.name: natural}, f"{head}; it is proven best up to its {first.name}, not beyond"
     return {first.name: natural}, f"{head}; {_gap_sentence(first, natural, gap)}"
 
 

@@ -22,11 +22,12 @@ def test_stopped_early_reports_feasible_with_a_bound():
 
 
 def test_the_time_limit_is_honoured():
-    problem = random_problem(3, 3000, 600, 8, minimums=0.6, supervisors=60, slack=1.0, unranked=True)
+    problem = random_problem(3, 1500, 300, 8, minimums=0.6, supervisors=30, slack=1.0, unranked=True)
     started = time.perf_counter()
-    result = engine.solve(problem, objective="greedy", time_limit=4.0)
+    result = engine.solve(problem, objective="greedy", time_limit=3.0)
     took = time.perf_counter() - started
     assert engine.validate(problem, result) == []
     # The limit covers the whole solve; the last flow (the lottery over the projects found) must
     # still run after the search stops, which is what the 10% are for, plus a second for a loaded test machine.
-    assert took <= 4.0 * 1.1 + 1.0, took
+    assert result.status == "feasible"  # else this test no longer reaches the limit
+    assert took <= 3.0 * 1.1 + 0.5, took
