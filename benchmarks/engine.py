@@ -1,6 +1,7 @@
 """Allocation engine benchmark: whole processes, median of 5, printed as a table.
 
     .venv/bin/python benchmarks/engine.py [--repeats 5] [--quick]
+    .venv/bin/python benchmarks/engine.py --minimums-only [--sizes 2000 5000 10000] [--objectives ...]
 
 Instances are seeded, with Zipf-skewed popularity. Each timed run is a fresh `python -m allocator
 solve` process (the way a coordinator or the app's worker runs it), beside a bare script that only
@@ -8,6 +9,11 @@ reads the same JSON, runs one vectorised OR-Tools max-flow-min-cost and writes t
 are interleaved so that load from anything else on the machine falls on both alike. The old
 system's "highest preference first" heuristic and random serial dictatorship are run on the same
 instances for their profiles.
+
+`--minimums-only` prints the table for minimum project sizes instead: the seed's own cohorts (through
+a throwaway SQLite file and the studio's problem export) and random instances with binding
+minimums, each solved by the engine's CLI and by an independent HiGHS MILP
+(benchmarks/milp_reference.py), both as whole processes, with the values compared.
 """
 from __future__ import annotations
 
@@ -276,7 +282,7 @@ def main() -> None:
 
     problem = load_problem(quotas)
     res = network.residual(problem)
-    short = quota._short_projects(problem, res, flow.allocate(problem, res, "min-cost", None, 0)).size
+    short = quota.short_projects(problem, res, flow.allocate(problem, res, "min-cost", None, 0)).size
     with_min = sum(1 for p in problem.projects if p.min_students > 1)
 
     print(f"\nMachine: {os.cpu_count()} cores; whole processes, median of {args.repeats}, interleaved; "

@@ -6,9 +6,13 @@ at a time, each stage keeping the values of the stages before it. The model is t
 rest of the engine uses, so its LP relaxation is the flow relaxation, tightened by the closure cuts
 x ≤ open for every student arc into a project that may close.
 
-HiGHS (bundled with OR-Tools) on one thread: measured on the seed's cohorts it proves what CP-SAT and
-the flow branch and bound could not within minutes, and a single thread makes its path, and so its
-answer, the same whatever the machine's load.
+HiGHS (bundled with OR-Tools) on one thread solves the first stage, "placed" merged with the levels
+after it while the weighted range stays small (all of min-cost): measured on the seed's cohorts it
+proves in seconds what CP-SAT and the flow branch and bound left unproven, and a single thread makes
+its path, and so its answer, the same whatever the machine's load. Later stages (greedy, generous,
+weighted with large weights) run on CP-SAT from the previous optimum; their proofs are the slow part
+at the seed's sizes, and CP-SAT's portfolio may break ties between sets of open projects differently
+from one run to the next.
 """
 from __future__ import annotations
 
@@ -51,7 +55,7 @@ def solve(problem: Problem, res: Residual, net: Network, binding: np.ndarray, lv
     """Solve the levels in order until done or out of time: the first (placed, merged with what
     fits) on HiGHS, which proves it fastest; the later ones, which must keep the earlier values, on
     CP-SAT started from the previous optimum (HiGHS finds no allocation under such an equality
-    within minutes, and its interface here takes no starting point)."""
+    within minutes, and pywraplp's SetHint crashes HiGHS in OR-Tools 9.15)."""
     from ortools.linear_solver import pywraplp
 
     stages: list[Stage] = []
@@ -61,9 +65,9 @@ def solve(problem: Problem, res: Residual, net: Network, binding: np.ndarray, lv
     for t, level in enumerate(lv):
         if deadline - time.perf_counter() <= 0.01:
             break
-        if t <= 1 or LATER == "HIGHS":
+        if t <= 1:
             hint = model.hint if model is not None else None
-            model = _Model(problem, res, net, binding, "HIGHS" if t == 0 else LATER)
+            model = _Model(problem, res, net, binding, "HIGHS" if t == 0 else "CP_SAT")
             model.hint = hint
             for coef, value in fixed:
                 model.keep(coef, value)
@@ -81,9 +85,7 @@ def solve(problem: Problem, res: Residual, net: Network, binding: np.ndarray, lv
         solver.SetTimeLimit(max(1, int(remaining * 1000)))
         params = pywraplp.MPSolverParameters()
         params.SetDoubleParam(params.RELATIVE_MIP_GAP, 0.0)
-        if t == 0 or LATER == "HIGHS":
-            if t:
-                solver.SetHint(model.all_vars(), model.hint)
+        if t == 0:
             solver.SetSolverSpecificParametersAsString(f"mip_abs_gap = {ABSOLUTE_GAP}\nmip_rel_gap = 0\n"
                                                        f"random_seed = 0\noutput_flag = false\nlog_to_console = false\n"
                                                        f"time_limit = {remaining:.3f}\n")
@@ -123,7 +125,6 @@ def solve(problem: Problem, res: Residual, net: Network, binding: np.ndarray, lv
 
 
 CP_SAT_WORKERS = 8
-LATER = "CP_SAT"  # HiGHS takes no starting point through pywraplp (SetHint crashes it in 9.15)
 
 
 class _Model:

@@ -23,11 +23,15 @@ def test_stopped_early_reports_feasible_with_a_bound():
 
 def test_the_time_limit_is_honoured():
     problem = random_problem(3, 1500, 300, 8, minimums=0.6, supervisors=30, slack=1.0, unranked=True)
+    relaxed = random_problem(3, 1500, 300, 8, minimums=0.0, supervisors=30, slack=1.0, unranked=True)
+    started = time.perf_counter()
+    engine.solve(relaxed, objective="greedy")
+    one_flow = time.perf_counter() - started  # what a flow costs on this machine at this moment
     started = time.perf_counter()
     result = engine.solve(problem, objective="greedy", time_limit=3.0)
     took = time.perf_counter() - started
     assert engine.validate(problem, result) == []
-    # The limit covers the whole solve; the last flow (the lottery over the projects found) must
-    # still run after the search stops, which is what the 10% are for, plus a second for a loaded test machine.
     assert result.status == "feasible"  # else this test no longer reaches the limit
-    assert took <= 3.0 * 1.1 + 0.5, took
+    # Within 10%, except for the flows that must follow the search (the lottery over the projects
+    # found), which the engine budgets as a few flows' time: on a loaded machine they grow.
+    assert took <= 3.0 * 1.1 + 3 * one_flow, (took, one_flow)
