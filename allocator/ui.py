@@ -13,7 +13,7 @@ import threading
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 import streamlit as st
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 from .model import Problem, Result
 from .words import choice, count
