@@ -64,9 +64,12 @@ class Model:
         n_var = nx + nu + nh + ny
         rows, cols, vals, lo, hi = [], [], [], [], []
 
-        def add(columns, coefs, l, h):
-            r = len(lo)
-            rows.extend([r] * len(columns)); cols.extend(columns); vals.extend(coefs); lo.append(l); hi.append(h)
+        def add(columns, coefs, low, high):
+            rows.extend([len(lo)] * len(columns))
+            cols.extend(columns)
+            vals.extend(coefs)
+            lo.append(low)
+            hi.append(high)
 
         by_student: dict[int, list[int]] = {}
         for c, i in enumerate(a[:, 0].tolist()):
@@ -130,7 +133,7 @@ class Model:
         """Lexicographic optimum: one MILP per level, each level's value then held fixed."""
         start = time.perf_counter()
         rows, cols, vals, lo, hi = list(self.rows), list(self.cols), list(self.vals), list(self.lo), list(self.hi)
-        values, x = [], None
+        values = []
         for c in self.levels(objective, weights):
             if not c.any():
                 values.append(0)
@@ -146,10 +149,13 @@ class Model:
                 return {"status": "stopped", "values": values, "seconds": time.perf_counter() - start}
             value = int(round(res.fun))
             values.append(value)
-            x = res.x
             nz = np.flatnonzero(c).tolist()
-            r = len(lo)
-            rows.extend([r] * len(nz)); cols.extend(nz); vals.extend(c[nz].tolist()); lo.append(value); hi.append(value)
+            # The next stage keeps this one's optimum as an equality row.
+            rows.extend([len(lo)] * len(nz))
+            cols.extend(nz)
+            vals.extend(c[nz].tolist())
+            lo.append(value)
+            hi.append(value)
         placed = -values[0] if values else 0
         return {"status": "optimal", "values": values, "placed": placed, "seconds": time.perf_counter() - start}
 

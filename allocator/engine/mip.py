@@ -139,8 +139,7 @@ class _Model:
             solver.SetNumThreads(1)
         self.hint = None
         ix = problem.index
-        m = len(ix.project_ids)
-        tails, heads, caps = net.tails, net.heads, net.caps
+        caps = net.caps
         placement = net.arc_student >= 0
         into_project = (net.arc_project >= 0)
         # Variables: one per arc that carries a choice, i.e. leaves a student or the hub.

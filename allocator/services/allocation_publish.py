@@ -241,7 +241,7 @@ def deliver_publication(report: PublishReport, *, settings: config.Settings | No
 def mark_emailed(session: Session, *, actor: Actor, cohort_id: int, user_ids: Iterable[int]) -> int:
     """Record that the publication email reached these students (one UPDATE); returns how many."""
     require_admin(session, actor)
-    ids = sorted(set(int(u) for u in user_ids))
+    ids = sorted({int(u) for u in user_ids})
     if not ids:
         return 0
     count = session.execute(
