@@ -153,6 +153,24 @@ def read(fn, *args, **kwargs):
     st.stop()
 
 
+def read_courtesy(fn, *args, **kwargs):
+    """Like `read`, for an extra the page can do without (an explanation): any failure is logged and the
+    page carries on without it (returns None) instead of stopping."""
+    try:
+        with db.read() as session:
+            return fn(session, *args, **kwargs)
+    except Exception:
+        log.exception("read %s failed; the page is drawn without it", getattr(fn, "__name__", fn))
+        return None
+
+
+def check(fn, *args, **kwargs):
+    """Call a service that only checks something (a new order of a list) in a read session; its domain
+    error is raised for the page to show where it belongs, as `read` would stop the page instead."""
+    with db.read() as session:
+        return fn(session, *args, **kwargs)
+
+
 def _local_sign_in(settings: config.Settings) -> str | None:
     allowed, message = auth.local_mode_allowed(settings)
     if not allowed:
