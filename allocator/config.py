@@ -112,12 +112,27 @@ class Settings:
         return bool(self.smtp_host and self.smtp_from)
 
 
-@functools.cache
 def load() -> Settings:
-    """The deployment's settings, read once per process (the file once, not once per setting) and then
-    shared by every session and script run; a server picks up changed settings when it restarts.
-    `load.cache_clear()` makes the next call read them afresh (tests that change the environment).
-    An unreadable file raises `SettingsError` on every call: an error is never remembered as settings."""
+    """The deployment's settings, parsed once per process and shared by every session and script run.
+
+    They are parsed again only when their sources change (the environment, or the secrets file's size or
+    modification time), which a server's never do but a test's do; checking that costs a `stat`, not 14
+    TOML parses. An unreadable file raises `SettingsError` on every call: an error is never remembered."""
+    return _parsed(_sources())
+
+
+def _sources() -> tuple:
+    path = secrets_path()
+    try:
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = None
+    return str(path), stamp, tuple(sorted(os.environ.items()))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(sources: tuple) -> Settings:
     secrets = _secrets()
 
     def setting(name: str, default: str | None = None) -> str | None:
@@ -142,3 +157,6 @@ def load() -> Settings:
         app_url=setting("APP_URL"),
         migrate_on_start=(setting("MIGRATE_ON_START", "true") or "").lower() in ("1", "true", "yes"),
     )
+
+
+load.cache_clear = _parsed.cache_clear  # the next load() parses afresh

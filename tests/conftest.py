@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from allocator import config, db, folder_mode, migrate
+from allocator import db, folder_mode, migrate
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 # AppTest resolves relative paths against the calling file, so tests hand it this absolute one.
@@ -32,15 +32,6 @@ def pytest_collection_modifyitems(config, items):
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql: needs TEST_DATABASE_URL")
     config.addinivalue_line("markers", "e2e: real browser")
-
-
-@pytest.fixture(autouse=True)
-def _settings_read_afresh():
-    """The app reads its settings once per process; each test sets its own environment, so each test
-    (and whatever it runs in-process, AppTest included) starts from a fresh read."""
-    config.load.cache_clear()
-    yield
-    config.load.cache_clear()
 
 
 @pytest.fixture(autouse=True, scope="session")
