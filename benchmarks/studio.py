@@ -98,12 +98,11 @@ def _services(url: str, actor, cohort_id: int, binding: list[int], args) -> dict
 
 
 def _page(url: str, admin_email: str, binding: list[int], args) -> dict[str, list[float]]:
-    from streamlit.runtime import pages_manager
-    from streamlit.testing.v1 import AppTest, app_test
+    from streamlit.testing.v1 import AppTest
 
-    # As tests/conftest.py does: make AppTest run app.py on every run, as the server does.
-    pages_manager.PagesManager.uses_pages_directory = False
-    app_test.PagesManager = type("_P", (pages_manager.PagesManager,), {})
+    from allocator import folder_mode
+
+    folder_mode.apptest_runs_app_py()  # as tests/conftest.py does: AppTest runs app.py every time
     os.chdir(ROOT)
     rows: dict[str, list[float]] = {}
 
