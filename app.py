@@ -22,7 +22,7 @@ except migrate.SchemaMismatch as refusal:  # not cached: the next visit checks a
     st.stop()
 except Exception:
     ui.service_unavailable("Preparing the database")
-ctx = ui.establish()
+ctx = ui.establish(settings)
 
 COMMON = [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
           st.Page("pages/notifications.py", title="Notifications", icon=":material/notifications:")]

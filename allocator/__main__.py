@@ -1,4 +1,5 @@
-"""Command line: `python -m allocator solve PROBLEM.json [options]`.
+"""Command line: `python -m allocator solve PROBLEM.json [options]` (installed: `allocator solve`), and
+`allocator seed [options]` for a demo deployment (the same as `python seed.py`).
 
 Exit codes: 0 an allocation (optimal or feasible), 2 infeasible (the clash on stderr), 3 no
 allocation found or ruled out within the time limit, 1 a malformed file or bad option (one line on
@@ -27,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="python -m allocator", description="Allocate students to projects.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # Listed for --help; `main` hands `seed` and its options to allocator.seed_cli before parsing.
+    commands.add_parser("seed", help="add a demo deployment to the database (allocator seed --help)")
     solve = commands.add_parser("solve", help="solve a problem file and write the result as JSON")
     solve.add_argument("problem", metavar="PROBLEM.json")
     solve.add_argument("--objective", choices=OBJECTIVES, default="min-cost")
@@ -45,6 +48,11 @@ def _weights(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["seed"]:
+        from allocator.seed_cli import main as seed
+
+        return seed(argv[1:])
     try:
         args = _parser().parse_args(argv)
     except _UsageError as e:

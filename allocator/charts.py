@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 

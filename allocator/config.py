@@ -6,6 +6,7 @@ services, migrations and the CLI work without Streamlit running.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -67,11 +68,12 @@ def _refuse_unread_microsoft_keys(path: Path, data: dict) -> None:
                                 "there.")
 
 
-def get(name: str, default: str | None = None) -> str | None:
+def get(name: str, default: str | None = None, *, secrets: dict | None = None) -> str | None:
+    """One setting: the environment first, then `secrets` (read from the file when not given)."""
     value = os.environ.get(name)
     if value not in (None, ""):
         return value
-    value = _secrets().get(name)
+    value = (_secrets() if secrets is None else secrets).get(name)
     return default if value in (None, "") else str(value)
 
 
@@ -111,22 +113,50 @@ class Settings:
 
 
 def load() -> Settings:
-    tenant = get("MS_TENANT_ID")
-    allowed = _split(get("MS_ALLOWED_TENANTS")) or ((tenant.lower(),) if tenant else ())
+    """The deployment's settings, parsed once per process and shared by every session and script run.
+
+    They are parsed again only when their sources change (the environment, or the secrets file's size or
+    modification time), which a server's never do but a test's do; checking that costs a `stat`, not 14
+    TOML parses. An unreadable file raises `SettingsError` on every call: an error is never remembered."""
+    return _parsed(_sources())
+
+
+def _sources() -> tuple:
+    path = secrets_path()
+    try:
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = None
+    return str(path), stamp, tuple(sorted(os.environ.items()))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(sources: tuple) -> Settings:
+    secrets = _secrets()
+
+    def setting(name: str, default: str | None = None) -> str | None:
+        return get(name, default, secrets=secrets)
+
+    tenant = setting("MS_TENANT_ID")
+    allowed = _split(setting("MS_ALLOWED_TENANTS")) or ((tenant.lower(),) if tenant else ())
     return Settings(
-        database_url=get("DATABASE_URL", DEFAULT_DATABASE_URL),
-        ms_client_id=get("MS_CLIENT_ID"),
+        database_url=setting("DATABASE_URL", DEFAULT_DATABASE_URL),
+        ms_client_id=setting("MS_CLIENT_ID"),
         ms_tenant_id=tenant,
         ms_allowed_tenants=allowed,
-        admin_emails=_split(get("ADMIN_EMAILS")),
-        local_mode_requested=(get("LOCAL_MODE", "") or "").lower() in ("1", "true", "yes"),
-        timezone=get("ALLOCATOR_TIMEZONE", "Europe/London"),
-        smtp_host=get("SMTP_HOST"),
-        smtp_port=int(get("SMTP_PORT", "587")),
-        smtp_user=get("SMTP_USER"),
-        smtp_password=get("SMTP_PASSWORD"),
-        smtp_from=get("SMTP_FROM"),
-        smtp_starttls=(get("SMTP_STARTTLS", "true") or "").lower() in ("1", "true", "yes"),
-        app_url=get("APP_URL"),
-        migrate_on_start=(get("MIGRATE_ON_START", "true") or "").lower() in ("1", "true", "yes"),
+        admin_emails=_split(setting("ADMIN_EMAILS")),
+        local_mode_requested=(setting("LOCAL_MODE", "") or "").lower() in ("1", "true", "yes"),
+        timezone=setting("ALLOCATOR_TIMEZONE", "Europe/London"),
+        smtp_host=setting("SMTP_HOST"),
+        smtp_port=int(setting("SMTP_PORT", "587")),
+        smtp_user=setting("SMTP_USER"),
+        smtp_password=setting("SMTP_PASSWORD"),
+        smtp_from=setting("SMTP_FROM"),
+        smtp_starttls=(setting("SMTP_STARTTLS", "true") or "").lower() in ("1", "true", "yes"),
+        app_url=setting("APP_URL"),
+        migrate_on_start=(setting("MIGRATE_ON_START", "true") or "").lower() in ("1", "true", "yes"),
     )
+
+
+load.cache_clear = _parsed.cache_clear  # the next load() parses afresh

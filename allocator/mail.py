@@ -14,7 +14,7 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
-from typing import Sequence
+from collections.abc import Sequence
 
 from allocator.config import Settings
 

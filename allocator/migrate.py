@@ -8,7 +8,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from allocator import config
@@ -100,7 +100,3 @@ def downgrade(url: str | None = None, revision: str = "base", *, allow_data_loss
 def check(url: str | None = None) -> None:
     """Raise if the models and the migrations disagree (alembic's `check`)."""
     command.check(alembic_config(url))
-
-
-def is_empty(connection: Connection) -> bool:
-    return not inspect(connection).has_table("users")

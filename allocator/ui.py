@@ -9,45 +9,26 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import threading
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 import streamlit as st
 
-from allocator import auth, config, db, services
+from allocator import auth, config, db, folder_mode, services
 
 log = logging.getLogger(__name__)
 
 
-def _leave_pages_folder_mode() -> bool:
-    """Streamlit treats an app with a `pages/` folder as a folder-driven multipage app until
-    `st.navigation` first runs in the process; in that mode a URL runs a page file without app.py, and
-    widgets get other ids than on later runs (a first click is lost). This module is imported on the
-    first script run, so switching the mode off here leaves only that one run in it, which
-    `_restart_folder_mode_run` then throws away. Returns whether the process was in that mode.
-    (The folder's own sidebar menu is hidden in .streamlit/config.toml; app.py's menu is a top bar.)"""
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a Streamlit without the flag has no such mode
-        return False
-    was_folder_mode = bool(getattr(PagesManager, "uses_pages_directory", False))
-    PagesManager.uses_pages_directory = False
-    return was_folder_mode
-
-
-_folder_mode_run_pending = _leave_pages_folder_mode()
-_folder_mode_lock = threading.Lock()
+# Switched off when app.py first imports this module; a session whose run had already started in folder
+# mode (several opened at once on a fresh replica) is restarted by `_restart_folder_mode_run`.
+folder_mode.leave()
 
 
 def _restart_folder_mode_run() -> None:
-    """Rerun the process's first script run, once, so it too goes through app.py's navigation."""
-    global _folder_mode_run_pending
-    with _folder_mode_lock:
-        pending, _folder_mode_run_pending = _folder_mode_run_pending, False
-    if pending:
+    """Rerun a script run that Streamlit started in folder mode, so it too goes through app.py's navigation."""
+    if folder_mode.in_folder_mode_run():
         st.rerun()
 
 
@@ -153,6 +134,24 @@ def read(fn, *args, **kwargs):
     st.stop()
 
 
+def read_courtesy(fn, *args, **kwargs):
+    """Like `read`, for an extra the page can do without (an explanation): any failure is logged and the
+    page carries on without it (returns None) instead of stopping."""
+    try:
+        with db.read() as session:
+            return fn(session, *args, **kwargs)
+    except Exception:
+        log.exception("read %s failed; the page is drawn without it", getattr(fn, "__name__", fn))
+        return None
+
+
+def check(fn, *args, **kwargs):
+    """Call a service that only checks something (a new order of a list) in a read session; its domain
+    error is raised for the page to show where it belongs, as `read` would stop the page instead."""
+    with db.read() as session:
+        return fn(session, *args, **kwargs)
+
+
 def _local_sign_in(settings: config.Settings) -> str | None:
     allowed, message = auth.local_mode_allowed(settings)
     if not allowed:
@@ -236,10 +235,9 @@ def go_to_requested_page(sections: dict, current) -> None:
                 st.switch_page(page)
 
 
-def establish() -> Context:
-    """Verify who is here and pick the cohort; called by app.py on every run."""
+def establish(settings: config.Settings) -> Context:
+    """Verify who is here and pick the cohort; called by app.py on every run with the process's settings."""
     _restart_folder_mode_run()
-    settings = config.load()
     email, name, oid, tid, local_mode = _identity(settings)
     try:
         with db.session() as session, session.begin():

@@ -1,6 +1,7 @@
 """Allocation engine benchmark: whole processes, median of 5, printed as a table.
 
     .venv/bin/python benchmarks/engine.py [--repeats 5] [--quick]
+    .venv/bin/python benchmarks/engine.py --minimums-only [--sizes 2000 5000 10000] [--objectives ...]
 
 Instances are seeded, with Zipf-skewed popularity. Each timed run is a fresh `python -m allocator
 solve` process (the way a coordinator or the app's worker runs it), beside a bare script that only
@@ -8,6 +9,11 @@ reads the same JSON, runs one vectorised OR-Tools max-flow-min-cost and writes t
 are interleaved so that load from anything else on the machine falls on both alike. The old
 system's "highest preference first" heuristic and random serial dictatorship are run on the same
 instances for their profiles.
+
+`--minimums-only` prints the table for minimum project sizes instead: the seed's own cohorts (through
+a throwaway SQLite file and the studio's problem export) and random instances with binding
+minimums, each solved by the engine's CLI and by an independent HiGHS MILP
+(benchmarks/milp_reference.py), both as whole processes, with the values compared.
 """
 from __future__ import annotations
 
@@ -176,11 +182,83 @@ def summary(profile: list[int], n: int) -> str:
             f"{avg:5.2f} {worst:>5}  {profile}")
 
 
+def seed_instance(students: int, path: Path) -> None:
+    """The app's own demo cohort at this size (allocator.seeding through a throwaway SQLite file and
+    the problem export the studio uses), with unranked placements allowed, as the issue ran it."""
+    from sqlalchemy import select
+
+    from allocator import db, migrate, seeding
+    from allocator.models import Cohort
+    from allocator.services.problem_export import build_problem_json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/seed.db"
+        migrate.upgrade(url)
+        seeding.seed(url, students=students, projects=int(0.3 * students), staff=max(25, students // 20))
+        engine = db.create(url)
+        with db.sessionmaker_for(engine)() as session:
+            cohort_id = session.scalars(select(Cohort.id)).first()
+            problem = build_problem_json(session, cohort_id, overrides={"allow_unranked": True})
+        engine.dispose()
+    path.write_text(json.dumps(problem))
+
+
+def minimum_table(instances: list[tuple[str, Path]], objectives: list[str], limit: float) -> None:
+    """Engine (whole CLI process) beside the independent HiGHS MILP (benchmarks/milp_reference.py,
+    a whole process too), one run each: these take seconds to minutes, not milliseconds."""
+    py = sys.executable
+    print(f"\n{'instance':<34} {'objective':<9} {'engine s':>9} {'status':<9} {'solver':<20} "
+          f"{'reference s':>11} {'ref status':<10} {'same value':<10} {'ratio':>6}")
+    for label, path in instances:
+        for objective in objectives:
+            out = path.with_name(f"{path.stem}-{objective}-out.json")
+            cmd = [py, "-m", "allocator", "solve", str(path), "--objective", objective, "--out", str(out),
+                   "--time-limit", str(limit)]
+            if objective == "weighted":
+                k = max(len(s["preferences"]) for s in json.loads(path.read_text())["students"])
+                cmd += ["--weights", ",".join(str(r) for r in range(1, k + 2))]
+            seconds, done = timed(cmd)
+            result = json.loads(out.read_text()) if done.returncode == 0 and out.exists() else {}
+            ref_cmd = [py, str(ROOT / "benchmarks" / "milp_reference.py"), str(path), "--objective", objective,
+                       "--time-limit", str(limit)]
+            ref_seconds, ref_done = timed(ref_cmd)
+            ref = json.loads(ref_done.stdout) if ref_done.returncode == 0 else {"status": "error"}
+            same = "-"
+            if result.get("status") == "optimal" and ref.get("status") == "optimal":
+                mine = [-len(result["assignment"])]
+                if objective in ("min-cost", "weighted"):
+                    mine.append(result["cost"])
+                same = "yes" if mine == ref["values"][: len(mine)] else f"NO {mine} {ref['values']}"
+            print(f"{label:<34} {objective:<9} {seconds:9.2f} {result.get('status', 'error'):<9} "
+                  f"{result.get('solver', ''):<20} {ref_seconds:11.2f} {ref.get('status'):<10} {same:<10} "
+                  f"{seconds / ref_seconds:5.2f}×", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="1,000 students instead of 10,000")
+    parser.add_argument("--minimums-only", action="store_true",
+                        help="only the table of instances with minimums beside the MILP reference")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 10000])
+    parser.add_argument("--objectives", nargs="+", default=["min-cost", "weighted", "greedy", "generous"])
+    parser.add_argument("--limit", type=float, default=600, help="time limit for each engine and reference run")
     args = parser.parse_args()
+    if args.minimums_only:
+        work = Path(tempfile.mkdtemp(prefix="allocator-bench-"))
+        instances = []
+        for n in args.sizes:
+            path = work / f"seed{n}.json"
+            seed_instance(n, path)
+            instances.append((f"seed cohort {n:,} (+unranked)", path))
+        for n, m, seed in ((2000, 200, 2), (600, 200, 3)):
+            path = work / f"random{n}.json"
+            data = make_instance(n, m, 8, seed=seed, minimums=0.6, supervisors=m // 5, slack=1.1)
+            data["allow_unranked"] = seed == 3
+            path.write_text(json.dumps(data))
+            instances.append((f"random {n:,}×{m} 60% min" + (" +unranked" if seed == 3 else ""), path))
+        minimum_table(instances, args.objectives, args.limit)
+        return
     from allocator.engine import flow, load_problem, network, quota
 
     n_big = 1000 if args.quick else 10_000
@@ -204,7 +282,7 @@ def main() -> None:
 
     problem = load_problem(quotas)
     res = network.residual(problem)
-    short = quota._short_projects(problem, res, flow.allocate(problem, res, "min-cost", None, 0)).size
+    short = quota.short_projects(problem, res, flow.allocate(problem, res, "min-cost", None, 0)).size
     with_min = sum(1 for p in problem.projects if p.min_students > 1)
 
     print(f"\nMachine: {os.cpu_count()} cores; whole processes, median of {args.repeats}, interleaved; "

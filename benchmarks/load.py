@@ -410,7 +410,7 @@ async def sign_in(session: Session, email: str) -> Page:
     A new session's first run can be redrawn under another page (Streamlit's folder-mode first run,
     which app.py restarts), and a click on the first drawing is then lost: counted, not hidden."""
     page = await session.run()
-    for attempt in range(3):
+    for _attempt in range(3):
         form = page.widgets
         if "signin-email" not in form or "signin-by-email" not in form:
             raise ServerError(f"{email}: no sign-in by email on the sign-in screen")
@@ -792,7 +792,7 @@ def report(args, result: dict) -> int:
         ("lost saves (acknowledged, not in DB)", str(len(result["lost"]))),
         ("wall time (s)", f"{result['elapsed']:.0f}"),
     ]
-    for i, replica in enumerate(replicas):
+    for i, _replica in enumerate(replicas):
         state = " (killed)" if i in result["killed"] else ""
         rows.append((f"replica {i + 1}{state}: websockets served / upstream connections peak",
                      f"{result['served'][i]} / {result['peak_ws'][i]}"))

@@ -122,14 +122,9 @@ def set_override(url: str, cohort_id: int, phase: str | None) -> None:
 def run_app_py_every_time() -> None:
     """As tests/conftest.py does: without this, AppTest's later runs execute the page file alone, skipping
     app.py (sign-in, navigation), which the server never does."""
-    from streamlit.runtime import pages_manager
-    from streamlit.testing.v1 import app_test
+    from allocator import folder_mode
 
-    class _AppTestPagesManager(pages_manager.PagesManager):
-        pass
-
-    pages_manager.PagesManager.uses_pages_directory = False
-    app_test.PagesManager = _AppTestPagesManager
+    folder_mode.apptest_runs_app_py()
 
 
 def measure(url: str, email: str, page: str, runs: int, state: dict | None = None) -> tuple[float, int, list[str]]:

@@ -70,7 +70,7 @@ def _ensure_runs(url: str, actor, cohort_id: int, binding: list[int], count: int
         have = len(services.list_runs(s, actor=actor, cohort_id=cohort_id))
     objectives = ("generous", "greedy", "min-cost")
     for i in range(have, count):
-        params = services.RunParameters(objective=objectives[i % 3], minimum_overrides={p: 0 for p in binding})
+        params = services.RunParameters(objective=objectives[i % 3], minimum_overrides=dict.fromkeys(binding, 0))
         with db.session(url) as s, s.begin():
             services.run_allocation(s, actor=actor, cohort_id=cohort_id, params=params)
 
@@ -79,7 +79,7 @@ def _services(url: str, actor, cohort_id: int, binding: list[int], args) -> dict
     from allocator import db, services
 
     rows: dict[str, list[float]] = {}
-    for name, overrides in (("minimums relaxed", {p: 0 for p in binding}), ("minimums kept", {})):
+    for name, overrides in (("minimums relaxed", dict.fromkeys(binding, 0)), ("minimums kept", {})):
         for _ in range(args.repeat if overrides else 1):
             params = services.RunParameters(objective="generous", minimum_overrides=overrides,
                                             time_limit=args.time_limit)
@@ -98,12 +98,11 @@ def _services(url: str, actor, cohort_id: int, binding: list[int], args) -> dict
 
 
 def _page(url: str, admin_email: str, binding: list[int], args) -> dict[str, list[float]]:
-    from streamlit.runtime import pages_manager
-    from streamlit.testing.v1 import AppTest, app_test
+    from streamlit.testing.v1 import AppTest
 
-    # As tests/conftest.py does: make AppTest run app.py on every run, as the server does.
-    pages_manager.PagesManager.uses_pages_directory = False
-    app_test.PagesManager = type("_P", (pages_manager.PagesManager,), {})
+    from allocator import folder_mode
+
+    folder_mode.apptest_runs_app_py()  # as tests/conftest.py does: AppTest runs app.py every time
     os.chdir(ROOT)
     rows: dict[str, list[float]] = {}
 
@@ -158,7 +157,7 @@ def _page(url: str, admin_email: str, binding: list[int], args) -> dict[str, lis
                 at.session_state[VIEW_KEY] = "Run"
                 at.run()
             timed(f"click Run → charts drawn, {label}", at, at.button(key="studio-run-button").click().run)
-            charts = [e for e in at.get("plotly_chart")]
+            charts = list(at.get("plotly_chart"))
             assert charts, "no chart drawn after the run"
     return rows
 

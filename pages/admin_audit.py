@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 ctx = ui.page_context("admin")
 st.title("Audit log")
 
-with db.read() as session:
-    cohorts = services.list_cohorts(session, actor=ctx.actor, include_archived=True)
+cohorts = ui.read(services.list_cohorts, actor=ctx.actor, include_archived=True)
 names = {c.id: c.name for c in cohorts}
 
 f1, f2 = st.columns(2)
@@ -18,8 +17,7 @@ cohort_id = f1.selectbox("Cohort", options, key="audit-cohort",
                          index=options.index(ctx.cohort_id) if ctx.cohort_id in options else 0,
                          format_func=lambda i: "All cohorts" if i is None else names[i])
 limit = f2.selectbox("Show the latest", [100, 500, 2000], index=1, key="audit-limit")
-with db.read() as session:
-    recent = services.list_events(session, actor=ctx.actor, cohort_id=cohort_id, limit=limit)
+recent = ui.read(services.list_events, actor=ctx.actor, cohort_id=cohort_id, limit=limit)
 actions = sorted({e.action for e in recent})
 f3, f4 = st.columns(2)
 action = f3.selectbox("Action", [None, *actions], key="audit-action",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 FLASH = "cohorts-flash"
 OBJECTIVE_LABELS = {"generous": "Generous (nobody gets a worse choice than necessary)",
@@ -42,10 +42,9 @@ def _unarchive(cohort_id: int) -> None:
 if message := st.session_state.pop(FLASH, None):
     st.success(message)
 
-with db.read() as session:
-    cohorts = services.list_cohorts(session, actor=ctx.actor, include_archived=True)
-    form = (services.cohort_settings_form(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
-            if ctx.cohort_id is not None else None)
+cohorts = ui.read(services.list_cohorts, actor=ctx.actor, include_archived=True)
+form = (ui.read(services.cohort_settings_form, actor=ctx.actor, cohort_id=ctx.cohort_id)
+        if ctx.cohort_id is not None else None)
 
 if form is not None:
     cid = form.cohort.id

@@ -7,7 +7,7 @@ import re
 
 import streamlit as st
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 FLASH = "data-flash"
 VERSIONS = "data-upload-versions"  # per uploader, bumped after an import so the uploader empties
@@ -62,8 +62,7 @@ def import_section(name: str, label: str, preview_fn, apply_fn, **options) -> No
 
 def template_download(kind: str) -> None:
     """The import's CSV template (one example row) and what each column accepts."""
-    with db.read() as session:
-        template = services.import_template(session, actor=ctx.actor, kind=kind)
+    template = ui.read(services.import_template, actor=ctx.actor, kind=kind)
     st.download_button(f"Download a {kind} template (CSV)", data=template.csv, file_name=template.file_name,
                        mime=CSV_MIME, key=f"data-template-{kind}", icon=":material/download:", on_click="ignore")
     st.dataframe([{"Column": c.name, "Example": c.example, "Accepted values": c.accepted}
@@ -112,8 +111,7 @@ if cid is not None:
         template_download("people")
 
     st.header("Download")
-    with db.read() as session:
-        cohort = services.get_cohort(session, actor=ctx.actor, cohort_id=cid)
+    cohort = ui.read(services.get_cohort, actor=ctx.actor, cohort_id=cid)
     base = slug(cohort.name)
     WHAT = {
         "projects": ("Projects", services.export_projects, True),

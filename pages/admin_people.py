@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 FLASH = "people-flash"
 UPLOAD_VERSION = "people-upload-version"  # bumped after an import, which empties the uploader
@@ -30,8 +30,7 @@ with members_tab:
     search = s1.text_input("Search", placeholder="Name or email", key="people-search")
     role = s2.selectbox("Role", [None, "student", "staff"], key="people-role",
                         format_func=lambda r: {None: "Everyone", "student": "Students", "staff": "Staff"}[r])
-    with db.read() as session:
-        members = services.list_members(session, actor=ctx.actor, cohort_id=cid, role=role, search=search)
+    members = ui.read(services.list_members, actor=ctx.actor, cohort_id=cid, role=role, search=search)
     st.caption(f"{len(members)} {'person' if len(members) == 1 else 'people'}")
     if members:
         st.dataframe([{"Name": m.name, "Email": m.email, "Role": m.role, "Coordinator": m.is_admin,
@@ -129,8 +128,7 @@ with import_tab:
                     st.rerun()
 
 with waiting_tab:
-    with db.read() as session:
-        waiting = services.not_submitted(session, actor=ctx.actor, cohort_id=cid)
+    waiting = ui.read(services.not_submitted, actor=ctx.actor, cohort_id=cid)
     if not waiting:
         st.success("Every student has ranked at least one project.")
     else:

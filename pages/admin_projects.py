@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 FLASH = "projects-flash"
 VERSION = "projects-editor-version"  # bumped after a write, so the table starts clean from the database
@@ -32,9 +32,8 @@ def done(result, verb: str) -> None:
 if message := st.session_state.pop(FLASH, None):
     st.success(message)
 
-with db.read() as session:
-    everything = services.catalogue(session, actor=ctx.actor, cohort_id=cid)
-    cohort = services.get_cohort(session, actor=ctx.actor, cohort_id=cid)
+everything = ui.read(services.catalogue, actor=ctx.actor, cohort_id=cid)
+cohort = ui.read(services.get_cohort, actor=ctx.actor, cohort_id=cid)
 
 left, middle, right = st.columns(3)
 left.metric("Approved places", everything.approved_capacity, help=f"{everything.approved} approved projects")
@@ -54,8 +53,7 @@ f1, f2 = st.columns([2, 3])
 statuses = f1.multiselect("Status", list(STATUS_LABELS), format_func=STATUS_LABELS.get, key="projects-status",
                           placeholder="All statuses")
 search = f2.text_input("Search", placeholder="Code, title, supervisor or tag", key="projects-search")
-with db.read() as session:
-    cat = services.catalogue(session, actor=ctx.actor, cohort_id=cid, statuses=statuses or None, search=search)
+cat = ui.read(services.catalogue, actor=ctx.actor, cohort_id=cid, statuses=statuses or None, search=search)
 
 st.caption(f"{len(cat.rows)} of {cat.total} projects")
 if not cat.rows:
@@ -111,8 +109,7 @@ with st.expander(f"Reject selected ({len(selected)})"):
 # One project at a time: the same actions without the wide table (phones).
 st.subheader("One project")
 by_id = {r.id: r for r in cat.rows}
-with db.read() as session:
-    staff = services.supervisor_choices(session, actor=ctx.actor, cohort_id=cid)
+staff = ui.read(services.supervisor_choices, actor=ctx.actor, cohort_id=cid)
 pid = st.selectbox("Project", list(by_id), key="projects-pick",
                    format_func=lambda i: f"{by_id[i].title} · {STATUS_LABELS[by_id[i].status]}")
 p = by_id[pid]

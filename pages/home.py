@@ -1,7 +1,7 @@
 """Home: where the cohort stands and what to do next, for every role."""
 import streamlit as st
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 ctx = ui.page_context("student", "staff", "admin")
 st.title("Project Allocator")
@@ -12,8 +12,7 @@ if ctx.cohort_id is None:
     st.page_link("pages/admin_cohorts.py", label="Cohort settings", icon=":material/settings:")
     st.stop()
 
-with db.read() as session:
-    cohort = services.get_cohort(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
+cohort = ui.read(services.get_cohort, actor=ctx.actor, cohort_id=ctx.cohort_id)
 
 st.header(cohort.name)
 st.markdown(f"**Phase:** {cohort.phase_label}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 REQUEST = "notif-request"
 
@@ -26,8 +26,7 @@ elif what is not None:
         ui.run_action(services.mark_read, actor=ctx.actor, notification_ids=[what])
 
 unread_only = st.toggle("Unread only", key="notif-unread-only")
-with db.read() as session:
-    listing = services.list_notifications(session, actor=ctx.actor, unread_only=unread_only)
+listing = ui.read(services.list_notifications, actor=ctx.actor, unread_only=unread_only)
 
 with st.container(horizontal=True, vertical_alignment="center"):
     st.markdown(f"**{listing.unread} unread**" if listing.unread else "Nothing unread.")

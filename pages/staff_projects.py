@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 EDIT_REQUEST = "propose-edit"  # read by the Propose page
 
@@ -16,8 +16,7 @@ STATUS_ICONS = {"proposed": ":orange[:material/hourglass_top:]", "approved": ":g
 
 st.title("My projects")
 
-with db.read() as session:
-    data = services.list_my_projects(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
+data = ui.read(services.list_my_projects, actor=ctx.actor, cohort_id=ctx.cohort_id)
 
 line = f"**Phase:** {data.phase_label}"
 if data.can_edit and data.proposals_close_at:

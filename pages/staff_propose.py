@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 NEW = 0
 WHICH = "pp-which"
@@ -68,8 +68,7 @@ elif withdraw and current != NEW:
             st.success(f"Withdrew “{ui.md(changed.title)}”: students no longer see it.")
     st.session_state.pop(CONFIRM, None)
 
-with db.read() as session:
-    data = services.list_my_projects(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
+data = ui.read(services.list_my_projects, actor=ctx.actor, cohort_id=ctx.cohort_id)
 
 if not data.can_edit:
     st.info(f"Proposals are closed for this cohort ({data.phase_label.lower()}). "

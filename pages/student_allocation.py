@@ -1,16 +1,13 @@
 """My allocation: the published project, its supervisor and its rank in my list; accept or decline."""
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 REQUEST = "alloc-request"
 REASON = "alloc-reason"
 
-log = logging.getLogger(__name__)
 ctx = ui.page_context("student")
 
 
@@ -31,15 +28,12 @@ if REQUEST in st.session_state:
         messages.success("You accepted your project." if accept else "You declined your project.")
 
 explanation: list[str] | None = None
-with db.read() as session:
-    view = services.get_my_allocation(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
-    # The engine's explanation arrives with the allocation studio; until then the section is left out.
-    if view.published and view.rank != 1 and hasattr(services, "explain_for_student"):
-        try:
-            explanation = list(services.explain_for_student(session, actor=ctx.actor, cohort_id=ctx.cohort_id))
-        except Exception:  # the explanation is a courtesy: its failure must not hide the allocation itself
-            log.exception("explain_for_student failed")
-            explanation = None
+view = ui.read(services.get_my_allocation, actor=ctx.actor, cohort_id=ctx.cohort_id)
+# The engine's explanation arrives with the allocation studio; until then the section is left out.
+if view.published and view.rank != 1 and hasattr(services, "explain_for_student"):
+    # The explanation is a courtesy: its failure must not hide the allocation itself.
+    explained = ui.read_courtesy(services.explain_for_student, actor=ctx.actor, cohort_id=ctx.cohort_id)
+    explanation = list(explained) if explained is not None else None
 
 if not view.published:
     st.info("The allocation has not been published yet. You will get a notification when it is.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_sortables import sort_items
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 DRAFT = ui.PREFERENCE_DRAFT_KEY
 SAVE_REQUEST = "pref-save-requested"
@@ -101,9 +101,8 @@ def drag_to_reorder(ids: list[int], labels: dict[int, str]) -> None:
         return
     by_label = dict(zip(shown, ids))
     try:
-        with db.read() as session:
-            order = services.check_new_order(session, actor=ctx.actor, cohort_id=ctx.cohort_id, draft=ids,
-                                             new_order=[by_label.get(label) for label in dropped or ()])
+        order = ui.check(services.check_new_order, actor=ctx.actor, cohort_id=ctx.cohort_id, draft=ids,
+                         new_order=[by_label.get(label) for label in dropped or ()])
     except services.DomainError as err:
         st.session_state[DRAG_ERROR] = str(err)
         state["shows"] = None  # the component shows the refused order: redraw it from the draft
@@ -126,8 +125,7 @@ if st.session_state.pop(SAVE_REQUEST, False) and DRAFT in st.session_state:
                                    "base": saved.project_ids}
         messages.success(f"Saved {ui.fmt_datetime(saved.saved_at)}.")
 
-with db.read() as session:
-    view = services.get_preferences(session, actor=ctx.actor, cohort_id=ctx.cohort_id)
+view = ui.read(services.get_preferences, actor=ctx.actor, cohort_id=ctx.cohort_id)
 
 # Where things stand: deadline, time left, saved or not. Only dates still true are named.
 window = view.window

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import db, services, ui
+from allocator import services, ui
 
 DRAFT = ui.PREFERENCE_DRAFT_KEY
 PAGE_SIZE = 25
@@ -48,9 +48,8 @@ st.title("Projects")
 search = st.session_state.get("proj-search", "") or ""
 wanted_tags = list(st.session_state.get("proj-tags", []) or [])
 supervisor = st.session_state.get("proj-supervisor")
-with db.read() as session:
-    data = services.browse_projects(session, actor=ctx.actor, cohort_id=ctx.cohort_id, search=search,
-                                    tags=wanted_tags, supervisor_id=supervisor)
+data = ui.read(services.browse_projects, actor=ctx.actor, cohort_id=ctx.cohort_id, search=search,
+               tags=wanted_tags, supervisor_id=supervisor)
 
 ui.wrap_long_options()
 st.html(ROW_STYLE)

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from allocator import db, migrate
+from allocator import db, folder_mode, migrate
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 # AppTest resolves relative paths against the calling file, so tests hand it this absolute one.
@@ -36,21 +36,11 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True, scope="session")
 def _navigation_always_through_app_py():
-    """Make AppTest run app.py on every run, as the server does.
-
-    Streamlit treats an app with a `pages/` folder as a v1 multipage app until `st.navigation` runs once
-    in the process, and AppTest forgets that on every run: its second run would execute the page file
-    alone, skipping app.py's sign-in. The server flips the flag for good on its first run.
-    """
-    from streamlit.runtime import pages_manager
+    """Make AppTest run app.py on every run, as the server does (see allocator/folder_mode.py)."""
     from streamlit.testing.v1 import app_test
 
-    class _AppTestPagesManager(pages_manager.PagesManager):
-        pass
-
-    pages_manager.PagesManager.uses_pages_directory = False
     original = app_test.PagesManager
-    app_test.PagesManager = _AppTestPagesManager
+    folder_mode.apptest_runs_app_py()
     yield
     app_test.PagesManager = original
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from .model import Problem
-from .network import Candidates, Residual, pair_codes
+from .network import Residual, pair_codes
+from .words import count
 
 
 def students(count: int) -> str:
@@ -38,14 +39,31 @@ def pin_clash(problem: Problem) -> str | None:
     return None
 
 
-def forced_minimum_clash(problem: Problem, res: Residual, cand: Candidates) -> str | None:
+def reachable(problem: Problem, res: Residual) -> np.ndarray:
+    """Per project, how many free students could be placed on it at all (ranked pairs, or every
+    free student when unranked placements are allowed, less forbidden pairs), without listing the
+    students × projects pairs."""
+    ix = problem.index
+    m = len(ix.project_ids)
+    forbidden_free = res.free[ix.forbidden_student]
+    if problem.allow_unranked:
+        out = np.full(m, int(res.free.sum()), np.int64)
+        codes = np.unique(pair_codes(ix.forbidden_student[forbidden_free], ix.forbidden_project[forbidden_free], m))
+        np.subtract.at(out, codes % max(m, 1), 1)
+        return out
+    keep = res.free[ix.pref_student]
+    codes = pair_codes(ix.pref_student[keep], ix.pref_project[keep], m)
+    codes = codes[~np.isin(codes, pair_codes(ix.forbidden_student, ix.forbidden_project, m))]
+    return np.bincount(codes % max(m, 1), minlength=m)
+
+
+def forced_minimum_clash(problem: Problem, res: Residual) -> str | None:
     """A project that pins force to run but that cannot reach its minimum, alone or with the other
     forced projects of its supervisor."""
     ix = problem.index
-    m = len(ix.project_ids)
     forced = (res.pinned_count > 0) & (res.pinned_count < ix.minimum)
-    reachable = np.bincount(cand.project, minlength=m)
-    most = res.pinned_count + np.minimum(reachable, res.capacity)
+    reachable_ = reachable(problem, res)
+    most = res.pinned_count + np.minimum(reachable_, res.capacity)
     sup = ix.supervisor_of
     has_sup = sup >= 0
     most[has_sup] = np.minimum(most[has_sup], res.pinned_count[has_sup] + res.supervisor_capacity[sup[has_sup]])
@@ -53,14 +71,16 @@ def forced_minimum_clash(problem: Problem, res: Residual, cand: Candidates) -> s
     if short.size:
         j = int(short[0])
         return (f"{ix.project_ids[j]} must run because {students(int(res.pinned_count[j]))} pinned to it, but it "
-                f"cannot reach its minimum of {ix.minimum[j]}: at most {most[j]} students can be placed on it")
+                f"cannot reach its minimum of {ix.minimum[j]}: at most {count(int(most[j]), 'student')} can be "
+                f"placed on it")
     need = np.where(forced & has_sup, ix.minimum - res.pinned_count, 0)
     need_by_sup = np.bincount(sup[has_sup], weights=need[has_sup], minlength=len(ix.supervisor_ids))
     over = np.flatnonzero(need_by_sup > res.supervisor_capacity)
     if over.size:
         v = int(over[0])
         names = [ix.project_ids[j] for j in np.flatnonzero(forced & (sup == v))]
-        return (f"{ix.supervisor_ids[v]} can take {ix.supervisor_capacity[v]} more students, but "
+        # After the pins: the capacity left is what the forced projects compete for.
+        return (f"{ix.supervisor_ids[v]} can take {count(int(res.supervisor_capacity[v]), 'more student')}, but "
                 f"{_and(names)}, which pins force to run, need {int(need_by_sup[v])} more to reach their minimums")
     return None
 

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 from .model import Problem, Result
 from .words import choice, count
 
 REASONS = (
     "pinned", "forbidden", "no_places", "closed", "full", "full_tie", "full_tradeoff", "supervisor_full",
-    "needed_for_minimum", "objective", "not_proven",
+    "needed_for_minimum", "objective", "not_proven", "no_allocation",
 )
 
 
@@ -26,11 +26,14 @@ def explain(problem: Problem, result: Result, student: str, names: Mapping[str, 
     """One reason per project the student ranked above the one they got (all of them when unplaced),
     best choice first. `names` may give display names for project and supervisor ids."""
     ix = problem.index
-    if result.status not in ("optimal", "feasible"):
-        raise ValueError(f"a {result.status} result has no allocation to explain")
     if student not in ix.student_pos:
         raise KeyError(f"{student} is not a student of this problem")
     prefs = problem.students[ix.student_pos[student]].preferences
+    if result.status not in ("optimal", "feasible"):
+        # Nobody was placed: every choice has the same reason, the one the solver gave.
+        why = result.message or "no allocation was found within the time limit"
+        return [Reason(q, r, "no_allocation", f"{(names or {}).get(q, q)} (your {choice(r, problem.k)}) could not "
+                       f"be given: no allocation was made, because {why}.") for r, q in enumerate(prefs, start=1)]
     got = result.assignment.get(student)
     better = prefs[: prefs.index(got)] if got in prefs else prefs
     ctx = _Context(problem, result, names or {})
@@ -68,7 +71,10 @@ class _Context:
         if self.count[q] >= project.capacity:
             return self._full(q, rank, project.capacity)
         sup = project.supervisor
-        if sup in self.supervisor_cap and self.load[sup] >= self.supervisor_cap[sup]:
+        # Moving between two projects of one supervisor leaves their load as it is: then the
+        # supervisor is no block, and the minimum of the student's own project may be.
+        same_supervisor = got is not None and self.projects[got].supervisor == sup
+        if sup in self.supervisor_cap and self.load[sup] >= self.supervisor_cap[sup] and not same_supervisor:
             return "supervisor_full", (f"was not possible: its supervisor {self.name(sup)} had no places left "
                                        f"across their projects ({self.supervisor_cap[sup]} in all).")
         if got is not None:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from .network import Network, build_network
+from .network import Network, build_network, permutation
 from .objectives import Level, hub_allowed, levels, placed_level
 
 _MCF = min_cost_flow.SimpleMinCostFlow
@@ -52,7 +52,7 @@ def allocate(problem, res, objective: str, weights, seed: int, capacity: np.ndar
         result = solve(net, lv, cut)
     if result is None or cut.no_better():
         return None
-    return placements(net, result.flow, len(res.free))
+    return placements(net, result.flow, len(res.free), seed)
 
 
 class Cutoff:
@@ -256,8 +256,10 @@ def _without_needless_ranks(net: Network, lv: list[Level]) -> tuple[Network, lis
     return net, [level for level in lv if int(np.flatnonzero(level.coef)[0]) <= worst]
 
 
-def placements(net: Network, flow: np.ndarray, n_students: int) -> np.ndarray:
-    """The project of each student (-1: not placed by this flow)."""
+def placements(net: Network, flow: np.ndarray, n_students: int, seed: int = 0) -> np.ndarray:
+    """The project of each student (-1: not placed by this flow). Students who reach their project
+    through the unranked hub are dealt its slots in the seed's order, so the lottery covers
+    unranked placements too instead of handing them out in file order."""
     project_of = np.full(n_students, -1, np.int64)
     used = flow > 0
     direct = used & (net.arc_student >= 0) & (net.arc_project >= 0)
@@ -267,6 +269,7 @@ def placements(net: Network, flow: np.ndarray, n_students: int) -> np.ndarray:
     if into_hub.any():
         # Any pairing is optimal: hub students have no forbidden pair and ranked none of these projects.
         slots = np.repeat(net.arc_project[out_of_hub], flow[out_of_hub])
+        slots = slots[permutation(slots.size, seed, 5)]
         project_of[net.arc_student[into_hub]] = slots
     return project_of
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Iterable, Mapping, NamedTuple
+from typing import NamedTuple
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -213,15 +214,15 @@ def _preferences(students: tuple[Student, ...], project_pos: dict[str, int], m: 
 
 
 def _check_no_repeats(students, pref_student, pref_rank, flat, k, project_pos) -> None:
-    # One short row per student sorted at once: far cheaper than sorting every pair code.
-    grid = np.broadcast_to(-1 - np.arange(k, dtype=np.int32), (len(students), k)).copy()
-    grid[pref_student, pref_rank - 1] = flat
-    grid.sort(axis=1)
-    twice = np.flatnonzero((grid[:, 1:] == grid[:, :-1]).any(axis=1))
+    # Sorting the (student, project) codes costs memory in the number of ranked pairs; a grid of
+    # students × longest list would grow with one student who ranks everything.
+    codes = pref_student.astype(np.int64) * max(len(project_pos), 1) + flat
+    codes.sort()
+    twice = np.flatnonzero(codes[1:] == codes[:-1])
     if twice.size:
-        student = students[int(twice[0])]
-        row = grid[int(twice[0])]
-        j = int(row[1:][row[1:] == row[:-1]][0])
+        code = int(codes[int(twice[0])])
+        student = students[code // max(len(project_pos), 1)]
+        j = code % max(len(project_pos), 1)
         raise MalformedProblem(f"student {student.id} ranks {_project_name(student, project_pos, j)} twice")
 
 

@@ -135,7 +135,8 @@ def build_network(
     # The source's arcs in node order: in input order they favour the first students in the file.
     free = student_order[res.free[student_order]]
     has_sup = ix.supervisor_of >= 0
-    hubbed = np.flatnonzero(hub_students & res.free)
+    # In the seed's order, like the source's arcs: which students the hub takes is part of the lottery.
+    hubbed = student_order[(hub_students & res.free)[student_order]]
     open_projects = np.flatnonzero(capacity > 0)
     out_cap = capacity if lower is None else capacity - lower
     out_head = np.full(m, sink)

@@ -1,12 +1,16 @@
 """Minimum project sizes: a project runs with at least `min_students` or not at all.
 
 That either-or is not a network, so it takes a search. The flow optimum without minimums is a bound
-and, when it already respects them, the answer. Otherwise a branch and bound over which contested
-projects run, each node an exact flow solve, usually settles it in a few dozen flows (measured: 2,000
-students with 40% of projects under binding minimums, 8 to 22 nodes, a third of a second). When the
-tree is large, CP-SAT takes over with the search's best allocation as a full hint, with 8 workers
-even on 2 cores: its portfolio needs the variety (measured: a binding 1,000-student model stayed
-unproven after 120 s with 2 workers, proven in 2.2 s with 8).
+and, when it already respects them, the answer (most minimums are slack: on the seed's cohorts the
+flow leaves a few dozen of hundreds short). Otherwise the flow network becomes a mixed-integer
+program (`mip`), whose optimum says which projects run; a last flow over exactly those projects then
+draws the seed's lottery between the equally good allocations that run them, unranked placements
+included. The program runs on one thread, so the projects it picks depend on the problem alone:
+same problem and seed, same allocation, whatever the machine's load or the time limit, whenever the
+run is proven.
+
+Measured (benchmarks/engine.py) against a branch and bound over flows, then CP-SAT: the seed's
+5,000-student cohort went from unproven at 20 s to proven in seconds; see the benchmark's table.
 """
 from __future__ import annotations
 
@@ -16,16 +20,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import clash, flow
+from . import clash, flow, mip
 from .model import Problem
-from .network import Candidates, Residual, candidates, permutation, ranks_of
-from .objectives import Level, levels, placed_level
-from .words import ordinal
+from .network import Residual, build_network
+from .objectives import Level, hub_allowed, levels, placed_level
+from .words import count, ordinal
 
-WORKERS = 8
-# Levels are merged into one weighted objective while its range stays this small: fewer solves,
-# and well inside the precision CP-SAT's linear relaxation works with.
-MERGE_LIMIT = 2**40
+# Consecutive levels are merged into one weighted objective while its range stays below this: fewer
+# stages (a stage after the first must keep the earlier values, which is what makes it slow), and a
+# range whose every unit the solver's double arithmetic still tells apart.
+MERGE_LIMIT = 2**33
 
 
 @dataclass(frozen=True)
@@ -38,286 +42,168 @@ class Outcome:
 
 
 def has_binding_minimums(problem: Problem, res: Residual) -> bool:
-    return bool(np.any(_binding(problem, res)))
+    return bool(np.any(binding(problem, res)))
 
 
-def _binding(problem: Problem, res: Residual) -> np.ndarray:
+def binding(problem: Problem, res: Residual) -> np.ndarray:
     """A minimum binds when it is above 1 and the pinned students do not already reach it."""
     return (problem.index.minimum >= 2) & (res.pinned_count < problem.index.minimum)
 
 
+def short_projects(problem: Problem, res: Residual, project_of: np.ndarray) -> np.ndarray:
+    """Projects that run below their minimum in `project_of`."""
+    ix = problem.index
+    n_placed = np.bincount(project_of[project_of >= 0], minlength=len(ix.project_ids)) + res.pinned_count
+    return np.flatnonzero((n_placed > 0) & (n_placed < ix.minimum))
+
+
 def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, deadline: float) -> Outcome:
+    started = time.perf_counter()
     relaxed = flow.allocate(problem, res, objective, weights, seed)
-    if _short_projects(problem, res, relaxed).size == 0:
+    if short_projects(problem, res, relaxed).size == 0:
         return Outcome(relaxed, "optimal", "min-cost-flow")
-    cand = candidates(problem, res)
-    sentence = clash.forced_minimum_clash(problem, res, cand)
+    sentence = clash.forced_minimum_clash(problem, res)
     if sentence:
         return Outcome(None, "infeasible", "min-cost-flow", sentence)
-    now = time.perf_counter()
-    search = _Search(problem, res, objective, weights, seed, cand)
-    proven = search.run(relaxed, now + SEARCH_SHARE * (deadline - now))
-    if proven:
-        if search.best is None:
-            return Outcome(None, "infeasible", "min-cost-flow", clash.generic_minimum_clash(problem, res))
-        return Outcome(search.best, "optimal", "min-cost-flow+branch")
-    return _cp_sat(problem, res, cand, objective, weights, seed, deadline, search.best, relaxed)
-
-
-# Share of the time limit the flow search may use before CP-SAT takes over with its best allocation.
-SEARCH_SHARE = 0.5
-DIVE_NODES = 100
-
-
-def _short_projects(problem: Problem, res: Residual, project_of: np.ndarray) -> np.ndarray:
-    ix = problem.index
-    count = np.bincount(project_of[project_of >= 0], minlength=len(ix.project_ids)) + res.pinned_count
-    return np.flatnonzero((count > 0) & (count < ix.minimum))
-
-
-class _Search:
-    """Branch and bound over which projects with a minimum run, each node an exact flow solve.
-
-    A node closes some projects (capacity 0) and opens others (at least their minimum, as lower
-    bounds in a circulation) and relaxes the rest to [0, capacity]; its flow optimum is therefore
-    lexicographically no worse than anything below it, which is what makes pruning exact. A leaf is
-    a node whose optimum leaves no project short. Usually a handful of projects are contested and the
-    tree is small; when it is not, the time share runs out and CP-SAT continues from the best leaf.
-    """
-
-    def __init__(self, problem, res, objective, weights, seed, cand: Candidates):
-        self.problem, self.res, self.objective, self.weights, self.seed = problem, res, objective, weights, seed
-        present = np.zeros(problem.k + 2, bool)
-        present[cand.rank] = True
-        # The flow network's shared unranked hub reaches every project, so its level must be judged
-        # too, or a student could be routed through it to a project they ranked.
-        present[problem.k + 1] |= problem.allow_unranked
-        self.levels = [placed_level(problem.k)] + levels(problem, objective, weights, present)
-        self.best: np.ndarray | None = None
-        self.best_value: tuple | None = None
-        self.nodes = 0
-
-    def run(self, relaxed: np.ndarray, deadline: float) -> bool:
-        """True when the search finished, so `best` is optimal (or None: no allocation exists)."""
-        ix = self.problem.index
-        forced = frozenset(np.flatnonzero((self.res.pinned_count > 0) & (self.res.pinned_count < ix.minimum)).tolist())
-        stack = [(frozenset(), forced, None)]
-        if not forced:
-            stack = [(frozenset(), forced, (relaxed, self._value(relaxed)))]
-        while stack:
-            # The first dive ignores the clock (within reason): CP-SAT should get a full hint.
-            if time.perf_counter() > deadline and (self.best is not None or self.nodes > DIVE_NODES):
-                return False
-            closed, opened, solved = stack.pop()
-            project_of, value = solved if solved else self._solve(closed, opened)
-            if project_of is None or (self.best_value is not None and value >= self.best_value):
-                continue
-            short = [j for j in _short_projects(self.problem, self.res, project_of).tolist() if j not in opened]
-            if not short:
-                self.best, self.best_value = project_of, value
-                continue
-            stack.extend(self._children(closed, opened, short, project_of))
-        return True
-
-    def _children(self, closed, opened, short, project_of):
-        ix = self.problem.index
-        count = np.bincount(project_of[project_of >= 0], minlength=len(ix.project_ids)) + self.res.pinned_count
-        # Branch on the project nearest its minimum; try first what it looks closer to.
-        j = max(short, key=lambda p: (count[p] / ix.minimum[p], -p))
-        close, open_ = (closed | {j}, opened, None), (closed, opened | {j}, None)
-        return [close, open_] if 2 * count[j] >= ix.minimum[j] else [open_, close]
-
-    def _solve(self, closed, opened):
-        self.nodes += 1
-        ix = self.problem.index
-        capacity = self.res.capacity.copy()
-        capacity[list(closed)] = 0
-        lower = None
-        if opened:
-            lower = np.zeros(len(capacity), np.int64)
-            js = list(opened)
-            lower[js] = ix.minimum[js] - self.res.pinned_count[js]
-        project_of = flow.allocate(self.problem, self.res, self.objective, self.weights, self.seed, capacity, lower,
-                                   self.best_value, self.levels[1:])
-        return (None, None) if project_of is None else (project_of, self._value(project_of))
-
-    def _value(self, project_of: np.ndarray) -> tuple:
-        rank = ranks_of(self.problem, project_of)
-        rank[~self.res.free] = 0
-        return tuple(int(level.coef[rank].sum()) for level in self.levels)
-
-
-@dataclass
-class _Model:
-    model: object
-    x: list
-    y: dict  # project index -> open variable
-    cand: Candidates
-
-
-def _cp_sat(problem, res, cand, objective, weights, seed, deadline, hint, relaxed) -> Outcome:
-    from ortools.sat.python import cp_model
-
-    order = permutation(cand.student.size, seed, 4)
-    cand = Candidates(cand.student[order], cand.project[order], cand.rank[order])
-    m = _build(problem, res, cand, cp_model)
+    # The final lottery flow costs about what the relaxed one did, and the fallback when the program
+    # finds nothing a few min-cost flows more; keep time for both.
+    reserve = 3 * (time.perf_counter() - started)
+    net = build_network(problem, res, 0, hub=hub_allowed(objective, weights))
     present = np.zeros(problem.k + 2, bool)
-    present[cand.rank] = True
+    present[net.level] = True
+    present[0] = False
     lv = [placed_level(problem.k)] + levels(problem, objective, weights, present)
-    best = hint
-    if best is not None:
-        _hint(m, best)
-    pinned_constant = _pinned_constant(problem, lv)
-    relaxed_placed = int((relaxed >= 0).sum()) + len(problem.pinned)
-    for group, scale in _groups(lv, cand):
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            return _stopped(best, group, None, pinned_constant, relaxed_placed)
-        coeffs = sum(int(s) * g.coef[cand.rank] for g, s in zip(group, scale))
-        m.model.minimize(cp_model.LinearExpr.weighted_sum(m.x, coeffs.tolist()))
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = WORKERS
-        solver.parameters.random_seed = seed % 2**31
-        solver.parameters.max_time_in_seconds = remaining
-        status = solver.solve(m.model)
-        if status == cp_model.INFEASIBLE:
-            return Outcome(None, "infeasible", "cp-sat", clash.generic_minimum_clash(problem, res))
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return _stopped(best, group, None, pinned_constant, relaxed_placed)
-        values = np.fromiter(solver.response_proto.solution, np.int64)[: len(m.x)]
-        best = _project_of(cand, values, len(res.free))
-        if status == cp_model.FEASIBLE:
-            return _stopped(best, group, (solver.best_objective_bound, scale, cand), pinned_constant, relaxed_placed)
-        for g in group:
-            value = int(g.coef[cand.rank] @ values)
-            m.model.add(cp_model.LinearExpr.weighted_sum(m.x, g.coef[cand.rank].tolist()) == value)
-        _hint(m, best)
-    return Outcome(best, "optimal", "cp-sat")
+    groups = merged_groups(lv, int(res.free.sum()))
+    out = mip.solve(problem, res, net, binding(problem, res), [g.level for g in groups], deadline - reserve)
+    if out.infeasible:
+        return Outcome(None, "infeasible", mip.SOLVER, clash.generic_minimum_clash(problem, res))
+    proven = len(out.stages) == len(groups) and all(s.proven for s in out.stages)
+    open_ = out.open_ if out.open_ is not None else _closing_heuristic(problem, res)
+    if open_ is None:
+        return Outcome(None, "unknown", mip.SOLVER, "no allocation was found or ruled out within the time limit")
+    project_of = lottery(problem, res, objective, weights, seed, open_)
+    if proven:
+        return Outcome(project_of, "optimal", mip.SOLVER)
+    stage = out.stages[-1] if out.stages else None
+    group = groups[len(out.stages) - 1] if out.stages else groups[0]
+    bound, sentence = stopped(problem, res, group, stage, project_of)
+    return Outcome(project_of, "feasible", mip.SOLVER, sentence, bound)
 
 
-def _build(problem: Problem, res: Residual, cand: Candidates, cp_model) -> _Model:
+def lottery(problem, res, objective, weights, seed, open_: np.ndarray) -> np.ndarray:
+    """The seed's pick among the best allocations that run exactly the projects with a binding
+    minimum in `open_` (a flow with those minimums as lower bounds and the others closed)."""
     ix = problem.index
-    model = cp_model.CpModel()
-    x = [model.new_bool_var("") for _ in range(cand.student.size)]
-    for arcs in _groups_of(cand.student):
-        if arcs.size > 1:
-            model.add_at_most_one([x[a] for a in arcs])
-    binding = _binding(problem, res)
-    y = {}
-    for arcs in _groups_of(cand.project):
-        j = int(cand.project[arcs[0]])
-        xs = [x[a] for a in arcs]
-        total = cp_model.LinearExpr.sum(xs)
-        room = int(res.capacity[j])
-        if binding[j] and res.pinned_count[j] > 0:
-            model.add(total >= int(ix.minimum[j] - res.pinned_count[j]))
-            model.add(total <= room)
-        elif binding[j]:
-            y[j] = open_ = model.new_bool_var("")
-            model.add(total <= room * open_)
-            model.add(total >= int(ix.minimum[j]) * open_)
-            for v in xs:
-                model.add_implication(v, open_)
-        elif arcs.size > room:
-            model.add(total <= room)
-    sup = ix.supervisor_of[cand.project]
-    for arcs in _groups_of(np.where(sup >= 0, sup, -1)):
-        v = int(sup[arcs[0]])
-        if v >= 0 and arcs.size > res.supervisor_capacity[v]:
-            model.add(cp_model.LinearExpr.sum([x[a] for a in arcs]) <= int(res.supervisor_capacity[v]))
-    return _Model(model, x, y, cand)
+    bind = binding(problem, res)
+    capacity = res.capacity.copy()
+    capacity[bind & ~open_] = 0
+    lower = np.where(bind & open_, ix.minimum - res.pinned_count, 0)
+    project_of = flow.allocate(problem, res, objective, weights, seed, capacity, lower)
+    if project_of is None:
+        raise flow.FlowError("the projects the program runs cannot reach their minimums: a bug")
+    return project_of
 
 
-def _groups_of(keys: np.ndarray) -> list[np.ndarray]:
-    """Arc positions grouped by key, in key order."""
-    order = np.argsort(keys, kind="stable")
-    cuts = np.flatnonzero(np.diff(keys[order])) + 1
-    return np.split(order, cuts) if order.size else []
+def _closing_heuristic(problem, res) -> np.ndarray | None:
+    """A feasible choice of projects without the program: close what the flow leaves short, again
+    until nothing is short (projects that pins force to run keep their minimum as a lower bound).
+    Min-cost flows, one level each, whatever the objective: this runs when time is already short."""
+    ix = problem.index
+    bind = binding(problem, res)
+    forced = bind & (res.pinned_count > 0)
+    capacity = res.capacity.copy()
+    lower = np.where(forced, ix.minimum - res.pinned_count, 0)
+    for _ in range(len(ix.project_ids) + 1):
+        project_of = flow.allocate(problem, res, "min-cost", None, 0, capacity, lower if forced.any() else None)
+        if project_of is None:
+            return None
+        short = short_projects(problem, res, project_of)
+        short = short[~forced[short]]
+        if not short.size:
+            n_placed = np.bincount(project_of[project_of >= 0], minlength=len(ix.project_ids))
+            return (n_placed + res.pinned_count) > 0
+        capacity[short] = 0
+    return None
 
 
-def _hint(m: _Model, project_of: np.ndarray) -> None:
-    m.model.clear_hints()
-    on = project_of[m.cand.student] == m.cand.project
-    for v, value in zip(m.x, on.tolist()):
-        m.model.add_hint(v, value)
-    count = np.bincount(project_of[project_of >= 0], minlength=int(m.cand.project.max(initial=0)) + 1)
-    for j, v in m.y.items():
-        m.model.add_hint(v, bool(count[j] > 0) if j < count.size else False)
+@dataclass(frozen=True)
+class Group:
+    """Levels solved as one weighted objective: one unit of a level outweighs any change of the later ones."""
+
+    levels: list[Level]
+    scale: list[int]
+    spans: list[int]
+
+    @property
+    def level(self) -> Level:
+        coef = sum(s * g.coef for g, s in zip(self.levels, self.scale))
+        return Level("+".join(g.name for g in self.levels), coef)
 
 
-def _groups(lv: list[Level], cand: Candidates):
-    """Consecutive levels merged while the weighted sum stays within MERGE_LIMIT; each group comes
-    with its multipliers, chosen so one unit of a level outweighs any change of the later ones."""
-    spans = [_span(level, cand) for level in lv]
-    i = 0
+def merged_groups(lv: list[Level], n_free: int) -> list[Group]:
+    spans = [n_free * int(level.coef.max() - level.coef.min()) + 1 for level in lv]
+    groups, i = [], 0
     while i < len(lv):
         j, total = i + 1, spans[i]
         while j < len(lv) and total * spans[j] <= MERGE_LIMIT:
             total *= spans[j]
             j += 1
-        scale = [math.prod(spans[t + 1 : j]) for t in range(i, j)]
-        yield lv[i:j], scale
+        groups.append(Group(lv[i:j], [math.prod(spans[t + 1: j]) for t in range(i, j)], spans[i:j]))
         i = j
+    return groups
 
 
-def _extremes(level: Level, cand: Candidates) -> tuple[int, int]:
-    """Lowest and highest value the level can take: each student contributes at most one arc."""
-    c = level.coef[cand.rank]
-    n = int(cand.student.max(initial=-1)) + 1
-    low = np.zeros(n, np.int64)
-    high = np.zeros(n, np.int64)
-    np.minimum.at(low, cand.student, c)
-    np.maximum.at(high, cand.student, c)
-    return int(low.sum()), int(high.sum())
+def stopped(problem, res, group: Group, stage, project_of) -> tuple[dict[str, int], str]:
+    """Out of time: what is proven about the first level not settled, beside what was found."""
+    from .network import ranks_of
+
+    head = "the time limit came before this allocation was proven optimal"
+    if stage is None or not math.isfinite(stage.bound):
+        return {}, head
+    rank = ranks_of(problem, project_of)
+    rank[~res.free] = 0
+    values = [int(level.coef[rank].sum()) for level in group.levels]
+    # The merged bound minus the most the later levels can add gives the first level's bound.
+    most = [v + sp - 1 for v, sp in zip(values, group.spans)]
+    lowest = math.ceil((stage.bound - _dot(group.scale[1:], most[1:])) / group.scale[0] - 1e-9)
+    first, found = group.levels[0], values[0]
+    if len(group.levels) > 1 and lowest >= values[0]:
+        # The first level is proven; say what is known of the second.
+        rest = stage.bound - group.scale[0] * values[0] - _dot(group.scale[2:], most[2:])
+        lowest = math.ceil(rest / group.scale[1] - 1e-9)
+        first, found = group.levels[1], values[1]
+    lowest = min(lowest, found)
+    pinned = _pinned_value(problem, first)
+    natural = first.sense() * (lowest + pinned)
+    if first.name.startswith("rank") or first.name == "placed":
+        natural = max(natural, 0)  # a count of students; a loose bound below 0 says nothing more
+    best = first.sense() * (found + pinned)
+    gap = abs(best - natural)
+    if gap == 0:
+        return {first.name: natural}, f"{head}; it is proven best up to its {first.name}, not beyond"
+    return {first.name: natural}, f"{head}; {_gap_sentence(first, natural, gap)}"
 
 
-def _span(level: Level, cand: Candidates) -> int:
-    low, high = _extremes(level, cand)
-    return high - low + 1
+def _dot(a, b) -> int:
+    return sum(x * y for x, y in zip(a, b))
 
 
-def _pinned_constant(problem: Problem, lv: list[Level]) -> dict[str, int]:
+def _pinned_value(problem: Problem, level: Level) -> int:
+    from .network import ranks_of
+
     ix = problem.index
     project_of = np.full(len(ix.student_ids), -1, np.int64)
     project_of[ix.pinned_student] = ix.pinned_project
-    rank = ranks_of(problem, project_of)[ix.pinned_student]
-    return {level.name: int(level.coef[rank].sum()) for level in lv}
+    return int(level.coef[ranks_of(problem, project_of)[ix.pinned_student]].sum())
 
 
-def _project_of(cand: Candidates, values: np.ndarray, n: int) -> np.ndarray:
-    project_of = np.full(n, -1, np.int64)
-    on = values > 0
-    project_of[cand.student[on]] = cand.project[on]
-    return project_of
-
-
-def _stopped(best, group, proof, pinned_constant, relaxed_placed) -> Outcome:
-    """Out of time: the best allocation found, with what is proven about the level being optimised."""
-    level = group[0]
-    if proof is not None:
-        bound, scale, cand = proof
-        rest = sum(s * _extremes(g, cand)[1] for g, s in zip(group[1:], scale[1:]))
-        minform = math.ceil((bound - rest) / scale[0] - 1e-9)
-        natural = level.sense() * (minform + pinned_constant[level.name])
-    elif level.name == "placed":
-        natural = relaxed_placed
-    else:
-        natural = None
-    bound = {} if natural is None else {level.name: natural}
-    if best is None:
-        return Outcome(None, "unknown", "cp-sat", "no allocation was found or ruled out within the time limit", bound)
-    return Outcome(best, "feasible", "cp-sat", _stopped_sentence(level, natural), bound)
-
-
-def _stopped_sentence(level: Level, natural: int | None) -> str:
-    head = "the time limit came before this allocation was proven optimal"
-    if natural is None:
-        return head
+def _gap_sentence(level: Level, natural: int, gap: int) -> str:
     if level.name == "placed":
-        return f"{head}; no allocation places more than {natural} students"
+        return (f"no allocation places more than {count(natural, 'student')}, "
+                f"{count(gap, 'student')} more than this one")
     if level.name == "cost":
-        return f"{head}; none placing as many students costs less than {natural}"
+        return f"none placing as many students costs less than {natural}, {gap} less than this one"
     more = "more" if level.sense() < 0 else "fewer"
     rank = int(level.name.split()[-1])
     what = "an unranked project" if rank == len(level.coef) - 1 else f"their {ordinal(rank)} choice"
-    return f"{head}; none gives {more} than {natural} students {what}"
+    return f"none gives {more} than {count(natural, 'student')} {what}, {gap} {more} than this one"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import and_, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
@@ -249,7 +249,7 @@ def deliver_publication(report: PublishReport, *, settings: config.Settings | No
 def mark_emailed(session: Session, *, actor: Actor, cohort_id: int, user_ids: Iterable[int]) -> int:
     """Record that the publication email reached these students (one UPDATE); returns how many."""
     require_admin(session, actor)
-    ids = sorted(set(int(u) for u in user_ids))
+    ids = sorted({int(u) for u in user_ids})
     if not ids:
         return 0
     count = session.execute(

@@ -11,7 +11,8 @@ import math
 import numbers
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session, aliased

@@ -40,7 +40,8 @@ __all__ = ["DamagedRecord", "MAX_MESSAGE", "MAX_REASON", "MAX_SEED", "MAX_TIME_L
 
 RECORD_VERSION = 2
 MAX_TIME_LIMIT = 300.0
-DEFAULT_TIME_LIMIT = 20.0
+# One limit for the studio and the command line: the engine measured it (allocator/engine/solver.py).
+DEFAULT_TIME_LIMIT = engine.DEFAULT_TIME_LIMIT
 MAX_REASON = 500
 MAX_SEED = 2**31 - 1
 MAX_MESSAGE = 20_000

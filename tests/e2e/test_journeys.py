@@ -437,20 +437,20 @@ def test_answers_survive_a_rerun_for_decliners_and_a_republish(app, open_app, de
     coordinator.open("/")
     coordinator.sign_in(dep.admin.name, dep.admin.email)
     coordinator.go("Allocation studio")
-    coordinator.tab("Publish")
+    coordinator.segment("studio-view", "Publish")
     expect(coordinator.main.get_by_text("declined", exact=False).first).to_be_visible()
     coordinator.click("rerun-declined")
     expect(coordinator.main.get_by_text("Check it, then publish it.", exact=False)).to_be_visible()
     with db.session(dep.database_url) as s:
         rerun_id = s.scalar(select(func.max(AllocationRun.id)).where(AllocationRun.cohort_id == dep.cohort_id))
     assert rerun_id != run_id
-    coordinator.tab("Publish")
+    coordinator.segment("studio-view", "Publish")
     coordinator.check("publish-confirm")
     coordinator.click("publish-button")
     expect(coordinator.main.locator('[data-testid="stAlertContentSuccess"]').filter(
         has_text=f"Run #{rerun_id} is published")).to_be_visible()
     assert published_run(dep) == rerun_id
-    coordinator.tab("Publish")
+    coordinator.segment("studio-view", "Publish")
     expect(coordinator.keyed("publish-button")).to_have_count(0)  # nothing left to publish: it is the published run
     accepted = coordinator.main.locator('[data-testid="stMetric"]').filter(has_text="Accepted")
     expect(accepted.locator('[data-testid="stMetricValue"]')).to_have_text("1")

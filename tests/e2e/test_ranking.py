@@ -17,17 +17,26 @@ if skip_reason():  # no Playwright or no /usr/bin/chromium: one clean skip for t
     pytest.skip(skip_reason(), allow_module_level=True)
 
 from playwright.sync_api import Locator, expect
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from allocator import db, services
-from allocator.models import AuditEvent, Project
+from allocator.models import AuditEvent, Membership, Preference, Project
 from tests.e2e.driver import App
-from tests.e2e.test_journeys import actor, clear_preferences, least_wanted_projects, saved_list, set_phase
+from tests.e2e.test_journeys import actor, least_wanted_projects, saved_list, set_phase
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
 DRAG_FRAME = 'iframe[title="streamlit_sortables.sortable_items"]'
+
+
+def clear_preferences(dep, person) -> None:
+    """The seeded demo student has a list already; these journeys start from none."""
+    with db.session(dep.database_url) as s, s.begin():
+        s.execute(delete(Preference).where(Preference.cohort_id == dep.cohort_id,
+                                           Preference.student_id == person.user_id))
+        s.execute(update(Membership).where(Membership.cohort_id == dep.cohort_id,
+                                           Membership.user_id == person.user_id).values(preferences_saved_at=None))
 
 
 def drag_items(app: App) -> Locator:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import pytest
 from hypothesis import strategies as st
 
 from allocator.engine import Problem, Project, Student, Supervisor
-from allocator.engine import quota
 
 OBJECTIVES = ("min-cost", "greedy", "generous", "weighted")
 
@@ -135,9 +133,3 @@ def random_problem(seed: int, n: int, m: int, k: int, *, minimums: float = 0.0, 
     forbidden = {(f"S{i}", f"P{prefs[i, 1]}") for i in rng.choice(n, forbids, replace=False)}
     forbidden = {(s, p) for s, p in forbidden if s not in pinned}
     return Problem(students, projects, sups, pinned, frozenset(forbidden), unranked)
-
-
-@pytest.fixture
-def cp_sat_only(monkeypatch):
-    """Send every problem with binding minimums straight to CP-SAT, skipping the flow search."""
-    monkeypatch.setattr(quota, "SEARCH_SHARE", 0.0)

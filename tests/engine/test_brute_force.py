@@ -12,7 +12,8 @@ def check_against_brute_force(problem, seed=0):
     best = brute_force(problem)
     for objective in OBJECTIVES:
         weights = weights_for(problem) if objective == "weighted" else None
-        result = engine.solve(problem, objective=objective, weights=weights, seed=seed)
+        # A proof that needs more than a few seconds on a tiny problem is a regression, not a pass.
+        result = engine.solve(problem, objective=objective, weights=weights, seed=seed, time_limit=5)
         if best is None:
             assert result.status == "infeasible", (objective, result)
             assert result.message
@@ -32,12 +33,6 @@ def test_flow_and_branching_match_brute_force(problem):
 @given(tiny_problems(max_students=6, minimums=True))
 def test_minimums_match_brute_force(problem):
     check_against_brute_force(problem, seed=7)
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(tiny_problems(max_students=6, minimums=True))
-def test_cp_sat_matches_brute_force(cp_sat_only, problem):
-    check_against_brute_force(problem)
 
 
 def test_regression_search_levels_line_up_with_closed_projects():

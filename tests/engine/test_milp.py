@@ -88,6 +88,9 @@ CASES = [
     dict(seed=4, n=70, m=12, k=4, minimums=0.4, supervisors=4, pins=2, forbids=4),
     dict(seed=5, n=50, m=8, k=3, unranked=True, slack=1.2, forbids=5),
     dict(seed=6, n=60, m=10, k=4, minimums=0.4, supervisors=3, unranked=True, slack=0.9, pins=2),
+    # Seed-shaped: many small projects, most of them under a minimum, unranked placements allowed.
+    dict(seed=7, n=90, m=30, k=5, minimums=0.7, unranked=True, slack=1.15),
+    dict(seed=8, n=120, m=40, k=6, minimums=0.5, supervisors=8, unranked=True, slack=1.0),
 ]
 
 
@@ -97,7 +100,8 @@ def test_matches_milp(case, objective):
     problem = random_problem(**case)
     weights = weights_for(problem) if objective == "weighted" else None
     expected = milp_key(problem, objective, weights)
-    result = engine.solve(problem, objective=objective, weights=weights, seed=case["seed"])
+    # The time limit makes a slow proof fail: these are seconds' work for the MILP above.
+    result = engine.solve(problem, objective=objective, weights=weights, seed=case["seed"], time_limit=10)
     if expected is None:
         assert result.status == "infeasible"
         return
@@ -110,18 +114,6 @@ def test_matches_milp(case, objective):
 QUOTA_CASES = [c for c in CASES if c.get("minimums")]
 
 
-@pytest.mark.parametrize("case", QUOTA_CASES, ids=[f"seed{c['seed']}" for c in QUOTA_CASES])
-@pytest.mark.parametrize("objective", OBJECTIVES)
-def test_cp_sat_matches_milp(cp_sat_only, case, objective):
-    problem = random_problem(**case)
-    weights = weights_for(problem) if objective == "weighted" else None
-    result = engine.solve(problem, objective=objective, weights=weights, seed=case["seed"], time_limit=60)
-    # "min-cost-flow" when the flow optimum happens to respect every minimum already.
-    assert result.solver in ("cp-sat", "min-cost-flow") and result.status == "optimal"
-    assert engine.validate(problem, result) == []
-    assert key(problem, objective, weights, result.assignment) == milp_key(problem, objective, weights)
-
-
 def test_the_cases_exercise_the_minimum_search():
     from allocator.engine import flow, network, quota
 
@@ -129,4 +121,4 @@ def test_the_cases_exercise_the_minimum_search():
         problem = random_problem(**case)
         res = network.residual(problem)
         relaxed = flow.allocate(problem, res, "generous", None, case["seed"])
-        assert quota._short_projects(problem, res, relaxed).size > 0, case
+        assert quota.short_projects(problem, res, relaxed).size > 0, case

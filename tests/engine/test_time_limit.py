@@ -1,15 +1,18 @@
-"""Stopping at the time limit: an honest `feasible` with what is proven, never an invalid allocation."""
+"""Stopping at the time limit: an honest `feasible` with what is proven, never an invalid allocation,
+and never much past the limit."""
+import time
+
 from allocator import engine
 
 from .conftest import random_problem
 
 
-def test_cp_sat_stopped_early_reports_feasible_with_a_bound(cp_sat_only):
-    problem = random_problem(21, 400, 40, 6, minimums=0.5, supervisors=10, slack=1.0)
+def test_stopped_early_reports_feasible_with_a_bound():
+    problem = random_problem(21, 400, 40, 6, minimums=0.5, supervisors=10, slack=1.0, unranked=True)
     full = engine.solve(problem, objective="min-cost", time_limit=60)
-    assert full.status == "optimal" and full.solver == "cp-sat"
+    assert full.status == "optimal"
     early = engine.solve(problem, objective="min-cost", time_limit=0.05)
-    assert early.status in ("feasible", "optimal")
+    assert early.status in ("feasible", "optimal", "unknown")
     assert engine.validate(problem, early) == []
     if early.status == "feasible":
         assert not early.proven and early.message.startswith("the time limit came")
@@ -18,8 +21,17 @@ def test_cp_sat_stopped_early_reports_feasible_with_a_bound(cp_sat_only):
         assert (early.placed, -early.cost) <= (full.placed, -full.cost)
 
 
-def test_the_flow_search_proves_the_same_optimum_as_cp_sat():
-    problem = random_problem(21, 400, 40, 6, minimums=0.5, supervisors=10, slack=1.0)
-    result = engine.solve(problem, objective="min-cost")
-    assert result.status == "optimal" and result.solver == "min-cost-flow+branch"
-    assert (result.placed, result.cost) == (313, 512)  # what CP-SAT proves in the test above
+def test_the_time_limit_is_honoured():
+    problem = random_problem(3, 1500, 300, 8, minimums=0.6, supervisors=30, slack=1.0, unranked=True)
+    relaxed = random_problem(3, 1500, 300, 8, minimums=0.0, supervisors=30, slack=1.0, unranked=True)
+    started = time.perf_counter()
+    engine.solve(relaxed, objective="greedy")
+    one_flow = time.perf_counter() - started  # what a flow costs on this machine at this moment
+    started = time.perf_counter()
+    result = engine.solve(problem, objective="greedy", time_limit=3.0)
+    took = time.perf_counter() - started
+    assert engine.validate(problem, result) == []
+    assert result.status == "feasible"  # else this test no longer reaches the limit
+    # The engine aims at 10% (measured in benchmarks); this only catches a search that ignores the
+    # clock, with room for the flows that must follow it on a loaded test machine.
+    assert took <= 2 * 3.0 + 3 * one_flow, (took, one_flow)

@@ -24,7 +24,7 @@ from tests.security.test_markup import (
 )
 from tests.security.test_uploads import counts, oversized, png
 
-pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
 
 
 @pytest.fixture(scope="module")

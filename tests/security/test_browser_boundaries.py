@@ -17,7 +17,7 @@ from tests import factories as f
 from tests.auth.test_tokens import CLIENT_ID, KEY, KID, TENANT, _jwks, claims, sign
 from tests.load.browser import HAVE_CHROMIUM, NO_CHROMIUM, app_server, idle, sign_in, warm_up
 
-pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
 
 ADMIN, STAFF, STUDENT = "coord@uni.example", "sup@uni.example", "ada.lovelace@example.ac.uk"
 ADMIN_BUTTON = f"Casey Coordinator · {ADMIN}"

@@ -10,7 +10,7 @@ import base64
 import json
 import time
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives import serialization

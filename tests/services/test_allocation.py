@@ -55,7 +55,7 @@ class World:
             self.students.append(s)
         self.actor = f.actor(self.admin)
 
-    def run(self, **params) -> "object":
+    def run(self, **params) -> object:
         label = params.pop("label", "")
         return run_allocation(self.session, actor=self.actor, cohort_id=self.cohort.id,
                               params=RunParameters(**params), label=label)
@@ -155,7 +155,7 @@ def test_capacity_minimum_and_supervisor_overrides_apply_to_the_run_only(world):
 
 
 def test_unranked_placements_only_when_allowed(world):
-    for s in range(4):
+    for _s in range(4):
         f.preferences(world.session, world.cohort, f.student(world.session, world.cohort), [])
     strict = world.run(capacity_overrides={world.b.id: 6}, supervisor_capacity_overrides={world.ann.id: None})
     loose = world.run(capacity_overrides={world.b.id: 6}, supervisor_capacity_overrides={world.ann.id: None},
@@ -235,7 +235,7 @@ def test_a_run_takes_a_constant_number_of_queries(session):
     small = World(session, students=6)
     with count_queries(session) as few:
         small.run()
-    for i in range(30):
+    for _i in range(30):
         f.preferences(session, small.cohort, f.student(session, small.cohort), [small.a, small.b])
     with count_queries(session) as many:
         small.run()

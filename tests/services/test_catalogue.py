@@ -74,7 +74,7 @@ def test_no_warning_when_the_catalogue_holds_everyone(session, world):
 
 
 def test_catalogue_takes_a_constant_number_of_queries(session, world):
-    c, sup, admin = world["cohort"], world["sup"], world["admin"]
+    c, _sup, admin = world["cohort"], world["sup"], world["admin"]
     counts = []
     for n in (2, 30):
         for _ in range(n):

@@ -74,15 +74,15 @@ def test_projects_import_bad_rows_write_nothing(session, world):
     f.project(session, c, None, title="Twin", capacity=2)
     f.project(session, c, None, title="Quota", code="Q", capacity=3, min_students=2)
     f.user(session, email="outsider@uni.example")
-    data = ("code,title,capacity,min_students,supervisor_email\n"
-            "N1,New one,2,0,grace@uni.example\n"    # 2 fine
-            ",Twin,3,0,\n"                          # 3 ambiguous title
-            "N2,Sup unknown,2,0,ghost@uni.example\n"  # 4 no account
-            "N3,Sup outside,2,0,outsider@uni.example\n"  # 5 not staff here
-            "Q,Quota,1,,\n"                         # 6 fine: a blank minimum is 0
-            "N4,Bad cap,many,0,\n"                  # 7 not an integer (io)
-            "N5,Bad min,1,2,\n"                     # 8 min > capacity (io)
-            "N6,,1,0,\n").encode()                  # 9 missing title (io)
+    data = (b"code,title,capacity,min_students,supervisor_email\n"
+            b"N1,New one,2,0,grace@uni.example\n"    # 2 fine
+            b",Twin,3,0,\n"                          # 3 ambiguous title
+            b"N2,Sup unknown,2,0,ghost@uni.example\n"  # 4 no account
+            b"N3,Sup outside,2,0,outsider@uni.example\n"  # 5 not staff here
+            b"Q,Quota,1,,\n"                         # 6 fine: a blank minimum is 0
+            b"N4,Bad cap,many,0,\n"                  # 7 not an integer (io)
+            b"N5,Bad min,1,2,\n"                     # 8 min > capacity (io)
+            b"N6,,1,0,\n")                  # 9 missing title (io)
     report = services.preview_projects_import(session, actor=admin, cohort_id=c.id, data=data)
     reasons = {e.line: e.message for e in report.rejected}
     assert sorted(reasons) == [3, 4, 5, 7, 8, 9]
@@ -155,18 +155,18 @@ def test_preferences_import_bad_rows_write_nothing(session, world, catalogue):
         f.student(session, c, person=f.user(session, email=f"{name}@uni.example"))
     f.project(session, c, world["sup"], title="Pending", code="PEND", status="proposed")
     f.project(session, c, world["sup"], title="Boats", code="B2")  # a second "Boats"
-    data = ("student_email,project,rank\n"
-            "a@uni.example,K1,1\n"           # 2 fine
-            "b@uni.example,NOPE,1\n"         # 3 unknown project
-            "c@uni.example,PEND,1\n"         # 4 not approved
-            "d@uni.example,K1,1\n"           # 5 rank repeated
-            "d@uni.example,R1,1\n"           # 6
-            "grace@uni.example,K1,1\n"       # 7 staff, not a student
-            "ghost@uni.example,K1,1\n"       # 8 not in the cohort
-            "e@uni.example,Boats,1\n"        # 9 ambiguous title
-            "f@uni.example,K1,1\nf@uni.example,R1,2\nf@uni.example,B1,3\nf@uni.example,Quantum,4\n"
-            "f@uni.example,B2,5\n"           # 10-14 more than max_choices (4)
-            ).encode()
+    data = (b"student_email,project,rank\n"
+            b"a@uni.example,K1,1\n"           # 2 fine
+            b"b@uni.example,NOPE,1\n"         # 3 unknown project
+            b"c@uni.example,PEND,1\n"         # 4 not approved
+            b"d@uni.example,K1,1\n"           # 5 rank repeated
+            b"d@uni.example,R1,1\n"           # 6
+            b"grace@uni.example,K1,1\n"       # 7 staff, not a student
+            b"ghost@uni.example,K1,1\n"       # 8 not in the cohort
+            b"e@uni.example,Boats,1\n"        # 9 ambiguous title
+            b"f@uni.example,K1,1\nf@uni.example,R1,2\nf@uni.example,B1,3\nf@uni.example,Quantum,4\n"
+            b"f@uni.example,B2,5\n"           # 10-14 more than max_choices (4)
+            )
     report = services.preview_preferences_import(session, actor=admin, cohort_id=c.id, data=data)
     reasons = {e.line: e.message for e in report.rejected}
     assert [i.key for i in report.added] == ["a@uni.example"]

@@ -36,11 +36,11 @@ def test_clean_file_preview_then_apply(session, world):
     existing = f.student(session, c, person=f.user(session, email="old@uni.example", name="Old Name"))
     f.staff(session, c, person=f.user(session, email="same@uni.example", name="Same Person"))
     f.user(session, email="elsewhere@uni.example", name="Has Account")
-    data = ("email,name,role\n"
-            "new@uni.example,New Student,student\n"
-            "old@uni.example,New Name,staff\n"
-            "same@uni.example,Same Person,staff\n"
-            "elsewhere@uni.example,,student\n").encode()
+    data = (b"email,name,role\n"
+            b"new@uni.example,New Student,student\n"
+            b"old@uni.example,New Name,staff\n"
+            b"same@uni.example,Same Person,staff\n"
+            b"elsewhere@uni.example,,student\n")
     report = preview(session, world, data)
     assert report.ok and report.summary == "2 to add, 1 to change, 1 unchanged"
     assert [(i.line, i.key) for i in report.added] == [(2, "new@uni.example"), (5, "elsewhere@uni.example")]
@@ -75,14 +75,14 @@ def test_every_bad_row_is_reported_and_nothing_is_written(session, world):
     f.preferences(session, c, ranked, [f.project(session, c)])
     sup = f.staff(session, c, person=f.user(session, email="sup@uni.example", name="Sup"))
     f.project(session, c, sup)
-    data = ("email,name,role\n"
-            "good@uni.example,Good,student\n"          # 2
-            "bad-address,Bad,student\n"                 # 3 bad email
-            "good@uni.example,Good Twin,student\n"      # 4 duplicate
-            "odd@uni.example,Odd,wizard\n"              # 5 unknown role
-            "noname@uni.example,,student\n"             # 6 no name for a new account
-            "ranked@uni.example,Ranked,staff\n"         # 7 student with preferences → staff
-            "sup@uni.example,Sup,student\n").encode()   # 8 supervisor → student
+    data = (b"email,name,role\n"
+            b"good@uni.example,Good,student\n"          # 2
+            b"bad-address,Bad,student\n"                 # 3 bad email
+            b"good@uni.example,Good Twin,student\n"      # 4 duplicate
+            b"odd@uni.example,Odd,wizard\n"              # 5 unknown role
+            b"noname@uni.example,,student\n"             # 6 no name for a new account
+            b"ranked@uni.example,Ranked,staff\n"         # 7 student with preferences → staff
+            b"sup@uni.example,Sup,student\n")   # 8 supervisor → student
     report = preview(session, world, data)
     assert [i.key for i in report.added] == ["good@uni.example"]
     reasons = {e.line: e.message for e in report.rejected}
