@@ -321,8 +321,9 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
     is pinned to their current project (except where a decline leaves a project below its minimum: its
     other students are re-placed too), and each decliner is forbidden the project they declined. The
     published run's other settings (objective, overrides, forbids, seed) carry over."""
+    # The kept pins, the declines and the preferences from one moment; set before the guard's first read.
+    one_snapshot(session)
     require_admin(session, actor)
-    one_snapshot(session)  # the kept pins, the declines and the preferences from one moment
     cohort = cohort_of(session, cohort_id)
     run_id = published_run_id(session, cohort_id)
     if run_id is None:

@@ -235,7 +235,7 @@ def test_fifty_students_save_while_the_coordinator_runs(fresh_database):
 def test_a_save_committed_during_a_run_stays_out_of_it(fresh_database, monkeypatch):
     """The bug this file found: on PostgreSQL a run read the lists for its problem, then, after solving,
     read the ranks it stores from the lists as they were by then. A save committed while the engine
-    solves must not reach the run at all (allocation._one_snapshot)."""
+    solves must not reach the run at all (allocation.one_snapshot)."""
     cohort = seed(fresh_database)
     student = cohort.students[0]
     before = cohort.old[student.user_id]
@@ -277,6 +277,8 @@ def open_preferences(context, base: str, student: services.Actor, name: str):
     page.locator('a[href$="student_preferences"]:visible').first.click()
     page.locator(".st-key-save-preferences button:visible").wait_for()
     idle(page)
+    # The keyboard path (Up/Down) is folded under the drag list; open it.
+    page.get_by_text("Move, remove or change choices with buttons").click()
     # Streamlit keeps a hidden copy of a button with a tooltip: only the visible one is the button.
     page.locator(".st-key-down-0 button:visible").click()
     page.locator(".st-key-discard-preferences button:visible").wait_for()  # "You have unsaved changes"

@@ -162,8 +162,8 @@ def run_allocation(session: Session, *, actor: Actor, cohort_id: int, params: Ru
     is stored too (status "infeasible", the engine's sentence in `message`, with names for ids) and its
     view carries suggestions of what to change.
     """
+    one_snapshot(session)  # before the guard's read: the level can only be set before the first statement
     require_admin(session, actor)
-    one_snapshot(session)
     cohort = cohort_of(session, cohort_id)
     params = check_settings(params)
     label = clean_label(label) or _auto_label(params)
