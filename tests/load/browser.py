@@ -7,6 +7,8 @@ Debian's Chromium through Playwright; callers skip when it is missing (`HAVE_CHR
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.appserver import app_server  # noqa: F401  (re-exported for the load and security tests)
@@ -53,3 +55,18 @@ def sign_in(context, base: str, button: str):
     page.get_by_text("Sign in as", exact=True).wait_for(state="detached")
     idle(page)
     return page
+
+
+@contextmanager
+def served(chromium_browser, url: str, workdir: Path) -> Iterator[tuple[str, object]]:
+    """An app server on `url` and a warmed-up browser context on it: (base address, context)."""
+    from allocator import db
+
+    with app_server(url, workdir) as base:
+        context = chromium_browser.new_context()
+        try:
+            warm_up(context, base)
+            yield base, context
+        finally:
+            context.close()
+    db.dispose_all()

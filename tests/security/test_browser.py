@@ -8,12 +8,11 @@ import pytest
 
 from allocator import db, migrate
 from tests.load.browser import (
+    served,
     HAVE_CHROMIUM,
     NO_CHROMIUM,
-    app_server,
     idle,
     sign_in,
-    warm_up,
 )
 from tests.security.test_markup import (
     ADMIN,
@@ -33,14 +32,8 @@ def site(tmp_path_factory, chromium_browser):
     url = f"sqlite:///{workdir / 'app.db'}"
     migrate.upgrade(url)
     seed_hostile(url)
-    with app_server(url, workdir) as base:
-        context = chromium_browser.new_context()
-        try:
-            warm_up(context, base)
-            yield url, base, context
-        finally:
-            context.close()
-    db.dispose_all()
+    with served(chromium_browser, url, workdir) as (base, context):
+        yield url, base, context
 
 
 def test_hostile_markup_runs_nothing(site):

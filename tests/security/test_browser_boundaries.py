@@ -15,7 +15,7 @@ from allocator import db, migrate
 from allocator.models import Cohort, User
 from tests import factories as f
 from tests.auth.test_tokens import CLIENT_ID, KEY, KID, TENANT, _jwks, claims, sign
-from tests.load.browser import HAVE_CHROMIUM, NO_CHROMIUM, app_server, idle, sign_in, warm_up
+from tests.load.browser import HAVE_CHROMIUM, NO_CHROMIUM, app_server, idle, served, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -46,14 +46,8 @@ def site(tmp_path_factory, chromium_browser):
     workdir = tmp_path_factory.mktemp("boundaries")
     url = f"sqlite:///{workdir / 'app.db'}"
     _seed(url)
-    with app_server(url, workdir) as base:
-        context = chromium_browser.new_context()
-        try:
-            warm_up(context, base)
-            yield url, base, context
-        finally:
-            context.close()
-    db.dispose_all()
+    with served(chromium_browser, url, workdir) as (base, context):
+        yield url, base, context
 
 
 def _open(page, name: str) -> None:
