@@ -43,10 +43,13 @@ class Year:
         return db.session(self.url)
 
     def act(self, fn, *, as_user: int | None = None, **kwargs):
-        """One user action in its own committed transaction, as `ui.run_action` does."""
+        """One user action in its own committed transaction, as `ui.run_action` does: the actor comes from
+        the sign-in, before the action's transaction, whose first statement is the service's own."""
+        with self.tx() as s:
+            actor = actor_of(s, as_user or self.admin_id)
         with self.tx() as s:
             with s.begin():
-                return fn(s, actor=actor_of(s, as_user or self.admin_id), **kwargs)
+                return fn(s, actor=actor, **kwargs)
 
 
 def _database(kind: str, tmp_path):

@@ -269,6 +269,22 @@ def test_a_save_committed_during_a_run_stays_out_of_it(fresh_database, monkeypat
 # ------------------------------------------------------------------------------------------ real browsers
 
 
+def open_keyboard_path(page) -> None:
+    """Unfold the Up/Down buttons under the drag list. A click that lands while the page is still being
+    redrawn can be lost on a loaded machine, so the fold's own state decides whether to click again."""
+    fold = page.locator("details").filter(has_text="Move, remove or change choices with buttons")
+    for _ in range(3):
+        idle(page)
+        if fold.get_attribute("open") is None:
+            fold.locator("summary").click()
+        try:
+            page.locator(".st-key-down-0 button:visible").wait_for(timeout=10_000)
+            return
+        except Exception:  # noqa: BLE001 - Playwright's timeout: look at the fold again
+            continue
+    page.locator(".st-key-down-0 button:visible").wait_for()
+
+
 def open_preferences(context, base: str, student: services.Actor, name: str):
     """A new browser session signed in as `student` on My preferences, their first two choices swapped
     but not saved yet."""
@@ -277,8 +293,7 @@ def open_preferences(context, base: str, student: services.Actor, name: str):
     page.locator('a[href$="student_preferences"]:visible').first.click()
     page.locator(".st-key-save-preferences button:visible").wait_for()
     idle(page)
-    # The keyboard path (Up/Down) is folded under the drag list; open it.
-    page.get_by_text("Move, remove or change choices with buttons").click()
+    open_keyboard_path(page)
     # Streamlit keeps a hidden copy of a button with a tooltip: only the visible one is the button.
     page.locator(".st-key-down-0 button:visible").click()
     page.locator(".st-key-discard-preferences button:visible").wait_for()  # "You have unsaved changes"
