@@ -58,6 +58,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from allocator import db, migrate, seeding, services  # noqa: E402
 from allocator.models import Cohort, Membership, Preference, User  # noqa: E402
+from tests.load.browser import open_keyboard_path  # noqa: E402
 from tests.appserver import Server  # noqa: E402
 
 NGINX = "/usr/sbin/nginx"
@@ -560,6 +561,7 @@ def browser_sessions(base: str, seeded: Seeded, students: list[Student], stop: t
                     page.locator(".st-key-save-preferences button:visible").wait_for()
                     draft = stored_lists(seeded.url, seeded.open_cohort).get(student.user_id, [])
                     if len(draft) >= 2:
+                        open_keyboard_path(page)  # Up/Down sit under the drag list's fold
                         page.locator(".st-key-down-0 button:visible").click()
                         page.locator(".st-key-discard-preferences button:visible").wait_for()
                         draft[0], draft[1] = draft[1], draft[0]

@@ -70,3 +70,19 @@ def served(chromium_browser, url: str, workdir: Path) -> Iterator[tuple[str, obj
         finally:
             context.close()
     db.dispose_all()
+
+
+def open_keyboard_path(page) -> None:
+    """Unfold the Up/Down buttons under the drag list. A click that lands while the page is still being
+    redrawn can be lost on a loaded machine, so the fold's own state decides whether to click again."""
+    fold = page.locator("details").filter(has_text="Move, remove or change choices with buttons")
+    for _ in range(3):
+        idle(page)
+        if fold.get_attribute("open") is None:
+            fold.locator("summary").click()
+        try:
+            page.locator(".st-key-down-0 button:visible").wait_for(timeout=10_000)
+            return
+        except Exception:  # noqa: BLE001 - Playwright's timeout: look at the fold again
+            continue
+    page.locator(".st-key-down-0 button:visible").wait_for()

@@ -27,6 +27,7 @@ from tests.load.browser import (
     NO_CHROMIUM,
     app_server,
     idle,
+    open_keyboard_path,
     sign_in,
     warm_up,
 )
@@ -267,22 +268,6 @@ def test_a_save_committed_during_a_run_stays_out_of_it(fresh_database, monkeypat
 
 
 # ------------------------------------------------------------------------------------------ real browsers
-
-
-def open_keyboard_path(page) -> None:
-    """Unfold the Up/Down buttons under the drag list. A click that lands while the page is still being
-    redrawn can be lost on a loaded machine, so the fold's own state decides whether to click again."""
-    fold = page.locator("details").filter(has_text="Move, remove or change choices with buttons")
-    for _ in range(3):
-        idle(page)
-        if fold.get_attribute("open") is None:
-            fold.locator("summary").click()
-        try:
-            page.locator(".st-key-down-0 button:visible").wait_for(timeout=10_000)
-            return
-        except Exception:  # noqa: BLE001 - Playwright's timeout: look at the fold again
-            continue
-    page.locator(".st-key-down-0 button:visible").wait_for()
 
 
 def open_preferences(context, base: str, student: services.Actor, name: str):
