@@ -23,7 +23,7 @@ from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
 from allocator.services.errors import Invalid, NotFound
 from allocator.services.notifications import notify
-from allocator.services.people import cohort_or_404
+from allocator.services.cohorts import cohort_of
 from allocator.services.proposals import clean_description, clean_title
 
 __all__ = ["CatalogueRow", "Catalogue", "BulkResult", "catalogue", "approve_projects", "reject_projects",
@@ -115,7 +115,7 @@ def catalogue(session: Session, *, actor: Actor, cohort_id: int, statuses: Seque
     """Every project of the cohort (or those with `statuses`, matching `search` in code, title,
     supervisor or tags), proposals first, with demand from the students' current preferences."""
     require_admin(session, actor)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     supervisor = aliased(User)
     projects = session.execute(
         select(Project, supervisor.name, supervisor.email)
@@ -176,7 +176,7 @@ def approve_projects(session: Session, *, actor: Actor, cohort_id: int, project_
     """Approve proposals (or rejected projects, on second thoughts). Withdrawn ones are skipped: their
     supervisor took them back. Supervisors are notified."""
     require_admin(session, actor)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     projects = _projects(session, cohort_id, project_ids)
     skipped = tuple(f"“{p.title}” was withdrawn by its supervisor." for p in projects if p.status == "withdrawn")
     todo = [p for p in projects if p.status in ("proposed", "rejected")]
@@ -203,7 +203,7 @@ def reject_projects(session: Session, *, actor: Actor, cohort_id: int, project_i
         raise Invalid("Give a reason for the rejection: the supervisor sees it.")
     if len(reason) > MAX_REASON:
         raise Invalid(f"Keep the reason under {MAX_REASON} characters.")
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     projects = _projects(session, cohort_id, project_ids)
     skipped = tuple(f"“{p.title}” was withdrawn by its supervisor." for p in projects if p.status == "withdrawn")
     todo = [p for p in projects if p.status != "withdrawn" and (p.status != "rejected" or p.reject_reason != reason)]
@@ -252,7 +252,7 @@ def bulk_edit_projects(session: Session, *, actor: Actor, cohort_id: int,
     the other keys are optional). Every row is checked first, in Python, whatever the browser allowed;
     if any is wrong nothing is saved and the error lists every bad row by its number (1 = first row)."""
     require_admin(session, actor)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     if not rows:
         return BulkResult(changed=0)
     ids = [_whole(r.get("id")) for r in rows]
@@ -323,7 +323,7 @@ class SupervisorChoice:
 def supervisor_choices(session: Session, *, actor: Actor, cohort_id: int) -> tuple[SupervisorChoice, ...]:
     """The cohort's staff, by name: whom a project can be given to."""
     require_admin(session, actor)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     return tuple(SupervisorChoice(uid, name, email) for uid, name, email in session.execute(
         select(User.id, User.name, User.email).join(Membership, Membership.user_id == User.id)
         .where(Membership.cohort_id == cohort_id, Membership.role == "staff")
@@ -353,7 +353,7 @@ def edit_project(session: Session, *, actor: Actor, cohort_id: int, project_id: 
     proposal form's rules; the supervisor must be staff of the cohort. What changed is audited, and a
     reassigned project's new (and former) supervisor is told. Nothing changes if any value is wrong."""
     require_admin(session, actor)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     project = session.scalar(select(Project).where(Project.id == project_id, Project.cohort_id == cohort_id)
                              .with_for_update())
     if project is None:

@@ -18,8 +18,8 @@ from allocator import config
 from allocator.models import OBJECTIVES, PHASES, Cohort, Membership, Project, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
-from allocator.services.cohorts import CohortView, get_cohort, published_run_id
-from allocator.services.errors import Invalid, NotFound
+from allocator.services.cohorts import CohortView, cohort_of, get_cohort, published_run_id
+from allocator.services.errors import Invalid
 
 __all__ = ["UNSET", "CohortSettingsForm", "create_cohort", "rename_cohort", "archive_cohort", "unarchive_cohort",
            "copy_cohort", "update_cohort_settings", "cohort_settings_form", "local_to_utc", "utc_to_local"]
@@ -82,13 +82,6 @@ def utc_to_local(value: datetime | None, tz_name: str | None = None) -> datetime
     return value.astimezone(_zone(tz_name)).replace(tzinfo=None)
 
 
-def _cohort(session: Session, cohort_id: int) -> Cohort:
-    cohort = session.get(Cohort, cohort_id)
-    if cohort is None:
-        raise NotFound("That cohort does not exist.")
-    return cohort
-
-
 def clean_cohort_name(session: Session, name: str, *, exclude_id: int | None = None) -> str:
     """A cohort name with its spaces tidied, refused (Invalid) when blank, too long or already taken by
     another cohort than `exclude_id` (case-insensitively); shared with the cohort import of `data_io`."""
@@ -121,7 +114,7 @@ def create_cohort(session: Session, *, actor: Actor, name: str) -> CohortView:
 
 def rename_cohort(session: Session, *, actor: Actor, cohort_id: int, name: str) -> CohortView:
     require_admin(session, actor)
-    cohort = _cohort(session, cohort_id)
+    cohort = cohort_of(session, cohort_id)
     new = clean_cohort_name(session, name, exclude_id=cohort_id)
     if new != cohort.name:
         record_audit(session, actor=actor, action="cohort.rename", cohort_id=cohort_id, old=cohort.name, new=new)
@@ -132,7 +125,7 @@ def rename_cohort(session: Session, *, actor: Actor, cohort_id: int, name: str) 
 
 def _set_archived(session: Session, actor: Actor, cohort_id: int, archived: bool) -> CohortView:
     require_admin(session, actor)
-    cohort = _cohort(session, cohort_id)
+    cohort = cohort_of(session, cohort_id)
     if cohort.archived != archived:
         cohort.archived = archived
         record_audit(session, actor=actor, action="cohort.archive" if archived else "cohort.unarchive",
@@ -160,7 +153,7 @@ def copy_cohort(session: Session, *, actor: Actor, cohort_id: int, name: str,
     are not copied.
     """
     require_admin(session, actor)
-    source = _cohort(session, cohort_id)
+    source = cohort_of(session, cohort_id)
     cohort = Cohort(name=clean_cohort_name(session, name), **{f: getattr(source, f) for f in COPIED_RULES})
     session.add(cohort)
     session.flush()
@@ -248,7 +241,7 @@ def update_cohort_settings(
     "published" override only once an allocation has been published. Nothing changes if any fails.
     """
     require_admin(session, actor)
-    cohort = _cohort(session, cohort_id)
+    cohort = cohort_of(session, cohort_id)
     given = {k: v for k, v in dict(
         proposals_open_at=proposals_open_at, proposals_close_at=proposals_close_at,
         preferences_open_at=preferences_open_at, preferences_close_at=preferences_close_at,

@@ -38,6 +38,14 @@ class CohortView:
     staff: int
 
 
+
+def cohort_of(session: Session, cohort_id: int) -> Cohort:
+    """The cohort, or NotFound: the one lookup every service that takes a cohort id shares."""
+    cohort = session.get(Cohort, cohort_id)
+    if cohort is None:
+        raise NotFound("That cohort does not exist.")
+    return cohort
+
 def published_run_id(session: Session, cohort_id: int) -> int | None:
     return session.scalar(
         select(AllocationRun.id)

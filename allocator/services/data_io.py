@@ -41,7 +41,8 @@ from allocator.services.catalogue import MAX_REASON as REJECT_REASON_MAX
 from allocator.services.cohort_admin import MAX_CHOICES_LIMIT, clean_cohort_name
 from allocator.services.responses import RESPONSE_REASON_MAX
 from allocator.services.errors import Invalid
-from allocator.services.people import (chunks, cohort_or_404, read_upload, refuse_rejected, users_by_email)
+from allocator.services.cohorts import cohort_of
+from allocator.services.people import chunks, read_upload, refuse_rejected, users_by_email
 
 __all__ = ["RestoreResult", "preview_projects_import", "apply_projects_import", "preview_preferences_import",
            "apply_preferences_import", "export_projects", "export_people", "export_preferences", "backup_cohort",
@@ -200,7 +201,7 @@ def preview_projects_import(session: Session, *, actor: Actor, cohort_id: int, d
     """
     require_admin(session, actor)
     _check_status(default_status)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     return _plan_projects(session, cohort_id, read_upload(io.read_projects, data), default_status)[0]
 
 
@@ -208,7 +209,7 @@ def apply_projects_import(session: Session, *, actor: Actor, cohort_id: int, dat
                           valid_rows_only: bool = False, default_status: str = "approved") -> io.ImportResult:
     require_admin(session, actor)
     _check_status(default_status)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     preview, plan = _plan_projects(session, cohort_id, read_upload(io.read_projects, data), default_status)
     refuse_rejected(preview, valid_rows_only)
     if plan.inserts:
@@ -234,7 +235,7 @@ class _PreferencePlan:
 
 
 def _plan_preferences(session: Session, cohort_id: int, parsed: io.Parsed) -> tuple[io.ImportPreview, _PreferencePlan]:
-    cohort = cohort_or_404(session, cohort_id)
+    cohort = cohort_of(session, cohort_id)
     members = {email: (uid, mid, role) for email, uid, mid, role in session.execute(
         select(User.email, User.id, Membership.id, Membership.role).join(Membership, Membership.user_id == User.id)
         .where(Membership.cohort_id == cohort_id))}
@@ -401,7 +402,7 @@ def export_people(session: Session, *, actor: Actor, cohort_id: int, fmt: str = 
 def export_preferences(session: Session, *, actor: Actor, cohort_id: int, fmt: str = "csv") -> bytes:
     """One row per ranked choice (student_email, student_name, rank, project code, project title)."""
     require_admin(session, actor)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     rows = [dict(student_email=email, student_name=name, rank=rank, project=code or "", project_title=title)
             for email, name, rank, code, title in session.execute(
                 select(User.email, User.name, Preference.rank, Project.code, Project.title)
@@ -424,7 +425,7 @@ RESPONSE_COLUMNS = ["student", "accepted", "reason", "responded_at"]
 
 
 def _backup_document(session: Session, cohort_id: int) -> dict:
-    cohort = cohort_or_404(session, cohort_id)
+    cohort = cohort_of(session, cohort_id)
     members = session.execute(
         select(User.id, User.email, User.name, User.is_admin, Membership.role, Membership.max_load,
                Membership.preferences_saved_at, Membership.created_at)

@@ -17,9 +17,10 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from allocator import config, io
-from allocator.models import Cohort, Membership, Preference, Project, User, utcnow
+from allocator.models import Membership, Preference, Project, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
+from allocator.services.cohorts import cohort_of
 from allocator.services.errors import Invalid, NotAllowed, NotFound
 from allocator.services.notifications import notify
 
@@ -65,13 +66,6 @@ def refuse_rejected(preview: io.ImportPreview, valid_rows_only: bool) -> None:
         lines = ", ".join(str(e.line) for e in preview.rejected[:8]) + ("…" if len(preview.rejected) > 8 else "")
         raise Invalid(f"{len(preview.rejected)} row(s) of the file are rejected (line {lines}); nothing was "
                       "imported. Fix them and upload the file again, or choose “Import the valid rows”.")
-
-
-def cohort_or_404(session: Session, cohort_id: int) -> Cohort:
-    cohort = session.get(Cohort, cohort_id)
-    if cohort is None:
-        raise NotFound("That cohort does not exist.")
-    return cohort
 
 
 def users_by_email(session: Session, emails: Sequence[str]) -> dict[str, tuple[int, str, bool, bool]]:
@@ -126,7 +120,7 @@ def list_members(session: Session, *, actor: Actor, cohort_id: int, role: str | 
     """Members of the cohort, staff first then students, by name. `search` matches name or email;
     `submitted` (students) filters on whether they have ranked any project."""
     require_admin(session, actor)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     query = _member_query(cohort_id).order_by(Membership.role, func.lower(User.name), User.email)
     if role:
         query = query.where(Membership.role == role)
@@ -143,7 +137,7 @@ def add_member(session: Session, *, actor: Actor, cohort_id: int, email: str, na
                max_load: int | None = None) -> MemberView:
     """Add one person (their account is created if they have none)."""
     require_admin(session, actor)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     email = (email or "").strip().lower()
     if not io.EMAIL_RE.fullmatch(email):
         raise Invalid(f"“{email}” is not an email address.")
@@ -266,7 +260,7 @@ def send_reminders(session: Session, *, actor: Actor, cohort_id: int,
     """Remind the students who have not ranked yet (or those of `user_ids` among them); returns how many
     were reminded. The message is in-app, and emailed where email is configured."""
     require_admin(session, actor)
-    cohort = cohort_or_404(session, cohort_id)
+    cohort = cohort_of(session, cohort_id)
     targets = [m.user_id for m in not_submitted(session, actor=actor, cohort_id=cohort_id)]
     if user_ids is not None:
         wanted = set(user_ids)
@@ -374,7 +368,7 @@ def preview_people_import(session: Session, *, actor: Actor, cohort_id: int, dat
     `default_role` ("student" or "staff") is used when the file has no role column or a blank role.
     """
     require_admin(session, actor)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     parsed = read_upload(io.read_people, data, default_role=default_role)
     return _plan_people(session, cohort_id, parsed)[0]
 
@@ -384,7 +378,7 @@ def apply_people_import(session: Session, *, actor: Actor, cohort_id: int, data:
     """Import the file in the caller's transaction, with bulk statements. A file with rejected rows
     imports nothing (Invalid) unless `valid_rows_only`."""
     require_admin(session, actor)
-    cohort_or_404(session, cohort_id)
+    cohort_of(session, cohort_id)
     parsed = read_upload(io.read_people, data, default_role=default_role)
     preview, plan = _plan_people(session, cohort_id, parsed)
     refuse_rejected(preview, valid_rows_only)

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session, aliased
 
 from allocator.models import (
     AllocationRun,
-    Cohort,
     Membership,
     Project,
     User,
 )
 from allocator.services import run_record
+from allocator.services.cohorts import cohort_of  # noqa: F401  (shared by the package's modules)
 from allocator.services.errors import Invalid, NotFound
 from allocator.services.run_record import (
     MAX_REASON,
@@ -40,14 +40,6 @@ OBJECTIVE_LABELS = {
 def project_label(code: str | None, title: str) -> str:
     """How a project is named on screen: 'CODE · Title', or the title alone when it has no code."""
     return f"{code} · {title}" if code else title
-
-
-def cohort_of(session: Session, cohort_id: int) -> Cohort:
-    """The cohort, or NotFound."""
-    cohort = session.get(Cohort, cohort_id)
-    if cohort is None:
-        raise NotFound("That cohort does not exist.")
-    return cohort
 
 
 def run_of(session: Session, run_id: int, *, cohort_id: int | None = None) -> AllocationRun:
