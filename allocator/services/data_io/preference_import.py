@@ -24,42 +24,77 @@ class _PreferencePlan:
     rows: list[dict]  # new preference rows (Core inserts: tens of thousands, no ORM bookkeeping)
 
 
-def _plan_preferences(session: Session, cohort_id: int, parsed: io.Parsed) -> tuple[io.ImportPreview, _PreferencePlan]:
-    cohort = cohort_of(session, cohort_id)
-    members = {email: (uid, mid, role) for email, uid, mid, role in session.execute(
-        select(User.email, User.id, Membership.id, Membership.role).join(Membership, Membership.user_id == User.id)
-        .where(Membership.cohort_id == cohort_id))}
-    projects = session.execute(select(Project.id, Project.code, Project.title, Project.status)
-                               .where(Project.cohort_id == cohort_id).order_by(Project.id)).all()
-    by_code = {p.code.lower(): p for p in projects if p.code}
-    by_title: dict[str, list] = defaultdict(list)
-    for p in projects:
-        by_title[norm_title(p.title)].append(p)
-    by_id = {p.id: p for p in projects}
+class _Catalogue:
+    """The cohort's projects as a preferences file names them: by code, by title, or as P<id>."""
+
+    def __init__(self, session: Session, cohort_id: int):
+        projects = session.execute(select(Project.id, Project.code, Project.title, Project.status)
+                                   .where(Project.cohort_id == cohort_id).order_by(Project.id)).all()
+        self.by_code = {p.code.lower(): p for p in projects if p.code}
+        self.by_title: dict[str, list] = defaultdict(list)
+        for p in projects:
+            self.by_title[norm_title(p.title)].append(p)
+        self.by_id = {p.id: p for p in projects}
+
+    def resolve(self, ref: str):
+        """(the project `ref` names, None) or (None, why it names none)."""
+        p = self.by_code.get(ref.lower())
+        if p is not None:
+            return p, None
+        candidates = self.by_title.get(norm_title(ref), [])
+        if len(candidates) == 1:
+            return candidates[0], None
+        if len(candidates) > 1:
+            return None, f"“{ref}” is the title of {len(candidates)} projects; use the project code"
+        match = re.fullmatch(r"[Pp](\d+)", ref)
+        if match and int(match.group(1)) in self.by_id:
+            return self.by_id[int(match.group(1))], None
+        return None, f"unknown project “{ref}”"
+
+    @staticmethod
+    def label(p) -> str:
+        return p.code or p.title
+
+
+def _current_lists(session: Session, cohort_id: int) -> dict[int, list[int]]:
     current: dict[int, list[int]] = defaultdict(list)
     for student_id, project_id in session.execute(
         select(Preference.student_id, Preference.project_id).where(Preference.cohort_id == cohort_id)
         .order_by(Preference.student_id, Preference.rank)
     ):
         current[student_id].append(project_id)
+    return current
 
-    def resolve(ref: str):
-        p = by_code.get(ref.lower())
-        if p is not None:
-            return p, None
-        candidates = by_title.get(norm_title(ref), [])
-        if len(candidates) == 1:
-            return candidates[0], None
-        if len(candidates) > 1:
-            return None, f"“{ref}” is the title of {len(candidates)} projects; use the project code"
-        match = re.fullmatch(r"[Pp](\d+)", ref)
-        if match and int(match.group(1)) in by_id:
-            return by_id[int(match.group(1))], None
-        return None, f"unknown project “{ref}”"
 
-    def label(p) -> str:
-        return p.code or p.title
+def _choices(entry: io.StudentChoices, catalogue: _Catalogue, max_choices: int) -> tuple[list, list[io.RowError]]:
+    """The projects of one student's list, best first, and the problems that reject it."""
+    chosen, problems, seen = [], [], {}
+    for line, ref in entry.choices:
+        p, problem = catalogue.resolve(ref)
+        if problem:
+            problems.append(io.RowError(line, problem))
+        elif p.status != "approved":
+            problems.append(io.RowError(line, f"project “{catalogue.label(p)}” is {p.status}, not approved"))
+        elif p.id in seen:
+            problems.append(io.RowError(line, f"“{ref}” is the same project as line {seen[p.id]} for "
+                                              f"{entry.email}"))
+        else:
+            seen[p.id] = line
+            chosen.append(p)
+    if not problems and len(chosen) > max_choices:
+        problems.append(io.RowError(entry.line, f"{entry.email} has {len(chosen)} choices; this cohort allows "
+                                                f"at most {max_choices} (see Cohort settings)"))
+    return chosen, problems
 
+
+def _plan_preferences(session: Session, cohort_id: int, parsed: io.Parsed) -> tuple[io.ImportPreview, _PreferencePlan]:
+    cohort = cohort_of(session, cohort_id)
+    members = {email: (uid, mid, role) for email, uid, mid, role in session.execute(
+        select(User.email, User.id, Membership.id, Membership.role).join(Membership, Membership.user_id == User.id)
+        .where(Membership.cohort_id == cohort_id))}
+    catalogue = _Catalogue(session, cohort_id)
+    label = catalogue.label
+    current = _current_lists(session, cohort_id)
     added, changed, unchanged, rejected = [], [], [], list(parsed.errors)
     plan = _PreferencePlan([], [], [])
     for entry in parsed.rows:
@@ -70,22 +105,7 @@ def _plan_preferences(session: Session, cohort_id: int, parsed: io.Parsed) -> tu
             rejected.append(io.RowError(entry.line, f"{entry.email} {why}"))
             continue
         uid, mid, _ = member
-        chosen, problems, seen = [], [], {}
-        for line, ref in entry.choices:
-            p, problem = resolve(ref)
-            if problem:
-                problems.append(io.RowError(line, problem))
-            elif p.status != "approved":
-                problems.append(io.RowError(line, f"project “{label(p)}” is {p.status}, not approved"))
-            elif p.id in seen:
-                problems.append(io.RowError(line, f"“{ref}” is the same project as line {seen[p.id]} for "
-                                                  f"{entry.email}"))
-            else:
-                seen[p.id] = line
-                chosen.append(p)
-        if not problems and len(chosen) > cohort.max_choices:
-            problems.append(io.RowError(entry.line, f"{entry.email} has {len(chosen)} choices; this cohort allows "
-                                                    f"at most {cohort.max_choices} (see Cohort settings)"))
+        chosen, problems = _choices(entry, catalogue, cohort.max_choices)
         if problems:
             rejected.extend(problems)
             continue
@@ -100,7 +120,7 @@ def _plan_preferences(session: Session, cohort_id: int, parsed: io.Parsed) -> tu
         plan.rows.extend(dict(cohort_id=cohort_id, student_id=uid, project_id=pid, rank=rank)
                          for rank, pid in enumerate(new_ids, 1))
         if old_ids:
-            was = short_list([label(by_id[pid]) for pid in old_ids])
+            was = short_list([label(catalogue.by_id[pid]) for pid in old_ids])
             changed.append(io.ImportItem(entry.line, entry.email, description, (f"was: {was}",)))
         else:
             added.append(io.ImportItem(entry.line, entry.email, description))

@@ -23,55 +23,108 @@ class _ProjectPlan:
     updates: list[dict]
 
 
+class _Existing:
+    """The cohort's projects as an import matches them: by code, else by title (when it names one project)."""
+
+    def __init__(self, session: Session, cohort_id: int):
+        sup = aliased(User)
+        self.rows = session.execute(
+            select(Project.id, Project.code, Project.title, Project.description, Project.capacity,
+                   Project.min_students, Project.supervisor_id, Project.tags, Project.status, Project.reject_reason,
+                   sup.email)
+            .outerjoin(sup, sup.id == Project.supervisor_id).where(Project.cohort_id == cohort_id)
+            .order_by(Project.id)
+        ).all()
+        self.by_code = {p.code.lower(): p for p in self.rows if p.code}
+        self.by_title: dict[str, list] = defaultdict(list)
+        for p in self.rows:
+            self.by_title[norm_title(p.title)].append(p)
+
+    def match(self, row: io.ProjectRow):
+        """(the project `row` updates or None for a new one, or the reason the row is ambiguous)."""
+        if row.code:
+            p = self.by_code.get(row.code.lower())
+            if p is None:
+                uncoded = [q for q in self.by_title.get(norm_title(row.title), []) if not q.code]
+                p = uncoded[0] if len(uncoded) == 1 else None
+            return p, None
+        candidates = self.by_title.get(norm_title(row.title), [])
+        if len(candidates) > 1:
+            return None, (f"the title “{row.title}” matches {len(candidates)} projects; "
+                          "add a code column to say which")
+        return (candidates[0] if candidates else None), None
+
+
+class _Supervisors:
+    """The cohort's staff by email, and the accounts of the other supervisors a file names (for the reason)."""
+
+    def __init__(self, session: Session, cohort_id: int, parsed: io.Parsed):
+        self.staff = dict(session.execute(
+            select(User.email, User.id).join(Membership, Membership.user_id == User.id)
+            .where(Membership.cohort_id == cohort_id, Membership.role == "staff")).all())
+        wanted = sorted({r.supervisor_email for r in parsed.rows if r.supervisor_email} - set(self.staff))
+        self.accounts = users_by_email(session, wanted) if wanted else {}
+
+    def of(self, row: io.ProjectRow, project):
+        """(the supervisor id the row gives the project, or the reason it cannot)."""
+        supervisor_id = project.supervisor_id if project is not None else None
+        if "supervisor_email" not in row.present:
+            return supervisor_id, None
+        if row.supervisor_email is None:
+            return None, None
+        if row.supervisor_email in self.staff:
+            return self.staff[row.supervisor_email], None
+        why = ("is not staff in this cohort" if row.supervisor_email in self.accounts else "has no account")
+        return None, f"supervisor {row.supervisor_email} {why}: add them on the People page first"
+
+
+def _updated(row: io.ProjectRow, p, supervisor_id: int | None) -> dict:
+    """The project's fields after the row: a column the file lacks leaves its field as it is."""
+    return dict(
+        code=p.code or row.code, title=row.title, capacity=row.capacity,
+        min_students=row.min_students if "min_students" in row.present else p.min_students,
+        description=row.description if "description" in row.present else p.description,
+        supervisor_id=supervisor_id,
+        tags=list(row.tags) if "tags" in row.present else list(p.tags or []),
+        status=row.status or p.status,
+    )
+
+
+def _changes(p, new: dict, row: io.ProjectRow) -> list[str]:
+    """What the preview says changes, field by field."""
+    notes = []
+    for field, label in (("code", "code"), ("title", "title"), ("capacity", "capacity"),
+                         ("min_students", "minimum"), ("status", "status")):
+        old_value = getattr(p, field)
+        if new[field] != old_value:
+            notes.append(f"{label}: {old_value if old_value is not None else '—'} → {new[field]}")
+    if new["description"] != (p.description or ""):
+        notes.append("description")
+    if new["tags"] != list(p.tags or []):
+        notes.append(f"tags: {'; '.join(p.tags or []) or '—'} → {'; '.join(new['tags']) or '—'}")
+    if new["supervisor_id"] != p.supervisor_id:
+        notes.append(f"supervisor: {p.email or '—'} → {row.supervisor_email or '—'}")
+    return notes
+
+
 def _plan_projects(session: Session, cohort_id: int, parsed: io.Parsed,
                    default_status: str) -> tuple[io.ImportPreview, _ProjectPlan]:
-    sup = aliased(User)
-    existing = session.execute(
-        select(Project.id, Project.code, Project.title, Project.description, Project.capacity, Project.min_students,
-               Project.supervisor_id, Project.tags, Project.status, Project.reject_reason, sup.email)
-        .outerjoin(sup, sup.id == Project.supervisor_id).where(Project.cohort_id == cohort_id).order_by(Project.id)
-    ).all()
-    by_code = {p.code.lower(): p for p in existing if p.code}
-    by_title: dict[str, list] = defaultdict(list)
-    for p in existing:
-        by_title[norm_title(p.title)].append(p)
-    staff = dict(session.execute(
-        select(User.email, User.id).join(Membership, Membership.user_id == User.id)
-        .where(Membership.cohort_id == cohort_id, Membership.role == "staff")).all())
-    wanted = sorted({r.supervisor_email for r in parsed.rows if r.supervisor_email} - set(staff))
-    accounts = users_by_email(session, wanted) if wanted else {}
+    existing = _Existing(session, cohort_id)
+    supervisors = _Supervisors(session, cohort_id, parsed)
     added, changed, unchanged, rejected = [], [], [], list(parsed.errors)
     plan = _ProjectPlan([], [])
     matched: dict[int, int] = {}
     now = utcnow()
     for row in parsed.rows:
         row: io.ProjectRow
-        if row.code:
-            p = by_code.get(row.code.lower())
-            if p is None:
-                uncoded = [q for q in by_title.get(norm_title(row.title), []) if not q.code]
-                p = uncoded[0] if len(uncoded) == 1 else None
-        else:
-            candidates = by_title.get(norm_title(row.title), [])
-            if len(candidates) > 1:
-                rejected.append(io.RowError(row.line, f"the title “{row.title}” matches {len(candidates)} projects; "
-                                                      "add a code column to say which"))
-                continue
-            p = candidates[0] if candidates else None
-        if p is not None and p.id in matched:
-            rejected.append(io.RowError(row.line, f"the same project as line {matched[p.id]}"))
+        p, problem = existing.match(row)
+        if problem is None and p is not None and p.id in matched:
+            problem = f"the same project as line {matched[p.id]}"
+        if problem is None:
+            supervisor_id, problem = supervisors.of(row, p)
+        if problem is not None:
+            rejected.append(io.RowError(row.line, problem))
             continue
-        supervisor_id = p.supervisor_id if p is not None else None
-        if "supervisor_email" in row.present:
-            if row.supervisor_email is None:
-                supervisor_id = None
-            elif row.supervisor_email in staff:
-                supervisor_id = staff[row.supervisor_email]
-            else:
-                why = ("is not staff in this cohort" if row.supervisor_email in accounts else "has no account")
-                rejected.append(io.RowError(row.line, f"supervisor {row.supervisor_email} {why}: add them on the "
-                                                      "People page first"))
-                continue
         if p is None:
             status = row.status or default_status
             plan.inserts.append(dict(
@@ -82,29 +135,12 @@ def _plan_projects(session: Session, cohort_id: int, parsed: io.Parsed,
                                                                        f"{status}"))
             continue
         matched[p.id] = row.line
-        minimum = row.min_students if "min_students" in row.present else p.min_students
-        if minimum > row.capacity:
-            rejected.append(io.RowError(row.line, f"capacity {row.capacity} is below the project's minimum {minimum}"))
+        new = _updated(row, p, supervisor_id)
+        if new["min_students"] > row.capacity:
+            rejected.append(io.RowError(row.line, f"capacity {row.capacity} is below the project's minimum "
+                                                  f"{new['min_students']}"))
             continue
-        new = dict(
-            code=p.code or row.code, title=row.title, capacity=row.capacity, min_students=minimum,
-            description=row.description if "description" in row.present else p.description,
-            supervisor_id=supervisor_id,
-            tags=list(row.tags) if "tags" in row.present else list(p.tags or []),
-            status=row.status or p.status,
-        )
-        notes = []
-        for field, label in (("code", "code"), ("title", "title"), ("capacity", "capacity"),
-                             ("min_students", "minimum"), ("status", "status")):
-            old_value = getattr(p, field)
-            if new[field] != old_value:
-                notes.append(f"{label}: {old_value if old_value is not None else '—'} → {new[field]}")
-        if new["description"] != (p.description or ""):
-            notes.append("description")
-        if new["tags"] != list(p.tags or []):
-            notes.append(f"tags: {'; '.join(p.tags or []) or '—'} → {'; '.join(new['tags']) or '—'}")
-        if new["supervisor_id"] != p.supervisor_id:
-            notes.append(f"supervisor: {p.email or '—'} → {row.supervisor_email or '—'}")
+        notes = _changes(p, new, row)
         item = io.ImportItem(row.line, row.code or row.title, f"{row.title} · {row.capacity} places · "
                                                               f"{new['status']}", tuple(notes))
         if notes:
