@@ -7,7 +7,6 @@ from typing import Any
 from allocator.io.records import BadFile, MAX_BYTES, MAX_JSON_BYTES
 
 
-
 def decode(data: bytes, *, max_bytes: int = MAX_BYTES) -> str:
     """The text of an uploaded file, or BadFile saying why it is not a CSV we can read."""
     if data is None or len(data) == 0 or not data.strip():

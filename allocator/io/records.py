@@ -35,7 +35,6 @@ class BadFile(ValueError):
     """The file as a whole cannot be read (too big, not CSV, no header we understand)."""
 
 
-
 @dataclass(frozen=True)
 class RowError:
     line: int

@@ -7,7 +7,6 @@ from allocator.io.records import MAX_CAPACITY, MAX_TAGS, MAX_TAG_LENGTH, PERSON_
 from allocator.io.writers import to_csv_bytes
 
 
-
 @dataclass(frozen=True)
 class TemplateColumn:
     name: str

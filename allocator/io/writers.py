@@ -12,7 +12,6 @@ import pandas as pd
 from allocator.io.records import FORMULA_STARTS
 
 
-
 def neutralise(value: Any) -> Any:
     """A text cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP "CSV injection")."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 
 
-
 # tag: (methods, applications, skills). Titles read as "<method> for <application>".
 TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "machine learning": (

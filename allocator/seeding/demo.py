@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from collections.abc import Callable, Sequence
 
 
-
 Progress = Callable[[int, int, str], None]
 """Called as rows go in: (rows written so far, rows to write in all, what is being written)."""
 

@@ -220,6 +220,45 @@ def _check_record(c: Check, r: dict, path: str, known: list[str], project_keys: 
     return r["record"]
 
 
+def _check_assignments(c: Check, r: dict, path: str, person, project_keys: list[str]) -> list[list]:
+    """A run's assignments: [student, project, rank, pinned, manual], each student once."""
+    assignments, students = [], set()
+    for j, a in enumerate(c.arr(r.get("assignments", []), f"{path}.assignments", max_len=MAX_ENTRIES)):
+        apath = f"{path}.assignments[{j}]"
+        if not isinstance(a, list) or len(a) != 5:
+            c.fail(apath, "should be [student, project, rank, pinned, manual]")
+        student = person(a[0], apath, optional=False)
+        if student in students:
+            c.fail(apath, "assigns the same student twice")
+        students.add(student)
+        if a[1] is not None and a[1] not in project_keys:
+            c.fail(apath, "names a project the file does not list")
+        if a[2] is not None and (isinstance(a[2], bool) or not isinstance(a[2], int)
+                                 or not 1 <= a[2] <= MAX_CHOICES_LIMIT or a[1] is None):
+            c.fail(apath, "has a bad rank")
+        if not isinstance(a[3], bool) or not isinstance(a[4], bool):
+            c.fail(apath, "has bad pinned/manual flags")
+        assignments.append(a)
+    return assignments
+
+
+def _check_responses(c: Check, r: dict, path: str, person) -> list[tuple]:
+    """A run's answers: (student, accepted, reason, responded_at), each student once."""
+    answers, responders = [], set()
+    for j, a in enumerate(c.arr(r.get("responses", []), f"{path}.responses", max_len=MAX_ENTRIES)):
+        apath = f"{path}.responses[{j}]"
+        if (not isinstance(a, list) or len(a) != 4 or not isinstance(a[1], bool) or not isinstance(a[2], str)
+                or len(a[2]) > RESPONSE_REASON_MAX):
+            c.fail(apath, "should be [student, accepted, reason of at most "
+                          f"{RESPONSE_REASON_MAX:,} characters, responded_at]")
+        student = person(a[0], apath, optional=False)
+        if student in responders:
+            c.fail(apath, "answers twice for the same student")
+        responders.add(student)
+        answers.append((student, a[1], a[2], c.when(a[3], apath, optional=False)))
+    return answers
+
+
 def check_runs(c: Check, doc: dict, person, known: list[str], project_keys: list[str],
                 max_choices: int) -> list[dict]:
     runs: list[dict] = []
@@ -231,35 +270,8 @@ def check_runs(c: Check, doc: dict, person, known: list[str], project_keys: list
         if r.get("assignment_columns", ASSIGNMENT_COLUMNS) != ASSIGNMENT_COLUMNS or \
                 r.get("response_columns", RESPONSE_COLUMNS) != RESPONSE_COLUMNS:
             c.fail(path, "has columns this app does not know")
-        assignments, students = [], set()
-        for j, a in enumerate(c.arr(r.get("assignments", []), f"{path}.assignments", max_len=MAX_ENTRIES)):
-            apath = f"{path}.assignments[{j}]"
-            if not isinstance(a, list) or len(a) != 5:
-                c.fail(apath, "should be [student, project, rank, pinned, manual]")
-            student = person(a[0], apath, optional=False)
-            if student in students:
-                c.fail(apath, "assigns the same student twice")
-            students.add(student)
-            if a[1] is not None and a[1] not in project_keys:
-                c.fail(apath, "names a project the file does not list")
-            if a[2] is not None and (isinstance(a[2], bool) or not isinstance(a[2], int)
-                                     or not 1 <= a[2] <= MAX_CHOICES_LIMIT or a[1] is None):
-                c.fail(apath, "has a bad rank")
-            if not isinstance(a[3], bool) or not isinstance(a[4], bool):
-                c.fail(apath, "has bad pinned/manual flags")
-            assignments.append(a)
-        answers, responders = [], set()
-        for j, a in enumerate(c.arr(r.get("responses", []), f"{path}.responses", max_len=MAX_ENTRIES)):
-            apath = f"{path}.responses[{j}]"
-            if (not isinstance(a, list) or len(a) != 4 or not isinstance(a[1], bool) or not isinstance(a[2], str)
-                    or len(a[2]) > RESPONSE_REASON_MAX):
-                c.fail(apath, "should be [student, accepted, reason of at most "
-                              f"{RESPONSE_REASON_MAX:,} characters, responded_at]")
-            student = person(a[0], apath, optional=False)
-            if student in responders:
-                c.fail(apath, "answers twice for the same student")
-            responders.add(student)
-            answers.append((student, a[1], a[2], c.when(a[3], apath, optional=False)))
+        assignments = _check_assignments(c, r, path, person, project_keys)
+        answers = _check_responses(c, r, path, person)
         kind = c.one_of(r.get("kind"), RUN_KINDS, f"{path}.kind")
         cost = c.whole(r, "cost", path, optional=True, maximum=MAX_COST)
         seconds = r.get("seconds", 0.0)

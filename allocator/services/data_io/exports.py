@@ -15,7 +15,6 @@ from allocator.services.errors import Invalid
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
-
 def _file(rows: list[dict], columns: list[str], fmt: str, sheet: str) -> bytes:
     if fmt == "csv":
         return io.to_csv_bytes(rows, columns)

@@ -92,12 +92,10 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     return result
 
 
-def _write_restore(session: Session, name: str, settings: dict, people: dict, others: dict, projects: list,
-                   preferences: dict, runs: list) -> tuple[RestoreResult, list[str]]:
-    now = utcnow()
-    cohort = Cohort(name=name, **settings)
-    session.add(cohort)
-    session.flush()
+def _write_accounts(session: Session, people: dict, others: dict,
+                    now) -> tuple[dict[str, int], list[dict], int]:
+    """(user id by email, the accounts created, how many existing accounts have another name in the file).
+    Existing accounts are matched by email and left as they are."""
     everyone = {**{e: p["name"] for e, p in people.items()}, **{e: p["name"] for e, p in others.items()}}
     accounts = users_by_email(session, list(everyone))
     ids = {email: v[0] for email, v in accounts.items()}
@@ -108,28 +106,17 @@ def _write_restore(session: Session, name: str, settings: dict, people: dict, ot
     for part in chunks(new_users):
         ids.update({email: uid for uid, email in session.execute(
             insert(User).returning(User.id, User.email, sort_by_parameter_order=True), list(part))})
-    if people:
-        session.execute(insert(Membership.__table__), [
-            dict(cohort_id=cohort.id, user_id=ids[e], role=p["role"], max_load=p["max_load"],
-                 preferences_saved_at=p["saved_at"], created_at=p["joined_at"] or now) for e, p in people.items()])
-    project_ids: dict[str, int] = {}
-    if projects:
-        rows = [dict(cohort_id=cohort.id, code=p["code"], title=p["title"], description=p["description"],
-                     capacity=p["capacity"], min_students=p["min_students"],
-                     supervisor_id=ids[p["supervisor"]] if p["supervisor"] else None, tags=p["tags"],
-                     status=p["status"], reject_reason=p["reject_reason"], created_at=p["created_at"],
-                     updated_at=p["updated_at"]) for p in projects]
-        returned = session.execute(insert(Project).returning(Project.id, sort_by_parameter_order=True), rows).scalars()
-        project_ids = dict(zip((p["key"] for p in projects), returned))
-    pref_rows = [dict(cohort_id=cohort.id, student_id=ids[email], project_id=project_ids[key], rank=rank)
-                 for email, keys in preferences.items() for rank, key in enumerate(keys, 1)]
-    if pref_rows:
-        session.execute(insert(Preference.__table__), pref_rows)
+    return ids, new_users, differing
+
+
+def _write_runs(session: Session, cohort_id: int, runs: list, ids: dict[str, int],
+                project_ids: dict[str, int]) -> None:
+    """The runs with their assignments and answers, records mapped to the new ids, then their origins."""
     run_ids: dict[str, int] = {}
     for r in runs:
         record = run_record.from_json(run_record.local(r["record"], user_id=ids, project_id=project_ids))
         run = AllocationRun(
-            cohort_id=cohort.id, kind=r["kind"], created_by_id=ids.get(r["created_by"]), created_at=r["created_at"],
+            cohort_id=cohort_id, kind=r["kind"], created_by_id=ids.get(r["created_by"]), created_at=r["created_at"],
             label=r["label"], objective=r["objective"], students=record.students, record=run_record.to_json(record),
             status=r["status"], solver=r["solver"], seconds=r["seconds"], cost=r["cost"], profile=r["profile"],
             message=r["message"], published_at=r["published_at"], published_by_id=ids.get(r["published_by"]))
@@ -147,6 +134,33 @@ def _write_restore(session: Session, name: str, settings: dict, people: dict, ot
     parents = [dict(id=run_ids[r["key"]], parent_run_id=run_ids[r["parent"]]) for r in runs if r["parent"]]
     if parents:
         session.execute(update(AllocationRun), parents)
+
+
+def _write_restore(session: Session, name: str, settings: dict, people: dict, others: dict, projects: list,
+                   preferences: dict, runs: list) -> tuple[RestoreResult, list[str]]:
+    now = utcnow()
+    cohort = Cohort(name=name, **settings)
+    session.add(cohort)
+    session.flush()
+    ids, new_users, differing = _write_accounts(session, people, others, now)
+    if people:
+        session.execute(insert(Membership.__table__), [
+            dict(cohort_id=cohort.id, user_id=ids[e], role=p["role"], max_load=p["max_load"],
+                 preferences_saved_at=p["saved_at"], created_at=p["joined_at"] or now) for e, p in people.items()])
+    project_ids: dict[str, int] = {}
+    if projects:
+        rows = [dict(cohort_id=cohort.id, code=p["code"], title=p["title"], description=p["description"],
+                     capacity=p["capacity"], min_students=p["min_students"],
+                     supervisor_id=ids[p["supervisor"]] if p["supervisor"] else None, tags=p["tags"],
+                     status=p["status"], reject_reason=p["reject_reason"], created_at=p["created_at"],
+                     updated_at=p["updated_at"]) for p in projects]
+        returned = session.execute(insert(Project).returning(Project.id, sort_by_parameter_order=True), rows).scalars()
+        project_ids = dict(zip((p["key"] for p in projects), returned))
+    pref_rows = [dict(cohort_id=cohort.id, student_id=ids[email], project_id=project_ids[key], rank=rank)
+                 for email, keys in preferences.items() for rank, key in enumerate(keys, 1)]
+    if pref_rows:
+        session.execute(insert(Preference.__table__), pref_rows)
+    _write_runs(session, cohort.id, runs, ids, project_ids)
     session.flush()
     session.expire_all()
     notes = ()
