@@ -246,6 +246,41 @@ def _whole(value: Any) -> int | None:
     return None
 
 
+def _edited(row: Mapping[str, Any], project: Project) -> tuple[tuple, list[str]]:
+    """((capacity, minimum, tags) after the row's edits, what is wrong with them); a key the row lacks
+    keeps the project's value."""
+    row_problems = []
+    capacity, minimum, tags = project.capacity, project.min_students, tuple(project.tags or ())
+    if "capacity" in row:
+        capacity = _whole(row["capacity"])
+        if capacity is None or not 0 <= capacity <= io.MAX_CAPACITY:
+            row_problems.append(f"capacity must be a whole number from 0 to {io.MAX_CAPACITY}")
+    if "min_students" in row:
+        minimum = _whole(row["min_students"])
+        if minimum is None or minimum < 0:
+            row_problems.append("minimum must be a whole number of 0 or more")
+    if capacity is not None and minimum is not None and minimum > capacity and not row_problems:
+        row_problems.append(f"minimum {minimum} is more than capacity {capacity}")
+    if "tags" in row:
+        tags = parse_tags(row["tags"])
+        problem = io.tag_problem(tags)
+        if problem:
+            row_problems.append(problem)
+    return (capacity, minimum, tags), row_problems
+
+
+def _diff(project: Project, capacity: int, minimum: int, tags) -> dict[str, list]:
+    """Each changed field as [before, after], for the audit entry."""
+    diff = {}
+    if capacity != project.capacity:
+        diff["capacity"] = [project.capacity, capacity]
+    if minimum != project.min_students:
+        diff["min_students"] = [project.min_students, minimum]
+    if list(tags) != list(project.tags or []):
+        diff["tags"] = [list(project.tags or []), list(tags)]
+    return diff
+
+
 def bulk_edit_projects(session: Session, *, actor: Actor, cohort_id: int,
                        rows: Sequence[Mapping[str, Any]]) -> BulkResult:
     """Apply edits of capacity, min_students and tags from table rows (each with the project's "id";
@@ -273,33 +308,11 @@ def bulk_edit_projects(session: Session, *, actor: Actor, cohort_id: int,
             problems.append(f"{label}: the same project as row {seen[pid]}.")
             continue
         seen[pid] = n
-        row_problems = []
-        capacity, minimum, tags = project.capacity, project.min_students, tuple(project.tags or ())
-        if "capacity" in row:
-            capacity = _whole(row["capacity"])
-            if capacity is None or not 0 <= capacity <= io.MAX_CAPACITY:
-                row_problems.append(f"capacity must be a whole number from 0 to {io.MAX_CAPACITY}")
-        if "min_students" in row:
-            minimum = _whole(row["min_students"])
-            if minimum is None or minimum < 0:
-                row_problems.append("minimum must be a whole number of 0 or more")
-        if capacity is not None and minimum is not None and minimum > capacity and not row_problems:
-            row_problems.append(f"minimum {minimum} is more than capacity {capacity}")
-        if "tags" in row:
-            tags = parse_tags(row["tags"])
-            problem = io.tag_problem(tags)
-            if problem:
-                row_problems.append(problem)
+        (capacity, minimum, tags), row_problems = _edited(row, project)
         if row_problems:
             problems.append(f"{label}: " + "; ".join(row_problems) + ".")
             continue
-        diff = {}
-        if capacity != project.capacity:
-            diff["capacity"] = [project.capacity, capacity]
-        if minimum != project.min_students:
-            diff["min_students"] = [project.min_students, minimum]
-        if list(tags) != list(project.tags or []):
-            diff["tags"] = [list(project.tags or []), list(tags)]
+        diff = _diff(project, capacity, minimum, tags)
         if diff:
             changes[pid] = diff
             updates.append(dict(id=pid, capacity=capacity, min_students=minimum, tags=list(tags), updated_at=now))

@@ -294,6 +294,26 @@ class _PeoplePlan:
     member_updates: list[dict]
 
 
+def _membership_change(row: io.PersonRow, name: str, role: str, current_load: int | None, load: int | None,
+                       choices: int, supervised: int) -> tuple[list[str], dict, str | None]:
+    """(what changes in an existing membership, its new values, or why the row cannot change it)."""
+    notes: list[str] = []
+    update_row: dict = {}  # filled in with the current values by the caller, so every update has the same keys
+    if row.role != role:
+        problem = _role_change_problem(name, role, row.role, choices, supervised)
+        if problem:
+            return [], {}, problem
+        notes.append(f"role: {role} → {row.role}")
+        update_row["role"] = row.role
+        if row.role == "student" and current_load is not None:
+            update_row["max_load"] = None
+    if row.role == "staff" and row.has_max_load and load != current_load:
+        notes.append(f"max load: {'no limit' if current_load is None else current_load} → "
+                     f"{'no limit' if load is None else load}")
+        update_row["max_load"] = load
+    return notes, update_row, None
+
+
 def _plan_people(session: Session, cohort_id: int, parsed: io.Parsed) -> tuple[io.ImportPreview, _PeoplePlan]:
     rows: tuple[io.PersonRow, ...] = parsed.rows
     users = users_by_email(session, [r.email for r in rows])
@@ -332,20 +352,12 @@ def _plan_people(session: Session, cohort_id: int, parsed: io.Parsed) -> tuple[i
             added.append(io.ImportItem(row.line, row.email, f"{row.name or name} · {row.role}", tuple(notes)))
             continue
         mid, role, current_load = member
-        update_row: dict = {}  # filled in with the current values below, so every update has the same keys
-        if row.role != role:
-            problem = _role_change_problem(name, role, row.role, choices.get(uid, 0), supervised.get(uid, 0))
-            if problem:
-                rejected.append(io.RowError(row.line, problem))
-                continue
-            notes.append(f"role: {role} → {row.role}")
-            update_row["role"] = row.role
-            if row.role == "student" and current_load is not None:
-                update_row["max_load"] = None
-        if row.role == "staff" and row.has_max_load and load != current_load:
-            notes.append(f"max load: {'no limit' if current_load is None else current_load} → "
-                         f"{'no limit' if load is None else load}")
-            update_row["max_load"] = load
+        membership_notes, update_row, problem = _membership_change(
+            row, name, role, current_load, load, choices.get(uid, 0), supervised.get(uid, 0))
+        if problem:
+            rejected.append(io.RowError(row.line, problem))
+            continue
+        notes += membership_notes
         item = io.ImportItem(row.line, row.email, f"{row.name or name} · {row.role}", tuple(notes))
         if notes:
             if row.name and row.name != name:
