@@ -5,7 +5,8 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from allocator.charts.style import BLACK, BLUE, GREY, PURPLE, SKY, VERMILLION, axis_labels, esc, hbar, per_row_layout, share_of, show_empty, take_at
+from allocator.charts.style import (BLACK, BLUE, GREY, PURPLE, SKY, VERMILLION, axis_labels, esc, hbar, per_row_layout,
+                                    share_of, show_empty, take_at)
 from allocator.charts.rows import ProjectDemand, ProjectFill, SupervisorLoad
 from allocator.charts.focus import FILL_STATES, demand_order, fill_order, fill_state, load_order
 

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from allocator.io.records import EMAIL_RE, MAX_TAGS, MAX_TAG_LENGTH, PERSON_NAME_MAX, PROJECT_CODE_MAX, PROJECT_DESCRIPTION_MAX, PROJECT_TITLE_MAX, Parsed, PersonRow, ProjectRow, ROLE_NAMES, STATUSES
+from allocator.io.records import (EMAIL_RE, MAX_TAGS, MAX_TAG_LENGTH, PERSON_NAME_MAX, PROJECT_CODE_MAX,
+                                  PROJECT_DESCRIPTION_MAX, PROJECT_TITLE_MAX, Parsed, PersonRow, ProjectRow,
+                                  ROLE_NAMES, STATUSES)
 from allocator.io.table import Problems, email_column, first_lines, integer_column, read_table
 
 
@@ -75,6 +77,24 @@ def tag_problem(tags: Sequence[str]) -> str | None:
     return None
 
 
+def _check_duplicates(frame: pd.DataFrame, problems: Problems) -> None:
+    """A code twice, or (among rows without a code) a title twice, is a problem on the later line."""
+    codes = frame["code"].str.lower()
+    dup_code = (codes != "") & codes.duplicated(keep="first")
+    if dup_code.any():
+        first = first_lines(frame, codes)
+        problems.where(frame, dup_code, lambda rows: [f"duplicate code “{frame['code'][i]}” (also on line {first[i]})"
+                                                      for i in rows.index])
+    titles = frame["title"].str.lower().str.split().str.join(" ")
+    no_code = codes == ""
+    dup_title = no_code & (titles != "") & titles.where(no_code).duplicated(keep="first") & titles.notna()
+    if dup_title.any():
+        first = first_lines(frame.loc[no_code], titles[no_code])
+        problems.where(frame, dup_title, lambda rows: [
+            f"duplicate title “{frame['title'][i]}” (also on line {first[i]}); give them codes to tell them apart"
+            for i in rows.index])
+
+
 def read_projects(data: bytes) -> Parsed:
     """Rows of projects. Optional columns absent from the file leave existing projects' fields alone."""
     table = read_table(data, {
@@ -115,20 +135,7 @@ def read_projects(data: bytes) -> Parsed:
     tags = frame["tags"].map(split_tags)
     tag_msgs = tags.map(tag_problem)
     problems.where(frame, tag_msgs.notna(), lambda rows: tag_msgs[rows.index].tolist())
-    codes = frame["code"].str.lower()
-    dup_code = (codes != "") & codes.duplicated(keep="first")
-    if dup_code.any():
-        first = first_lines(frame, codes)
-        problems.where(frame, dup_code, lambda rows: [f"duplicate code “{frame['code'][i]}” (also on line {first[i]})"
-                                                      for i in rows.index])
-    titles = frame["title"].str.lower().str.split().str.join(" ")
-    no_code = codes == ""
-    dup_title = no_code & (titles != "") & titles.where(no_code).duplicated(keep="first") & titles.notna()
-    if dup_title.any():
-        first = first_lines(frame.loc[no_code], titles[no_code])
-        problems.where(frame, dup_title, lambda rows: [
-            f"duplicate title “{frame['title'][i]}” (also on line {first[i]}); give them codes to tell them apart"
-            for i in rows.index])
+    _check_duplicates(frame, problems)
     present = frozenset(c for c in ("description", "min_students", "supervisor_email", "tags", "status")
                         if c in table.columns)
     rows = []

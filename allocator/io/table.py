@@ -40,17 +40,8 @@ class Table:
     columns: tuple[str, ...]  # canonical columns the file has
 
 
-def read_table(data: bytes, columns: Mapping[str, Iterable[str]], *, required: Sequence[str] = (),
-                extra: re.Pattern | None = None, what: str = "file") -> Table:
-    """Tokenise `data`; map its header onto `columns` (canonical name → accepted spellings).
-
-    Headers matching `extra` (e.g. choice_1..choice_n) are kept under their normalised name.
-    """
-    text = decode(data)
-    aliases: dict[str, str] = {}
-    for canonical, spellings in columns.items():
-        for spelling in (canonical, *spellings):
-            aliases[_norm_header(spelling)] = canonical
+def _records(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """(the header, each non-blank record after it with the line it starts on); BadFile for broken quoting."""
     # strict: a quote still open at the end of the file is an error, not one value holding every row after it.
     reader = csv.reader(_io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     header: list[str] | None = None  # blank lines above it still count: line numbers are the file's own
@@ -73,6 +64,16 @@ def read_table(data: bytes, columns: Mapping[str, Iterable[str]], *, required: S
                       "Check the quotes on that line.") from None
     if header is None:
         raise BadFile("The file is empty.")
+    return header, records
+
+
+def _map_header(header: list[str], columns: Mapping[str, Iterable[str]],
+                extra: re.Pattern | None) -> tuple[list[str | None], list[str], dict[str, str]]:
+    """(canonical name or None per header cell, the ignored headers, the file's spelling of each canonical name)."""
+    aliases: dict[str, str] = {}
+    for canonical, spellings in columns.items():
+        for spelling in (canonical, *spellings):
+            aliases[_norm_header(spelling)] = canonical
     mapped: list[str | None] = []
     ignored: list[str] = []
     seen: dict[str, str] = {}
@@ -91,6 +92,17 @@ def read_table(data: bytes, columns: Mapping[str, Iterable[str]], *, required: S
                           "Remove one of them.")
         seen[canonical] = raw.strip()
         mapped.append(canonical)
+    return mapped, ignored, seen
+
+
+def read_table(data: bytes, columns: Mapping[str, Iterable[str]], *, required: Sequence[str] = (),
+                extra: re.Pattern | None = None, what: str = "file") -> Table:
+    """Tokenise `data`; map its header onto `columns` (canonical name → accepted spellings).
+
+    Headers matching `extra` (e.g. choice_1..choice_n) are kept under their normalised name.
+    """
+    header, records = _records(decode(data))
+    mapped, ignored, seen = _map_header(header, columns, extra)
     missing = [c for c in required if c not in seen]
     if missing:
         found = ", ".join(f"“{h.strip()}”" for h in header if h.strip()) or "none"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from allocator.io.records import MAX_CAPACITY, MAX_TAGS, MAX_TAG_LENGTH, PERSON_NAME_MAX, PROJECT_CODE_MAX, PROJECT_DESCRIPTION_MAX, PROJECT_TITLE_MAX, STATUSES
+from allocator.io.records import (MAX_CAPACITY, MAX_TAGS, MAX_TAG_LENGTH, PERSON_NAME_MAX, PROJECT_CODE_MAX,
+                                  PROJECT_DESCRIPTION_MAX, PROJECT_TITLE_MAX, STATUSES)
 from allocator.io.writers import to_csv_bytes
 
 

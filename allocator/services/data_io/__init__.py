@@ -1,6 +1,7 @@
-"""Data in and out of a cohort (one module per job: templates, project_import, preference_import,
-exports, backup, backup_check, restore; `common` holds what they share): project and preference imports (preview, then apply in one transaction),
-CSV/Excel downloads, and a full JSON backup with its restore into a new cohort.
+"""Data in and out of a cohort: project and preference imports (preview, then apply in one transaction),
+CSV/Excel downloads, and a full JSON backup with its restore into a new cohort. One module per job:
+`templates`, `project_import`, `preference_import`, `exports`, `backup`, `backup_check`, `restore`;
+`common` holds what they share.
 
 Imports follow the people import's rules (see services.people): the apply re-reads the file in the
 caller's transaction and imports nothing if any row is rejected, unless `valid_rows_only`.
