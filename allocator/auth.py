@@ -147,6 +147,18 @@ def verify_id_token(
         # A domain name as tenant would never match the GUID Microsoft puts in `iss`.
         raise _reject(MSG_MISCONFIGURED, f"client_id={client_id!r} tenant_id={tenant_id!r}")
 
+    unverified = _unverified_claims(token)
+    expected_issuer = _expected_issuer(unverified, tenant, allowed, multi_tenant)
+    client = jwk_client if jwk_client is not None else jwk_client_for(tenant)
+    signing_key = _signing_key(client, token)
+    claims = _verified_claims(token, signing_key, client_id=client_id, expected_issuer=expected_issuer,
+                              leeway=leeway, use_own_clock=now is not None, unverified=unverified, allowed=allowed)
+    _check_clock(claims, now=time.time() if now is None else now, leeway=leeway)
+    return _identity_of(claims, tenant=tenant, allowed=allowed, multi_tenant=multi_tenant)
+
+
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """The token's claims before any check, once its header names an accepted algorithm and a key."""
     if not isinstance(token, str) or not token.strip():
         raise _reject(MSG_NO_TOKEN, "empty token")
     try:
@@ -158,7 +170,11 @@ def verify_id_token(
         raise _reject(MSG_ALGORITHM, f"alg={header.get('alg')!r}")
     if not isinstance(header.get("kid"), str):
         raise _reject(MSG_UNKNOWN_KEY, "no kid in header")
+    return unverified
 
+
+def _expected_issuer(unverified: dict[str, Any], tenant: str, allowed: set[str], multi_tenant: bool) -> str:
+    """The issuer the token must name: the configured tenant's, or (multi-tenant) its own allowed tenant's."""
     if multi_tenant:
         claimed_tid = str(unverified.get("tid") or "").lower()
         if claimed_tid not in allowed:
@@ -167,8 +183,11 @@ def verify_id_token(
         expected_issuer = issuer_url(claimed_tid)
     else:
         expected_issuer = issuer_url(tenant)
+    return expected_issuer
 
-    client = jwk_client if jwk_client is not None else jwk_client_for(tenant)
+
+def _signing_key(client: PyJWKClient, token: str):
+    """The published key the token's header names; each failure to get it in the person's words."""
     try:
         signing_key = client.get_signing_key_from_jwt(token)
     except jwt.PyJWKClientConnectionError as exc:
@@ -180,8 +199,12 @@ def verify_id_token(
         raise _reject(MSG_UNREACHABLE, f"unusable key set: {exc}") from None
     except OSError as exc:
         raise _reject(MSG_UNREACHABLE, f"key fetch failed: {exc}") from None
+    return signing_key
 
-    use_own_clock = now is not None
+
+def _verified_claims(token: str, signing_key, *, client_id: str, expected_issuer: str, leeway: float,
+                     use_own_clock: bool, unverified: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    """The claims once the signature, audience, issuer and (unless the caller keeps the clock) times hold."""
     try:
         claims = jwt.decode(
             token,
@@ -226,9 +249,11 @@ def verify_id_token(
         raise _reject(MSG_ALGORITHM, str(exc)) from None
     except jwt.PyJWTError as exc:
         raise _reject(MSG_INVALID, f"{type(exc).__name__}: {exc}") from None
+    return claims
 
-    _check_clock(claims, now=time.time() if now is None else now, leeway=leeway)
 
+def _identity_of(claims: dict[str, Any], *, tenant: str, allowed: set[str], multi_tenant: bool) -> VerifiedIdentity:
+    """Who verified claims name: an allowed tenant, an object id and an ASCII email."""
     tid = claims["tid"]
     if not isinstance(tid, str) or tid.lower() not in allowed:
         raise _reject(MSG_FOREIGN_TENANT, f"tid={tid!r} not in allowed tenants")
