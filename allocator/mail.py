@@ -151,16 +151,11 @@ def send_all(settings: Settings, emails: Sequence[Email], *, timeout: float = DE
     sender = parseaddr(settings.smtp_from)[1]
     try:
         for n, mail in enumerate(emails):
-            try:
-                address = _single_address(mail.to)
-            except ValueError as err:
-                failed.append((mail.to, str(err)))
+            prepared = _prepare(settings.smtp_from, mail)
+            if isinstance(prepared, str):
+                failed.append((mail.to, prepared))
                 continue
-            try:
-                message = _message(settings.smtp_from, mail)
-            except (ValueError, email.errors.MessageError) as err:
-                failed.append((mail.to, f"Could not build the message: {_reason(err)}"))
-                continue
+            address, message = prepared
             try:
                 smtp.send_message(message, from_addr=sender, to_addrs=[address])
                 sent += 1
@@ -190,6 +185,19 @@ def send_all(settings: Settings, emails: Sequence[Email], *, timeout: float = DE
     if failed:
         log.warning("mail: %d sent, %d failed (first: %s)", sent, len(failed), failed[0][1])
     return SendReport(sent=sent, failed=failed)
+
+
+def _prepare(smtp_from: str, mail: Email) -> tuple[str, EmailMessage] | str:
+    """(the one recipient address, the message to send), or why this email cannot be sent."""
+    try:
+        address = _single_address(mail.to)
+    except ValueError as err:
+        return str(err)
+    try:
+        message = _message(smtp_from, mail)
+    except (ValueError, email.errors.MessageError) as err:
+        return f"Could not build the message: {_reason(err)}"
+    return address, message
 
 
 class _Refusal(Exception):

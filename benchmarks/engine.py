@@ -234,6 +234,51 @@ def minimum_table(instances: list[tuple[str, Path]], objectives: list[str], limi
                   f"{seconds / ref_seconds:5.2f}×", flush=True)
 
 
+def minimums_only(args) -> None:
+    """The table of instances with minimums beside the MILP reference, alone."""
+    work = Path(tempfile.mkdtemp(prefix="allocator-bench-"))
+    instances = []
+    for n in args.sizes:
+        path = work / f"seed{n}.json"
+        seed_instance(n, path)
+        instances.append((f"seed cohort {n:,} (+unranked)", path))
+    for n, m, seed in ((2000, 200, 2), (600, 200, 3)):
+        path = work / f"random{n}.json"
+        data = make_instance(n, m, 8, seed=seed, minimums=0.6, supervisors=m // 5, slack=1.1)
+        data["allow_unranked"] = seed == 3
+        path.write_text(json.dumps(data))
+        instances.append((f"random {n:,}×{m} 60% min" + (" +unranked" if seed == 3 else ""), path))
+    minimum_table(instances, args.objectives, args.limit)
+
+
+def instance_rows(big: Path, quotas: Path, n_big: int, wall: dict, quota_wall: dict, work: Path) -> None:
+    """One row per method and instance: the engine's whole processes, the bare script, the heuristics."""
+    for path, label, timings in (
+        (big, f"{n_big:,} × {n_big // 10:,} × 10", wall),
+        (quotas, "2,000 × 200 × 10 +minimums+sups", quota_wall),
+    ):
+        data = json.loads(path.read_text())
+        n = len(data["students"])
+        for name, seconds in timings.items():
+            ratio = f"{seconds / wall['bare script']:6.2f}×" if path == big else ""
+            if name == "bare script":
+                out = json.loads((work / "bare-out.json").read_text())
+                prefs = {s["id"]: s["preferences"] for s in data["students"]}
+                ranks = [prefs[s].index(p) + 1 for s, p in out.items()]
+                profile = [ranks.count(r) for r in range(1, 12)]
+                status, solver = "optimal", "bare script (max-flow-min-cost)"
+            else:
+                result = json.loads((work / f"{path.stem}-{name.split()[1]}.json").read_text())
+                profile, status, solver = result["profile"], result["status"], f"{name} [{result['solver']}]"
+            print(f"{label:<32} {solver:<40} {seconds:7.3f} {ratio:>7} {status:<9} {summary(profile, n)}")
+        for heuristic in (highest_preference_first, serial_dictatorship):
+            row = heuristic_row(data, heuristic(data))
+            name = heuristic.__name__.replace("_", " ")
+            print(f"{label:<32} {name:<40} {'':>7} {'':>7} {'heuristic':<9} {summary(row['profile'], n)}"
+                  + (f"  [{row['below_min']} projects run below their minimum]" if path == quotas else ""))
+        print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -245,19 +290,7 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=600, help="time limit for each engine and reference run")
     args = parser.parse_args()
     if args.minimums_only:
-        work = Path(tempfile.mkdtemp(prefix="allocator-bench-"))
-        instances = []
-        for n in args.sizes:
-            path = work / f"seed{n}.json"
-            seed_instance(n, path)
-            instances.append((f"seed cohort {n:,} (+unranked)", path))
-        for n, m, seed in ((2000, 200, 2), (600, 200, 3)):
-            path = work / f"random{n}.json"
-            data = make_instance(n, m, 8, seed=seed, minimums=0.6, supervisors=m // 5, slack=1.1)
-            data["allow_unranked"] = seed == 3
-            path.write_text(json.dumps(data))
-            instances.append((f"random {n:,}×{m} 60% min" + (" +unranked" if seed == 3 else ""), path))
-        minimum_table(instances, args.objectives, args.limit)
+        minimums_only(args)
         return
     from allocator.engine import flow, load_problem, network, quota
 
@@ -291,30 +324,7 @@ def main() -> None:
               f"{'placed':>6} {'1st':>6} {'top3':>6} {'avg':>5} {'worst':>5}  profile (rank 1..k, unranked)")
     print(header)
     print("-" * len(header))
-    for path, label, timings in (
-        (big, f"{n_big:,} × {n_big // 10:,} × 10", wall),
-        (quotas, "2,000 × 200 × 10 +minimums+sups", quota_wall),
-    ):
-        data = json.loads(path.read_text())
-        n = len(data["students"])
-        for name, seconds in timings.items():
-            ratio = f"{seconds / wall['bare script']:6.2f}×" if path == big else ""
-            if name == "bare script":
-                out = json.loads((work / "bare-out.json").read_text())
-                prefs = {s["id"]: s["preferences"] for s in data["students"]}
-                ranks = [prefs[s].index(p) + 1 for s, p in out.items()]
-                profile = [ranks.count(r) for r in range(1, 12)]
-                status, solver = "optimal", "bare script (max-flow-min-cost)"
-            else:
-                result = json.loads((work / f"{path.stem}-{name.split()[1]}.json").read_text())
-                profile, status, solver = result["profile"], result["status"], f"{name} [{result['solver']}]"
-            print(f"{label:<32} {solver:<40} {seconds:7.3f} {ratio:>7} {status:<9} {summary(profile, n)}")
-        for heuristic in (highest_preference_first, serial_dictatorship):
-            row = heuristic_row(data, heuristic(data))
-            name = heuristic.__name__.replace("_", " ")
-            print(f"{label:<32} {name:<40} {'':>7} {'':>7} {'heuristic':<9} {summary(row['profile'], n)}"
-                  + (f"  [{row['below_min']} projects run below their minimum]" if path == quotas else ""))
-        print()
+    instance_rows(big, quotas, n_big, wall, quota_wall, work)
     print(f"Quota instance: {with_min} of 200 projects have a minimum above 1; the flow optimum without "
           f"minimums leaves {short} of them short, so the minimums bind.")
     print("Targets: min-cost ≤ 1.3× bare: {}; greedy ≤ 2×: {}; generous ≤ 2×: {}; quota instance proven in "

@@ -144,6 +144,39 @@ def main() -> int:
     return status
 
 
+class Fleet:
+    """The replicas while the load runs: peak memory and connections of each, and the one killed."""
+
+    def __init__(self, replicas: list[Server]):
+        self.replicas = replicas
+        self.peak_rss = [0.0] * len(replicas)
+        self.peak_ws = [0] * len(replicas)
+        self.killed: list[int] = []
+        self.kill_at = 0.0
+
+    async def monitor(self) -> None:
+        while True:
+            for i, r in enumerate(self.replicas):
+                if i in self.killed:
+                    continue
+                self.peak_rss[i] = max(self.peak_rss[i], rss_mb(r.process.pid))
+                self.peak_ws[i] = max(self.peak_ws[i], await asyncio.to_thread(websockets_on, r.port))
+            await asyncio.sleep(1.0)
+
+    async def kill_first(self, kill_at: float, t0: float, browsers: threading.Thread | None, stats: Stats) -> None:
+        await asyncio.sleep(kill_at)
+        # The tabs save before it, unless the machine is so slow that they would hold the kill up long.
+        patience = time.monotonic() + 60
+        while browsers is not None and browsers.is_alive() and time.monotonic() < patience:
+            await asyncio.sleep(1.0)
+        victim = 0
+        self.killed.append(victim)
+        os.killpg(self.replicas[victim].process.pid, signal.SIGKILL)
+        self.kill_at = time.monotonic() - t0
+        print(f"t={self.kill_at:.0f}s: killed replica 1 (port {self.replicas[victim].port}), "
+              f"{stats.open_now} sessions open", flush=True)
+
+
 async def load(args, seeded: Seeded, nginx: Nginx, replicas: list[Server]) -> dict:
     ssl_context = ssl.create_default_context()
     ssl_context.check_hostname = False
@@ -168,41 +201,14 @@ async def load(args, seeded: Seeded, nginx: Nginx, replicas: list[Server]) -> di
         browsers = threading.Thread(target=browser_sessions,
                                     args=(nginx.base, seeded, browser_students, stop, stats), daemon=True)
 
-    peak_rss = [0.0] * len(replicas)
-    peak_ws = [0] * len(replicas)
-    killed: list[int] = []
-    result_kill_at = [0.0]
-
-    async def monitor() -> None:
-        while True:
-            for i, r in enumerate(replicas):
-                if i in killed:
-                    continue
-                peak_rss[i] = max(peak_rss[i], rss_mb(r.process.pid))
-                peak_ws[i] = max(peak_ws[i], await asyncio.to_thread(websockets_on, r.port))
-            await asyncio.sleep(1.0)
-
-    async def killer() -> None:
-        await asyncio.sleep(kill_at)
-        if args.no_kill:
-            return
-        # The tabs save before it, unless the machine is so slow that they would hold the kill up long.
-        patience = time.monotonic() + 60
-        while browsers is not None and browsers.is_alive() and time.monotonic() < patience:
-            await asyncio.sleep(1.0)
-        victim = 0
-        killed.append(victim)
-        os.killpg(replicas[victim].process.pid, signal.SIGKILL)
-        result_kill_at[0] = time.monotonic() - t0
-        print(f"t={result_kill_at[0]:.0f}s: killed replica 1 (port {replicas[victim].port}), "
-              f"{stats.open_now} sessions open", flush=True)
-
+    fleet = Fleet(replicas)
     t0 = time.monotonic()
     coord.start()
     if browsers is not None:
         browsers.start()
-    watch = asyncio.create_task(monitor())
-    kill = asyncio.create_task(killer())
+    watch = asyncio.create_task(fleet.monitor())
+    kill = asyncio.create_task(fleet.kill_first(kill_at, t0, browsers, stats) if not args.no_kill
+                               else asyncio.sleep(0))
     tasks = [asyncio.create_task(student_session(nginx.base, ssl_context, stats, s, p, t0, seeded, i))
              for i, (s, p) in enumerate(zip(websocket_students, plans))]
     await asyncio.wait(tasks, timeout=duration + 4 * client.STEP_TIMEOUT)
@@ -224,8 +230,9 @@ async def load(args, seeded: Seeded, nginx: Nginx, replicas: list[Server]) -> di
     if browsers is not None:
         browsers.join(4 * client.STEP_TIMEOUT)
     stats.errors += coordinator_errors
-    return {"stats": stats, "peak_rss": peak_rss, "peak_ws": peak_ws, "killed": killed, "counts": counts,
-            "elapsed": elapsed, "kill_at": result_kill_at[0] if killed else None, "replicas": replicas}
+    return {"stats": stats, "peak_rss": fleet.peak_rss, "peak_ws": fleet.peak_ws, "killed": fleet.killed,
+            "counts": counts, "elapsed": elapsed, "kill_at": fleet.kill_at if fleet.killed else None,
+            "replicas": replicas}
 
 
 def check_saves(seeded: Seeded) -> list[str]:

@@ -19,6 +19,30 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
 
+def _choices(data: dict, pos: dict, pinned: dict, k: int) -> tuple[np.ndarray, list[int]]:
+    """(arcs as (student, project, rank) rows, students who may go anywhere through the hub)."""
+    forbidden = {(d["student"], d["project"]) for d in data.get("forbidden", [])}
+    unranked = bool(data.get("allow_unranked"))
+    has_forbid = {s for s, _ in forbidden}
+    projects = data["projects"]
+    arcs, hub = [], []
+    for i, s in enumerate(data["students"]):
+        if s["id"] in pinned:
+            continue
+        prefs = s["preferences"]
+        for r, p in enumerate(prefs, 1):
+            if (s["id"], p) not in forbidden:
+                arcs.append((i, pos[p], r))
+        if unranked:
+            if s["id"] in has_forbid:
+                ranked = set(prefs)
+                arcs += [(i, j, k + 1) for j, q in enumerate(projects)
+                         if q["id"] not in ranked and (s["id"], q["id"]) not in forbidden]
+            else:
+                hub.append(i)
+    return np.array(arcs, np.int64).reshape(-1, 3), hub
+
+
 class Model:
     """Columns: ranked/explicit arcs x, hub arcs u (one per hub student), hub flows h (per project),
     open binaries y (per project with a minimum above 1 not reached by pins)."""
@@ -27,33 +51,15 @@ class Model:
         students, projects = data["students"], data["projects"]
         pos = {p["id"]: j for j, p in enumerate(projects)}
         pinned = {d["student"]: d["project"] for d in data.get("pinned", [])}
-        forbidden = {(d["student"], d["project"]) for d in data.get("forbidden", [])}
-        unranked = bool(data.get("allow_unranked"))
         k = max((len(s["preferences"]) for s in students), default=0)
         self.k = k
-        has_forbid = {s for s, _ in forbidden}
         m = len(projects)
         cap = np.array([p["capacity"] for p in projects], np.int64)
         low = np.array([p.get("min_students", 0) for p in projects], np.int64)
         pin_count = np.zeros(m, np.int64)
         for p in pinned.values():
             pin_count[pos[p]] += 1
-        arcs, hub = [], []  # arcs: (student, project, rank)
-        for i, s in enumerate(students):
-            if s["id"] in pinned:
-                continue
-            prefs = s["preferences"]
-            for r, p in enumerate(prefs, 1):
-                if (s["id"], p) not in forbidden:
-                    arcs.append((i, pos[p], r))
-            if unranked:
-                if s["id"] in has_forbid:
-                    ranked = set(prefs)
-                    arcs += [(i, j, k + 1) for j, q in enumerate(projects)
-                             if q["id"] not in ranked and (s["id"], q["id"]) not in forbidden]
-                else:
-                    hub.append(i)
-        a = np.array(arcs, np.int64).reshape(-1, 3)
+        a, hub = _choices(data, pos, pinned, k)
         self.students, self.projects, self.arcs, self.hub = students, projects, a, np.array(hub, np.int64)
         cap_left = cap - pin_count
         binding = (low >= 2) & (pin_count < low)
@@ -62,15 +68,41 @@ class Model:
         nx, nu, nh, ny = len(a), len(hub), (m if hub else 0), len(closable)
         self.nx, self.nu, self.nh, self.ny = nx, nu, nh, ny
         n_var = nx + nu + nh + ny
-        rows, cols, vals, lo, hi = [], [], [], [], []
+        self.rows, self.cols, self.vals, self.lo, self.hi = [], [], [], [], []
+        self._student_rows(a, hub)
+        ub = np.ones(n_var)
+        y_of = {int(j): nx + nu + nh + t for t, j in enumerate(closable)}
+        by_project: dict[int, list[int]] = {}
+        for c, j in enumerate(a[:, 1].tolist()):
+            by_project.setdefault(j, []).append(c)
+        for j in range(m):
+            cs = by_project.get(j, []) + ([nx + nu + j] if hub else [])
+            if hub:
+                ub[nx + nu + j] = max(0, cap_left[j])
+            if j in y_of:
+                y = y_of[j]
+                self._add(cs + [y], [1] * len(cs) + [-int(cap_left[j])], -np.inf, 0)
+                self._add(cs + [y], [1] * len(cs) + [-int(low[j])], 0, np.inf)
+                for c in cs:  # closure cuts
+                    self._add([c, y], [1, -(ub[c] if c >= nx + nu else 1)], -np.inf, 0)
+            elif forced[j]:
+                self._add(cs, [1] * len(cs), int(low[j] - pin_count[j]), int(cap_left[j]))
+            else:
+                self._add(cs, [1] * len(cs), 0, int(cap_left[j]))
+        self._supervisor_rows(data, pos, pinned, a, hub)
+        self.n_var, self.ub = n_var, ub
+        self.integrality = np.ones(n_var)
 
-        def add(columns, coefs, low, high):
-            rows.extend([len(lo)] * len(columns))
-            cols.extend(columns)
-            vals.extend(coefs)
-            lo.append(low)
-            hi.append(high)
+    def _add(self, columns, coefs, low, high) -> None:
+        self.rows.extend([len(self.lo)] * len(columns))
+        self.cols.extend(columns)
+        self.vals.extend(coefs)
+        self.lo.append(low)
+        self.hi.append(high)
 
+    def _student_rows(self, a: np.ndarray, hub: list[int]) -> None:
+        """Each student at most once; the hub passes on what it receives."""
+        nx, nu, nh = self.nx, self.nu, self.nh
         by_student: dict[int, list[int]] = {}
         for c, i in enumerate(a[:, 0].tolist()):
             by_student.setdefault(i, []).append(c)
@@ -78,40 +110,22 @@ class Model:
             by_student.setdefault(i, []).append(nx + t)
         for cs in by_student.values():
             if len(cs) > 1:
-                add(cs, [1] * len(cs), 0, 1)
+                self._add(cs, [1] * len(cs), 0, 1)
         if hub:
-            add(list(range(nx, nx + nu)) + list(range(nx + nu, nx + nu + nh)), [1] * nu + [-1] * nh, 0, 0)
-        by_project: dict[int, list[int]] = {}
-        for c, j in enumerate(a[:, 1].tolist()):
-            by_project.setdefault(j, []).append(c)
-        y_of = {int(j): nx + nu + nh + t for t, j in enumerate(closable)}
-        ub = np.ones(n_var)
-        for j in range(m):
-            cs = by_project.get(j, []) + ([nx + nu + j] if hub else [])
-            if hub:
-                ub[nx + nu + j] = max(0, cap_left[j])
-            if j in y_of:
-                y = y_of[j]
-                add(cs + [y], [1] * len(cs) + [-int(cap_left[j])], -np.inf, 0)
-                add(cs + [y], [1] * len(cs) + [-int(low[j])], 0, np.inf)
-                for c in cs:  # closure cuts
-                    add([c, y], [1, -(ub[c] if c >= nx + nu else 1)], -np.inf, 0)
-            elif forced[j]:
-                add(cs, [1] * len(cs), int(low[j] - pin_count[j]), int(cap_left[j]))
-            else:
-                add(cs, [1] * len(cs), 0, int(cap_left[j]))
+            self._add(list(range(nx, nx + nu)) + list(range(nx + nu, nx + nu + nh)), [1] * nu + [-1] * nh, 0, 0)
+
+    def _supervisor_rows(self, data: dict, pos: dict, pinned: dict, a: np.ndarray, hub: list[int]) -> None:
+        """Each supervisor's capacity, less their pinned students."""
+        nx, nu = self.nx, self.nu
         sup_pos = {}
-        for j, p in enumerate(projects):
+        for j, p in enumerate(data["projects"]):
             if p.get("supervisor") is not None:
                 sup_pos.setdefault(p["supervisor"], []).append(j)
         for v in data.get("supervisors", []):
             own = set(sup_pos.get(v["id"], []))
             used = sum(1 for p in pinned.values() if pos[p] in own)
             cs = [c for c, j in enumerate(a[:, 1].tolist()) if j in own] + ([nx + nu + j for j in own] if hub else [])
-            add(cs, [1] * len(cs), 0, v["capacity"] - used)
-        self.n_var, self.ub = n_var, ub
-        self.rows, self.cols, self.vals, self.lo, self.hi = rows, cols, vals, lo, hi
-        self.integrality = np.ones(n_var)
+            self._add(cs, [1] * len(cs), 0, v["capacity"] - used)
 
     def levels(self, objective: str, weights=None) -> list[np.ndarray]:
         k = self.k

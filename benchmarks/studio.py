@@ -97,6 +97,24 @@ def _services(url: str, actor, cohort_id: int, binding: list[int], args) -> dict
     return rows
 
 
+def _tune(at, *, relax: bool, binding: list[int], time_limit: float) -> None:
+    """In the studio's Tune view: relax the seed's minimums (Minimum 0) if asked, set the time limit, then
+    go to Run."""
+    if VIEW_KEY in at.session_state:
+        at.session_state[VIEW_KEY] = "Tune"
+        at.run()
+    if relax:
+        table = at.data_editor(key="tune-capacities").value
+        rows_with_min = [int(i) for i in table.index[table["id"].isin(binding)]]
+        at.session_state["tune-capacities"] = {
+            "edited_rows": {i: {"Minimum": 0} for i in rows_with_min}, "added_rows": [], "deleted_rows": []}
+        at.run()
+    at.session_state["tune-time-limit"] = int(time_limit)
+    if VIEW_KEY in at.session_state:
+        at.session_state[VIEW_KEY] = "Run"
+        at.run()
+
+
 def _page(url: str, admin_email: str, binding: list[int], args) -> dict[str, list[float]]:
     from streamlit.testing.v1 import AppTest
 
@@ -143,19 +161,7 @@ def _page(url: str, admin_email: str, binding: list[int], args) -> dict[str, lis
         for _ in range(repeat):
             at = studio()
             at.run()
-            if VIEW_KEY in at.session_state:
-                at.session_state[VIEW_KEY] = "Tune"
-                at.run()
-            if relax:
-                table = at.data_editor(key="tune-capacities").value
-                rows_with_min = [int(i) for i in table.index[table["id"].isin(binding)]]
-                at.session_state["tune-capacities"] = {
-                    "edited_rows": {i: {"Minimum": 0} for i in rows_with_min}, "added_rows": [], "deleted_rows": []}
-                at.run()
-            at.session_state["tune-time-limit"] = int(args.time_limit)
-            if VIEW_KEY in at.session_state:
-                at.session_state[VIEW_KEY] = "Run"
-                at.run()
+            _tune(at, relax=relax, binding=binding, time_limit=args.time_limit)
             timed(f"click Run → charts drawn, {label}", at, at.button(key="studio-run-button").click().run)
             charts = list(at.get("plotly_chart"))
             assert charts, "no chart drawn after the run"

@@ -73,29 +73,11 @@ def solve(problem: Problem, res: Residual, net: Network, binding: np.ndarray, lv
                 model.keep(coef, value)
         solver, xs = model.solver, model.xs
         coef = level.coef[net.level[model.var_arcs]]
-        objective = solver.Objective()
-        objective.Clear()
-        for x, c in zip(xs, coef.tolist()):
-            if c:
-                objective.SetCoefficient(x, c)
-        objective.SetMinimization()
+        objective = _minimise(solver, xs, coef)
         remaining = deadline - time.perf_counter()  # after building: the clock counts that too
         if remaining <= 0.01:
             break
-        solver.SetTimeLimit(max(1, int(remaining * 1000)))
-        params = pywraplp.MPSolverParameters()
-        params.SetDoubleParam(params.RELATIVE_MIP_GAP, 0.0)
-        if t == 0:
-            solver.SetSolverSpecificParametersAsString(f"mip_abs_gap = {ABSOLUTE_GAP}\nmip_rel_gap = 0\n"
-                                                       f"random_seed = 0\noutput_flag = false\nlog_to_console = false\n"
-                                                       f"time_limit = {remaining:.3f}\n")
-        else:
-            # A portfolio of workers: measured 2-10x faster proofs than one worker or the
-            # deterministic interleaved search on seed-shaped instances; the price is that ties
-            # between sets of open projects may break differently from run to run.
-            solver.SetSolverSpecificParametersAsString(f"num_workers: {CP_SAT_WORKERS} "
-                                                       f"random_seed: 0")
-            solver.SetHint(model.all_vars(), model.hint)
+        params = _configure(model, first=t == 0, remaining=remaining)
         started = time.perf_counter()
         status = solver.Solve(params)
         took = time.perf_counter() - started
@@ -115,7 +97,45 @@ def solve(problem: Problem, res: Residual, net: Network, binding: np.ndarray, lv
         model.keep(coef, value)
     if values is None:
         return Outcome(None, None, stages)
-    var_arcs = model.var_arcs
+    return _outcome(problem, net, model.var_arcs, values, stages)
+
+
+def _minimise(solver, xs: list, coef: np.ndarray):
+    """Make `coef · xs` the solver's objective, to minimise."""
+    objective = solver.Objective()
+    objective.Clear()
+    for x, c in zip(xs, coef.tolist()):
+        if c:
+            objective.SetCoefficient(x, c)
+    objective.SetMinimization()
+    return objective
+
+
+def _configure(model: _Model, *, first: bool, remaining: float):
+    """Time limit, exact gaps and seeds for one level: HiGHS for the first, CP-SAT from the hint after."""
+    from ortools.linear_solver import pywraplp
+
+    solver = model.solver
+    solver.SetTimeLimit(max(1, int(remaining * 1000)))
+    params = pywraplp.MPSolverParameters()
+    params.SetDoubleParam(params.RELATIVE_MIP_GAP, 0.0)
+    if first:
+        solver.SetSolverSpecificParametersAsString(f"mip_abs_gap = {ABSOLUTE_GAP}\nmip_rel_gap = 0\n"
+                                                   f"random_seed = 0\noutput_flag = false\nlog_to_console = false\n"
+                                                   f"time_limit = {remaining:.3f}\n")
+    else:
+        # A portfolio of workers: measured 2-10x faster proofs than one worker or the
+        # deterministic interleaved search on seed-shaped instances; the price is that ties
+        # between sets of open projects may break differently from run to run.
+        solver.SetSolverSpecificParametersAsString(f"num_workers: {CP_SAT_WORKERS} "
+                                                   f"random_seed: 0")
+        solver.SetHint(model.all_vars(), model.hint)
+    return params
+
+
+def _outcome(problem: Problem, net: Network, var_arcs: np.ndarray, values: np.ndarray,
+             stages: list[Stage]) -> Outcome:
+    """The flow the best values give every arc, and which projects it runs."""
     flow = np.zeros(net.tails.size, np.int64)
     flow[var_arcs] = np.round(values).astype(np.int64)
     load = np.zeros(len(problem.index.project_ids), np.int64)
@@ -138,44 +158,56 @@ class _Model:
         if backend == "HIGHS":
             solver.SetNumThreads(1)
         self.hint = None
-        ix = problem.index
-        caps = net.caps
+        self.infinity = solver.infinity()
         placement = net.arc_student >= 0
         into_project = (net.arc_project >= 0)
         # Variables: one per arc that carries a choice, i.e. leaves a student or the hub.
-        var_arcs = np.flatnonzero(placement | (into_project & (net.arc_student < 0)))
-        infinity = solver.infinity()
-        xs = [solver.IntVar(0, int(caps[a]), "") if not placement[a] else solver.BoolVar("") for a in var_arcs.tolist()]
-        pos = {a: i for i, a in enumerate(var_arcs.tolist())}
+        var_arcs = self.var_arcs = np.flatnonzero(placement | (into_project & (net.arc_student < 0)))
+        self.xs = [solver.IntVar(0, int(net.caps[a]), "") if not placement[a] else solver.BoolVar("")
+                   for a in var_arcs.tolist()]
+        self.pos = {a: i for i, a in enumerate(var_arcs.tolist())}
+        self.open_var = {}
+        self._students(net)
+        self._hub(net, placement)
+        self._projects(problem, res, net, binding, placement)
+        self._supervisors(problem, res, net)
 
-        def row(lo, hi, arcs, coefs=None):
-            c = solver.Constraint(lo, hi)
-            if coefs is None:
-                for a in arcs:
-                    c.SetCoefficient(xs[pos[a]], 1)
-            else:
-                for a, k in zip(arcs, coefs):
-                    c.SetCoefficient(xs[pos[a]], k)
-            return c
+    def _row(self, lo, hi, arcs, coefs=None):
+        c = self.solver.Constraint(lo, hi)
+        if coefs is None:
+            for a in arcs:
+                c.SetCoefficient(self.xs[self.pos[a]], 1)
+        else:
+            for a, k in zip(arcs, coefs):
+                c.SetCoefficient(self.xs[self.pos[a]], k)
+        return c
 
-        # Each student at most once.
+    def _students(self, net) -> None:
+        """Each student at most once."""
+        var_arcs = self.var_arcs
         st = net.arc_student[var_arcs]
         order = np.argsort(st, kind="stable")
         s_sorted = st[order]
         cuts = np.flatnonzero(np.diff(s_sorted)) + 1
         for group in np.split(var_arcs[order], cuts):
             if group.size and net.arc_student[group[0]] >= 0 and group.size > 1:
-                row(-infinity, 1, group.tolist())
-        # The hub passes on what it receives.
+                self._row(-self.infinity, 1, group.tolist())
+
+    def _hub(self, net, placement) -> None:
+        """The hub passes on what it receives."""
+        var_arcs = self.var_arcs
         hub_in = var_arcs[placement[var_arcs] & (net.arc_project[var_arcs] < 0)]
         hub_out = var_arcs[~placement[var_arcs]]
         if hub_in.size:
-            row(0, 0, hub_in.tolist() + hub_out.tolist(), [1] * hub_in.size + [-1] * hub_out.size)
-        # Projects: capacity, and minimum or closed.
+            self._row(0, 0, hub_in.tolist() + hub_out.tolist(), [1] * hub_in.size + [-1] * hub_out.size)
+
+    def _projects(self, problem, res, net, binding, placement) -> None:
+        """Projects: capacity, and minimum or closed."""
+        solver, xs, pos, infinity, row = self.solver, self.xs, self.pos, self.infinity, self._row
+        ix, caps, var_arcs = problem.index, net.caps, self.var_arcs
         proj = net.arc_project[var_arcs]
         order = np.argsort(proj, kind="stable")
         groups = np.split(var_arcs[order], np.flatnonzero(np.diff(proj[order])) + 1)
-        open_var = {}
         forced = (res.pinned_count > 0) & binding
         by_project = {}
         for group in groups:
@@ -187,7 +219,7 @@ class _Model:
             if binding[j] and forced[j]:
                 row(int(ix.minimum[j] - res.pinned_count[j]), cap, arcs)
             elif binding[j]:
-                y = open_var[j] = solver.BoolVar("")
+                y = self.open_var[j] = solver.BoolVar("")
                 c = row(-infinity, 0, arcs)
                 c.SetCoefficient(y, -cap)
                 c = row(0, infinity, arcs)
@@ -205,13 +237,16 @@ class _Model:
                         c.SetCoefficient(y, -cap)
             elif len(arcs) > cap:
                 row(-infinity, cap, arcs)
-        # Supervisors.
-        sup = np.where(proj >= 0, ix.supervisor_of[np.maximum(proj, 0)], -1)
+
+    def _supervisors(self, problem, res, net) -> None:
+        """Supervisors' capacities."""
+        var_arcs = self.var_arcs
+        proj = net.arc_project[var_arcs]
+        sup = np.where(proj >= 0, problem.index.supervisor_of[np.maximum(proj, 0)], -1)
         for v in np.unique(sup[sup >= 0]).tolist():
             arcs = var_arcs[sup == v]
             if arcs.size > res.supervisor_capacity[v]:
-                row(-infinity, int(res.supervisor_capacity[v]), arcs.tolist())
-        self.xs, self.var_arcs, self.open_var = xs, var_arcs, open_var
+                self._row(-self.infinity, int(res.supervisor_capacity[v]), arcs.tolist())
 
     def all_vars(self) -> list:
         return self.xs + list(self.open_var.values())

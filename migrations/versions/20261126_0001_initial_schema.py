@@ -19,6 +19,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
+    """The whole first schema. Long because a migration is a record of one change, read top to bottom in
+    the order the tables are made; splitting it would only hide that order."""
     op.create_table('cohorts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
