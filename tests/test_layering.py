@@ -86,3 +86,50 @@ def test_allowed_imports_pass():
     assert violations("allocator/engine/flow.py", "import numpy as np\nfrom ortools.graph.python import min_cost_flow\n"
                       "from allocator.engine.model import Problem\nimport itertools\n") == []
     assert violations("pages/home.py", "import streamlit as st\nfrom allocator import services, ui\n") == []
+
+
+# Size: a module a reader can hold in their head, functions that read as named steps.
+MAX_MODULE_LINES = 450
+MAX_FUNCTION_LINES = 60
+LONG_REASON = "long because"  # a function's docstring may say why it stays long
+
+
+def size_violations(path: str, source: str) -> list[str]:
+    """The module if it is over MAX_MODULE_LINES, and each function over MAX_FUNCTION_LINES whose docstring
+    does not say why ("Long because …")."""
+    found = []
+    lines = len(source.splitlines())
+    if lines > MAX_MODULE_LINES:
+        found.append(f"{path}: {lines} lines, more than {MAX_MODULE_LINES}")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            if length > MAX_FUNCTION_LINES and LONG_REASON not in (ast.get_docstring(node) or "").lower():
+                found.append(f"{path}:{node.lineno}: {node.name} is {length} lines, more than {MAX_FUNCTION_LINES}")
+    return found
+
+
+def code_files() -> list[Path]:
+    """Every Python file outside tests/: the app, pages, package, benchmarks and migrations."""
+    files = [*ROOT.glob("*.py"), *(ROOT / "pages").rglob("*.py"), *(ROOT / "allocator").rglob("*.py"),
+             *(ROOT / "benchmarks").rglob("*.py"), *(ROOT / "migrations").rglob("*.py")]
+    return sorted(f for f in files if f.exists())
+
+
+def test_no_module_or_function_is_too_long():
+    found = []
+    for f in code_files():
+        found += size_violations(f.relative_to(ROOT).as_posix(), f.read_text(encoding="utf-8"))
+    assert found == []
+
+
+def test_a_long_module_or_function_is_caught():
+    long_module = "x = 1\n" * (MAX_MODULE_LINES + 1)
+    assert size_violations("allocator/big.py", long_module) == [f"allocator/big.py: {MAX_MODULE_LINES + 1} lines, "
+                                                                f"more than {MAX_MODULE_LINES}"]
+    body = "    x = 1\n" * MAX_FUNCTION_LINES
+    found = size_violations("allocator/f.py", "def f():\n" + body)
+    assert len(found) == 1 and "f is 61 lines" in found[0], found
+    assert size_violations("allocator/f.py", "def f():\n" + body[:-len("    x = 1\n")]) == []
+    reasoned = 'def f():\n    """Long because it is one table."""\n' + body
+    assert size_violations("allocator/f.py", reasoned) == []
