@@ -29,8 +29,7 @@ if REQUEST in st.session_state:
 
 explanation: list[str] | None = None
 view = ui.read(services.get_my_allocation, actor=ctx.actor, cohort_id=ctx.cohort_id)
-# The engine's explanation arrives with the allocation studio; until then the section is left out.
-if view.published and view.rank != 1 and hasattr(services, "explain_for_student"):
+if view.published and view.rank != 1:
     # The explanation is a courtesy: its failure must not hide the allocation itself.
     explained = ui.read_courtesy(services.explain_for_student, actor=ctx.actor, cohort_id=ctx.cohort_id)
     explanation = list(explained) if explained is not None else None
