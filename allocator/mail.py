@@ -17,6 +17,7 @@ from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from collections.abc import Sequence
 
 from allocator.config import Settings
+from allocator.engine.words import ordinal
 
 __all__ = ["Email", "SendReport", "allocation_email", "decline_email", "rank_words", "reminder_email", "send_all"]
 
@@ -125,7 +126,7 @@ def rank_words(rank: int | None) -> str:
     """How an email names a rank: your 1st choice, your 2nd choice … or a project you did not rank."""
     if rank is None or rank < 1:
         return "a project you did not rank"
-    return f"your {_ordinal(rank)} choice"
+    return f"your {ordinal(rank)} choice"
 
 
 def send_all(settings: Settings, emails: Sequence[Email], *, timeout: float = DEFAULT_TIMEOUT) -> SendReport:
@@ -315,11 +316,6 @@ def _page(title: str, body: str) -> str:
         "line-height:1.5;color:#222;max-width:600px;margin:0 auto;padding:16px\">"
         f"{body}<p style=\"color:#555\">{_e(_SIGNATURE)}</p></body></html>"
     )
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 _SIGNATURE = "This message was sent by Project Allocator. Please do not reply to it."

@@ -5,8 +5,9 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
-from allocator.charts.style import (BLUE, ORANGE, VERMILLION, apply_layout, count_pct, esc, ordinal, run_colour,
+from allocator.charts.style import (BLUE, ORANGE, VERMILLION, apply_layout, count_pct, esc, run_colour,
                                     run_symbol, show_empty)
+from allocator.engine.words import ordinal
 from allocator.charts.rows import UNPLACED, UNRANKED, pad_to, percent, split_profile
 
 

@@ -34,11 +34,6 @@ def share_of(part: int, whole: int) -> str:
     return f" ({100 * part / whole:.0f}%)" if whole else ""
 
 
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def esc(text: str) -> str:
     return html.escape(str(text), quote=False)
 

@@ -6,7 +6,7 @@ Services check everything once more: this module is convenience, not the securit
 
 One module per job: `identity` (who is here, which cohort and role, the page guard), `actions` (calling
 services: `read`, `run_action`, and the calm failure pages), `text` (user text made safe for Markdown,
-dates, ordinals) and `widgets` (pieces several pages draw). Pages use them as `ui.<name>`.
+dates; `ordinal` is the engine's) and `widgets` (pieces several pages draw). Pages use them as `ui.<name>`.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from allocator.ui.actions import (MSG_UNAVAILABLE, check, log_failure, read, rea
 from allocator.ui.identity import (COHORT_KEY, CONTEXT_KEY, LOCAL_KEY, NEXT_COHORT_KEY, REQUESTED_PAGE_KEY, Context,
                                    establish, go_to_requested_page, page_context, select_cohort_next_run,
                                    sidebar_account)
-from allocator.ui.text import description_markdown, fmt_datetime, md, ordinal, safe_markdown, user_markdown
+from allocator.engine.words import ordinal
+from allocator.ui.text import description_markdown, fmt_datetime, md, safe_markdown, user_markdown
 from allocator.ui.widgets import (PREFERENCE_DRAFT_KEY, close_menu_after_choice, preference_draft, show_import_preview,
                                   warn_before_leaving, wrap_long_options)
 

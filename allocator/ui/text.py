@@ -1,4 +1,4 @@
-"""User text made safe to show: Markdown escaping, descriptions limited to web links, dates and ordinals."""
+"""User text made safe to show: Markdown escaping, descriptions limited to web links, dates."""
 from __future__ import annotations
 
 import re
@@ -65,11 +65,6 @@ def user_markdown(text: object, *, title: str | None = None, empty: str = "_No d
         st.markdown(empty)
         return
     st.markdown(safe_markdown(description_markdown(title, str(text)) if title is not None else text))
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def description_markdown(title: str, description: str) -> str:
