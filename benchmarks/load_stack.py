@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from allocator import db, migrate, seeding, services
 from allocator.models import Cohort, Membership, Preference, User
+from tests.appserver import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,12 +28,6 @@ NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 
 
 # ----------------------------------------------------------------------------------------- environment
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def create_database(server_url: str) -> str:

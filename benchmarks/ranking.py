@@ -46,15 +46,15 @@ class _Dep:
 
 
 def start_server(url: str, tmp: Path, app_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = appserver._free_port()
+    port = appserver.free_port()
     base = f"http://127.0.0.1:{port}"
     log = (tmp / f"server-{port}.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=app_dir, env=appserver._server_env(url, tmp), stdout=log, stderr=subprocess.STDOUT,
+        cwd=app_dir, env=appserver.server_env(url, tmp), stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)
-    appserver._wait_healthy(process, base, tmp / f"server-{port}.log")
+    appserver.wait_healthy(process, base, tmp / f"server-{port}.log")
     return process, base
 
 
@@ -157,7 +157,7 @@ def main() -> None:
                             context.close()
                 browser.close()
         finally:
-            appserver._stop(process)
+            appserver.stop_process(process)
         db.dispose_all()
     screen = "phone 390×844" if args.phone else "desktop 1280×900"
     print(f"\nReordering six choices on My preferences ({screen}; app at {args.app_dir}; "

@@ -20,13 +20,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVER_START_TIMEOUT = 60  # seconds; a cold start imports streamlit, pandas, plotly and ortools
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _server_env(url: str, tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+def server_env(url: str, tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("MS_", "SMTP_")) and k not in ("ADMIN_EMAILS", "LOCAL_MODE", "APP_URL")}
     env.update(
@@ -40,7 +40,7 @@ def _server_env(url: str, tmp: Path, extra: dict[str, str] | None = None) -> dic
     return env
 
 
-def _wait_healthy(process: subprocess.Popen, base_url: str, log_path: Path) -> None:
+def wait_healthy(process: subprocess.Popen, base_url: str, log_path: Path) -> None:
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -55,7 +55,7 @@ def _wait_healthy(process: subprocess.Popen, base_url: str, log_path: Path) -> N
     raise RuntimeError(f"streamlit not healthy after {SERVER_START_TIMEOUT} s:\n{log_path.read_text()[-4000:]}")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
     """End the server's whole process group (helpers included), politely first."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
@@ -73,7 +73,7 @@ class Server:
     """`streamlit run app.py` in its own process group, on a free port, against `database_url`."""
 
     def __init__(self, database_url: str, tmp: Path, env: dict[str, str] | None = None):
-        self.port = _free_port()
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"streamlit-{self.port}.log"
         with self.log_path.open("wb") as log:
@@ -81,17 +81,17 @@ class Server:
                 [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
                  "--server.address", "127.0.0.1", "--server.headless", "true",
                  "--server.fileWatcherType", "none"],
-                cwd=REPO_ROOT, env=_server_env(database_url, tmp, env), stdout=log, stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT, env=server_env(database_url, tmp, env), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, ended as a whole by stop()
             )
         try:
-            _wait_healthy(self.process, self.base_url, self.log_path)
+            wait_healthy(self.process, self.base_url, self.log_path)
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
 
 @contextmanager

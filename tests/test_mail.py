@@ -4,13 +4,13 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
-import socket
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from allocator import config, mail
+from tests.appserver import free_port
 
 
 class Sink:
@@ -34,12 +34,6 @@ class Sink:
 
     def messages(self):
         return [email.message_from_bytes(e.content, policy=email.policy.default) for e in self.envelopes]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from sqlalchemy import func, select, update
 from allocator import db, migrate
 from allocator.models import Cohort, User
 from tests import factories as f
+from tests.appserver import free_port
 from tests.auth.test_tokens import CLIENT_ID, KEY, KID, TENANT, _jwks, claims, sign
 from tests.load.browser import HAVE_CHROMIUM, NO_CHROMIUM, app_server, idle, served, sign_in
 
@@ -125,12 +125,6 @@ def test_a_description_makes_the_browser_fetch_nothing(site):
 
 # --- 3. failures show a calm page ------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _body_after_load(context, base: str) -> str:
     page = context.new_page()
     try:
@@ -143,7 +137,7 @@ def _body_after_load(context, base: str) -> str:
 
 
 def test_a_database_outage_shows_the_calm_page_without_details(chromium_browser, tmp_path):
-    port = _free_port()
+    port = free_port()
     url = f"postgresql+psycopg2://allocator@127.0.0.1:{port}/allocator_prod"
     with app_server(url, tmp_path) as base:
         context = chromium_browser.new_context()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,12 @@ from streamlit.testing.v1 import AppTest
 from allocator import config, db
 from allocator.models import User
 from tests import factories as f
+from tests.appserver import free_port
 from tests.conftest import APP_PATH
 
 CALM = "The service is unavailable right now."
 # Built, not written out, so the log's stack lines (which quote the source) cannot contain them.
 PRIVATE_EMAIL, PRIVATE_NAME = "-".join(("zoe", "private@uni.example")), " ".join(("Zoë", "Private"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def shown(at: AppTest) -> str:
@@ -68,7 +62,7 @@ def test_the_database_failing_between_two_runs_shows_the_calm_page(app_database,
 
 
 def test_an_unreachable_database_server_shows_the_calm_page(app_database, monkeypatch):
-    port = _free_port()
+    port = free_port()
     monkeypatch.setenv("DATABASE_URL", f"postgresql+psycopg2://allocator@127.0.0.1:{port}/allocator_prod")
     at = AppTest.from_file(APP_PATH, default_timeout=30)
     at.run()
