@@ -10,7 +10,7 @@ import streamlit as st
 
 from allocator import config, db, services
 
-log = logging.getLogger("allocator.ui")  # one logger for the Streamlit glue, as before the split
+log = logging.getLogger("allocator.ui")  # one name for all the Streamlit glue: what log watchers filter on
 
 
 def log_failure(message: str, *args: object) -> None:
