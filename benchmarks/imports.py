@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from allocator import db, migrate, services  # noqa: E402
-from allocator.models import AllocationRun, Assignment, Cohort, Membership, Project, User, utcnow  # noqa: E402
+from allocator.models import Cohort, User  # noqa: E402
 
 
 def people_csv(n: int) -> bytes:
@@ -106,17 +106,13 @@ def one_round(kind: str, tmp: Path, students: int, projects: int, choices: int) 
                                                        data=prefs)
         assert preview.ok and len(preview.added) == students
         times["preferences: apply"], _ = timed(url, services.apply_preferences_import, cohort_id=cid, data=prefs)
-        # One allocation run with an assignment per student, as the studio would store it.
+        # One allocation run, stored (record and assignments) and published by the studio's own services.
         with db.session(url) as s, s.begin():
-            run = AllocationRun(cohort_id=cid, objective="generous", status="optimal", profile=[students],
-                                published_at=utcnow())
-            s.add(run)
-            s.flush()
-            pids = s.scalars(select(Project.id).where(Project.cohort_id == cid).order_by(Project.id)).all()
-            sids = s.scalars(select(Membership.user_id).where(Membership.cohort_id == cid,
-                                                              Membership.role == "student")).all()
-            s.execute(insert(Assignment), [dict(run_id=run.id, student_id=sid, project_id=pids[i % len(pids)], rank=1)
-                                           for i, sid in enumerate(sids)])
+            admin = s.scalar(select(User).where(User.email == "bench-admin@uni.example"))
+            actor = services.Actor(admin.id, admin.email, admin.name, True)
+            params = services.default_parameters(s, actor=actor, cohort_id=cid)
+            run = services.run_allocation(s, actor=actor, cohort_id=cid, params=params)
+            services.publish_run(s, actor=actor, run_id=run.id)
         times["backup (JSON)"], backup = timed(url, services.backup_cohort, cohort_id=cid)
         times["restore into a new cohort"], _ = timed(url, services.restore_cohort, data=backup, name="Restored")
         times["_backup_kb"] = len(backup) / 1024
