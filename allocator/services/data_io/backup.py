@@ -3,7 +3,6 @@ docstring for the format)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,39 +27,30 @@ ASSIGNMENT_COLUMNS = ["student", "project", "rank", "pinned", "manual"]
 RESPONSE_COLUMNS = ["student", "accepted", "reason", "responded_at"]
 
 
-@dataclass(frozen=True)
 class _CohortRows:
     """Everything of one cohort a backup holds, as read from the database."""
 
-    members: list
-    projects: list
-    runs: list
-    assignments: list
-    responses: list
-    preferences: list
-
-    @classmethod
-    def read(cls, session: Session, cohort_id: int) -> _CohortRows:
-        members = session.execute(
+    def __init__(self, session: Session, cohort_id: int):
+        self.members = session.execute(
             select(User.id, User.email, User.name, User.is_admin, Membership.role, Membership.max_load,
                    Membership.preferences_saved_at, Membership.created_at)
             .join(Membership, Membership.user_id == User.id).where(Membership.cohort_id == cohort_id)
             .order_by(User.email)).all()
-        projects = session.scalars(select(Project).where(Project.cohort_id == cohort_id).order_by(Project.id)).all()
-        runs = session.scalars(select(AllocationRun).where(AllocationRun.cohort_id == cohort_id)
-                               .order_by(AllocationRun.id)).all()
-        assignments = session.execute(
+        self.projects = session.scalars(select(Project).where(Project.cohort_id == cohort_id)
+                                        .order_by(Project.id)).all()
+        self.runs = session.scalars(select(AllocationRun).where(AllocationRun.cohort_id == cohort_id)
+                                    .order_by(AllocationRun.id)).all()
+        self.assignments = session.execute(
             select(Assignment.run_id, Assignment.student_id, Assignment.project_id, Assignment.rank,
                    Assignment.pinned, Assignment.manual).join(AllocationRun, AllocationRun.id == Assignment.run_id)
             .where(AllocationRun.cohort_id == cohort_id)).all()
-        responses = session.execute(
+        self.responses = session.execute(
             select(Response.run_id, Response.student_id, Response.accepted, Response.reason, Response.responded_at)
             .join(AllocationRun, AllocationRun.id == Response.run_id)
             .where(AllocationRun.cohort_id == cohort_id)).all()
-        preferences = session.execute(
+        self.preferences = session.execute(
             select(Preference.student_id, Preference.project_id).where(Preference.cohort_id == cohort_id)
             .order_by(Preference.student_id, Preference.rank)).all()
-        return cls(members, projects, runs, assignments, responses, preferences)
 
 
 def _other_people(session: Session, rows: _CohortRows, email_of: dict[int, str]) -> list:
@@ -110,7 +100,7 @@ def _runs(rows: _CohortRows, email_of: dict[int, str], project_key: dict[int, st
 
 def _backup_document(session: Session, cohort_id: int) -> dict:
     cohort = cohort_of(session, cohort_id)
-    rows = _CohortRows.read(session, cohort_id)
+    rows = _CohortRows(session, cohort_id)
     email_of = {m.id: m.email for m in rows.members}
     others = _other_people(session, rows, email_of)
     email_of.update({u.id: u.email for u in others})
