@@ -5,6 +5,8 @@ import time
 
 import numpy as np
 
+from allocator.domain import Objective
+
 from . import clash, flow, quota
 from .model import BadOptions, Problem, Result
 from .network import ranks_of, residual
@@ -15,7 +17,7 @@ DEFAULT_TIME_LIMIT = 60.0  # measured: the seed cohorts at 2,000-10,000 prove mi
 
 def solve(
     problem: Problem,
-    objective: str = "min-cost",
+    objective: str = Objective.MIN_COST,
     weights=None,
     seed: int = 0,
     time_limit: float = DEFAULT_TIME_LIMIT,
