@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
             for attempt in range(args.repeat):
                 url = f"sqlite:///{Path(tmp) / f'seed_{students}_{attempt}.db'}"
                 migrate.upgrade(url)
-                seeding._name_pool.cache_clear()
-                seeding._companies.cache_clear()
+                seeding.names.name_pool.cache_clear()
+                seeding.names.company_names.cache_clear()
                 started = time.perf_counter()
                 summary = seeding.seed(url, students=students, projects=args.projects, staff=args.staff)
                 best = min(best, time.perf_counter() - started)

@@ -3,7 +3,7 @@ import streamlit as st
 
 from allocator import ui
 
-ctx = st.session_state.get(ui._CONTEXT_KEY)
+ctx = st.session_state.get(ui.CONTEXT_KEY)
 st.title("You are not enrolled")
 email = ctx.actor.email if ctx else ""
 st.info(f"You are signed in as **{email}**, but you are not part of any project allocation yet. "

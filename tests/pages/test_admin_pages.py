@@ -353,7 +353,7 @@ def test_admin_page_refuses_a_student_context_even_if_reached(cohort, path):
     from allocator import ui
 
     at = AppTest.from_file(APP_PATH.replace("app.py", path), default_timeout=30)
-    at.session_state[ui._CONTEXT_KEY] = ui.Context(services.Actor(99, "stu@uni.example", "Sam", False),
+    at.session_state[ui.CONTEXT_KEY] = ui.Context(services.Actor(99, "stu@uni.example", "Sam", False),
                                                    services.Roles(False, ()), cohort, "MEng", "student", True)
     run(at)
     assert [e.value for e in at.error] == ["This page is not available to you."]
