@@ -136,7 +136,7 @@ class Result:
 
     @property
     def proven(self) -> bool:
-        return self.status == "optimal"
+        return self.status == RunStatus.OPTIMAL
 
     @property
     def placed(self) -> int:

@@ -31,7 +31,6 @@ __all__ = ["CatalogueRow", "Catalogue", "BulkResult", "catalogue", "approve_proj
            "approve_project", "reject_project", "bulk_edit_projects", "parse_tags", "SupervisorChoice",
            "supervisor_choices", "edit_project"]
 
-MAX_REASON = domain.REJECT_REASON_MAX  # for services.data_io until it reads domain
 
 
 @dataclass(frozen=True)

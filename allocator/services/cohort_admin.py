@@ -26,7 +26,6 @@ from allocator import domain
 __all__ = ["UNSET", "CohortSettingsForm", "create_cohort", "rename_cohort", "archive_cohort", "unarchive_cohort",
            "copy_cohort", "update_cohort_settings", "cohort_settings_form", "local_to_utc", "utc_to_local"]
 
-MAX_CHOICES_LIMIT = domain.CHOICES_MAX  # for services.data_io until it reads domain
 DATE_FIELDS = ("proposals_open_at", "proposals_close_at", "preferences_open_at", "preferences_close_at")
 SETTING_FIELDS = (*DATE_FIELDS, "phase_override", "min_choices", "max_choices", "allow_unranked",
                   "default_objective", "auto_approve", "responses_locked")

@@ -23,7 +23,6 @@ from allocator import domain
 
 __all__ = ["MyAllocationView", "get_my_allocation", "respond_to_allocation"]
 
-RESPONSE_REASON_MAX = domain.RESPONSE_REASON_MAX  # for services.data_io until it reads domain
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,7 @@ class RunParameters:
     """What the coordinator tuned for one run. Overrides are (id, value) pairs, sorted; mappings are
     accepted too. `supervisor_capacity_overrides` values may be None: no limit for that supervisor."""
 
-    objective: str = "generous"
+    objective: str = Objective.GENEROUS
     weights: tuple[int, ...] | None = None
     allow_unranked: bool = False
     capacity_overrides: tuple[tuple[int, int], ...] = ()
@@ -277,7 +277,7 @@ def _settings(data: Any) -> RunParameters:
             _text(row[2], f"settings.{name}", domain.MOVE_REASON_MAX)
     try:
         params = RunParameters(
-            objective=data.get("objective", "generous"), weights=weights,
+            objective=data.get("objective", Objective.GENEROUS), weights=weights,
             allow_unranked=data.get("allow_unranked", False),
             capacity_overrides=[(project_of(p), n) for p, n in rows("capacity_overrides", 2)],
             minimum_overrides=[(project_of(p), n) for p, n in rows("minimum_overrides", 2)],

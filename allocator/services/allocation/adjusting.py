@@ -119,7 +119,7 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     weights = list(stored.settings.weights) if run.objective == Objective.WEIGHTED and stored.settings.weights else None
     profile, cost = ranks_and_profile(effective, placement, run.objective, weights)
     result = engine.Result(
-        status="feasible", objective=run.objective, assignment={s: p for s, p in placement.items() if p},
+        status=RunStatus.FEASIBLE, objective=run.objective, assignment={s: p for s, p in placement.items() if p},
         unassigned=[s for s, p in placement.items() if p is None], profile=profile, cost=cost, seconds=0.0,
         solver="manual", weights=weights)
     problems = engine.validate(effective, result)
@@ -137,7 +137,7 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     record = dataclasses.replace(stored, problem=effective, bound={}, engine_message=message,
                                  move=Move(student_id, old, project_id, reason), declined=())
     new = store_run(session, actor=actor, cohort_id=run.cohort_id, kind=RunKind.MOVE, label=label, objective=run.objective,
-                    record=record, status="feasible", solver="manual", seconds=0.0, cost=cost, profile=profile,
+                    record=record, status=RunStatus.FEASIBLE, solver="manual", seconds=0.0, cost=cost, profile=profile,
                     message=message, parent_run_id=run.id, rows=rows)
     record_audit(session, actor=actor, action="allocation.moved", cohort_id=run.cohort_id, run_id=new.id,
                  parent_run_id=run.id, student_id=student_id, from_project_id=old, to_project_id=project_id,

@@ -27,7 +27,6 @@ from allocator.services.run_record import (
 
 __all__: list[str] = []
 
-MAX_LABEL = RUN_LABEL_MAX  # for services.data_io until it reads domain
 
 
 def project_label(code: str | None, title: str) -> str:
