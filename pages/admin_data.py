@@ -96,9 +96,9 @@ if cid is not None:
                     "have leaves that field alone.")
         status = st.selectbox("New projects are", [ProjectStatus.APPROVED.value, ProjectStatus.PROPOSED.value],
                               key="data-projects-status",
-                              format_func=lambda s: {ProjectStatus.APPROVED: "Approved (students can rank them)",
-                                                     ProjectStatus.PROPOSED: "Waiting for approval (approve them on "
-                                                                             "the Projects page)"}[s])
+                              format_func=lambda s: ProjectStatus(s).label + {
+                                  ProjectStatus.APPROVED: " (students can rank them)",
+                                  ProjectStatus.PROPOSED: " (approve them on the Projects page)"}[s])
         import_section("projects", "Projects file", services.preview_projects_import, services.apply_projects_import,
                        default_status=status)
         template_download("projects")
