@@ -12,6 +12,16 @@ from allocator.domain import Labelled, MEMBER_ROLES, Objective, Phase, ProjectSt
 from allocator.models import Base
 
 VOCABULARIES = [Objective, RunStatus, RunKind, ProjectStatus, Role, Phase]
+# (table, check constraint, the words it allows): every column that stores a word of the vocabulary.
+CHECKED_COLUMNS = [
+    ("cohorts", "default_objective_known", Objective.values()),
+    ("cohorts", "phase_override_known", Phase.values()),
+    ("memberships", "role_known", MEMBER_ROLES),
+    ("projects", "status_known", ProjectStatus.values()),
+    ("allocation_runs", "objective_known", Objective.values()),
+    ("allocation_runs", "status_known", domain.STORED_RUN_STATUSES),
+    ("allocation_runs", "kind_known", RunKind.values()),
+]
 
 # Written out on purpose: these strings are in databases, backups, problem/result files and audit
 # entries; changing one needs a migration, so this test must fail first.
@@ -72,15 +82,7 @@ def _allowed(table: str, name: str) -> set[str]:
     return set(re.findall(r"'([^']*)'", str(check.sqltext)))
 
 
-@pytest.mark.parametrize("table, constraint, words", [
-    ("cohorts", "default_objective_known", Objective.values()),
-    ("cohorts", "phase_override_known", Phase.values()),
-    ("memberships", "role_known", MEMBER_ROLES),
-    ("projects", "status_known", ProjectStatus.values()),
-    ("allocation_runs", "objective_known", Objective.values()),
-    ("allocation_runs", "status_known", domain.STORED_RUN_STATUSES),
-    ("allocation_runs", "kind_known", RunKind.values()),
-])
+@pytest.mark.parametrize("table, constraint, words", CHECKED_COLUMNS)
 def test_the_models_check_constraints_allow_exactly_the_vocabulary(table, constraint, words):
     assert _allowed(table, constraint) == set(words)
 

@@ -9,20 +9,13 @@ from sqlalchemy import inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from allocator import domain
-from allocator.domain import MEMBER_ROLES, Objective, Phase, ProjectStatus, RunKind
+from allocator.domain import Objective, ProjectStatus
 from allocator.models import AllocationRun, Cohort, Membership, Project
 from tests import factories as f
+from tests.test_domain import CHECKED_COLUMNS
 
 
-@pytest.mark.parametrize("table, constraint, words", [
-    ("cohorts", "default_objective_known", Objective.values()),
-    ("cohorts", "phase_override_known", Phase.values()),
-    ("memberships", "role_known", MEMBER_ROLES),
-    ("projects", "status_known", ProjectStatus.values()),
-    ("allocation_runs", "objective_known", Objective.values()),
-    ("allocation_runs", "status_known", domain.STORED_RUN_STATUSES),
-    ("allocation_runs", "kind_known", RunKind.values()),
-])
+@pytest.mark.parametrize("table, constraint, words", CHECKED_COLUMNS)
 def test_the_migrated_check_constraints_allow_exactly_the_vocabulary(session, table, constraint, words):
     checks = inspect(session.connection()).get_check_constraints(table)
     sql = next(c["sqltext"] for c in checks if c["name"].endswith(constraint))
