@@ -2,6 +2,7 @@
 import streamlit as st
 
 from allocator import bootstrap, config, migrate, ui
+from allocator.domain import Role
 
 st.set_page_config(page_title="Project Allocator", page_icon="🎓", layout="wide")
 
@@ -27,12 +28,12 @@ ctx = ui.establish(settings)
 COMMON = [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
           st.Page("pages/notifications.py", title="Notifications", icon=":material/notifications:")]
 BY_ROLE = {
-    "student": {"Student": [st.Page("pages/student_projects.py", title="Projects", icon=":material/library_books:"),
+    Role.STUDENT: {Role.STUDENT.label: [st.Page("pages/student_projects.py", title="Projects", icon=":material/library_books:"),
                             st.Page("pages/student_preferences.py", title="My preferences", icon=":material/star:"),
                             st.Page("pages/student_allocation.py", title="My allocation", icon=":material/task_alt:")]},
-    "staff": {"Supervisor": [st.Page("pages/staff_projects.py", title="My projects", icon=":material/folder_open:"),
+    Role.STAFF: {Role.STAFF.label: [st.Page("pages/staff_projects.py", title="My projects", icon=":material/folder_open:"),
                              st.Page("pages/staff_propose.py", title="Propose", icon=":material/edit_note:")]},
-    "admin": {"Coordinator": [st.Page("pages/admin_cohorts.py", title="Cohort settings", icon=":material/settings:"),
+    Role.ADMIN: {Role.ADMIN.label: [st.Page("pages/admin_cohorts.py", title="Cohort settings", icon=":material/settings:"),
                               st.Page("pages/admin_projects.py", title="Projects", icon=":material/library_books:"),
                               st.Page("pages/admin_people.py", title="People", icon=":material/group:"),
                               st.Page("pages/admin_studio.py", title="Allocation studio", icon=":material/calculate:"),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from allocator.domain import Objective, RunStatus
+
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_UNKNOWN = 0, 1, 2, 3
 
 
@@ -32,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("seed", help="add a demo deployment to the database (allocator seed --help)")
     solve = commands.add_parser("solve", help="solve a problem file and write the result as JSON")
     solve.add_argument("problem", metavar="PROBLEM.json")
-    solve.add_argument("--objective", choices=OBJECTIVES, default="min-cost")
+    solve.add_argument("--objective", choices=OBJECTIVES, default=Objective.MIN_COST.value)
     solve.add_argument("--weights", type=_weights, help="comma-separated, one per rank (weighted objective)")
     solve.add_argument("--seed", type=int, default=0, help="picks one of equally good allocations")
     solve.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="SECONDS")
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except _UsageError as e:
         return _fail(f"usage: {e}")
-    if args.weights is not None and args.objective != "weighted":
+    if args.weights is not None and args.objective != Objective.WEIGHTED:
         return _fail("--weights only applies to --objective weighted")
     return _solve(args)
 
@@ -79,9 +81,9 @@ def _solve(args: argparse.Namespace) -> int:
         return _fail(f"cannot write {args.out}: {e.strerror or e}")
     if not args.out:
         sys.stdout.write("\n")
-    if result.status == "infeasible":
+    if result.status == RunStatus.INFEASIBLE:
         return _fail(f"infeasible: {result.message}", EXIT_INFEASIBLE)
-    if result.status == "unknown":
+    if result.status == RunStatus.UNKNOWN:
         return _fail(f"unknown: {result.message}", EXIT_UNKNOWN)
     return EXIT_OK
 

@@ -1,17 +1,20 @@
 """One-line explanations of the words the allocation studio shows beside a run: its status ("optimal",
 "feasible", "infeasible"), its cost, and the solver that made it. Each is written once here and shown as a
 help tooltip wherever the word appears; the words themselves are the engine's and the models'
-(`models.RUN_STATUSES`, the engine's solver names), so a new status or solver is added here too.
+(`domain.STORED_RUN_STATUSES` and their labels, the engine's solver names), so a new status or solver is
+added here too.
 """
 from __future__ import annotations
 
+from allocator.domain import RunStatus
+
 STATUS_HELP = {
-    "optimal": "Optimal: proven best — no allocation places more students or gives a better rank profile "
-               "for this objective.",
-    "feasible": "Feasible: a valid allocation that keeps every rule, but not proven best (the solver stopped at "
-                "its time limit, or the allocation was changed by hand).",
-    "infeasible": "Infeasible: no allocation can keep every rule of this run (pins, forbids, capacities, "
-                  "minimums); change a setting and run again.",
+    RunStatus.OPTIMAL: f"{RunStatus.OPTIMAL.label}: proven best — no allocation places more students or gives a "
+                       "better rank profile for this objective.",
+    RunStatus.FEASIBLE: f"{RunStatus.FEASIBLE.label}: a valid allocation that keeps every rule, but not proven best "
+                        "(the solver stopped at its time limit, or the allocation was changed by hand).",
+    RunStatus.INFEASIBLE: f"{RunStatus.INFEASIBLE.label}: no allocation can keep every rule of this run (pins, "
+                          "forbids, capacities, minimums); change a setting and run again.",
 }
 
 SOLVER_HELP = {

@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from allocator import domain
+
 # Named constraints let Alembic's batch mode drop and recreate them on SQLite.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -35,13 +37,13 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("student", "staff")
-PROJECT_STATUSES = ("proposed", "approved", "rejected", "withdrawn")
-OBJECTIVES = ("greedy", "generous", "min-cost", "weighted")
-RUN_STATUSES = ("optimal", "feasible", "infeasible")
-# How a run was made: solved, a manual move, an older run restored as the newest, a re-run for decliners.
-RUN_KINDS = ("solve", "move", "restore", "rerun-declined")
-PHASES = ("setup", "proposals", "preferences", "closed", "published")
+# The stored strings of each word of `allocator.domain` (defined there, once), for the check constraints.
+ROLES = tuple(r.value for r in domain.MEMBER_ROLES)
+PROJECT_STATUSES = domain.ProjectStatus.values()
+OBJECTIVES = domain.Objective.values()
+RUN_STATUSES = tuple(s.value for s in domain.STORED_RUN_STATUSES)
+RUN_KINDS = domain.RunKind.values()
+PHASES = domain.Phase.values()
 
 
 def utcnow() -> datetime:
@@ -83,8 +85,8 @@ class User(Base):
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(domain.EMAIL_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(domain.PERSON_NAME_MAX))
     # Microsoft's object id: stable even when a person's email changes.
     oid: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Microsoft's tenant id of that object id: an account is bound to the first (oid, tid) that signs in.
@@ -115,7 +117,7 @@ class Cohort(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(domain.COHORT_NAME_MAX), unique=True)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     proposals_open_at: Mapped[datetime | None]
     proposals_close_at: Mapped[datetime | None]
@@ -126,7 +128,7 @@ class Cohort(Base):
     min_choices: Mapped[int] = mapped_column(Integer, default=3)
     max_choices: Mapped[int] = mapped_column(Integer, default=8)
     allow_unranked: Mapped[bool] = mapped_column(Boolean, default=False)
-    default_objective: Mapped[str] = mapped_column(String(20), default="generous")
+    default_objective: Mapped[str] = mapped_column(String(20), default=domain.Objective.GENEROUS.value)
     auto_approve: Mapped[bool] = mapped_column(Boolean, default=False)
     responses_locked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -173,13 +175,13 @@ class Project(Base):
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
     # A supervisor who leaves keeps their projects' history; the coordinator reassigns.
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    code: Mapped[str | None] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(300))
+    code: Mapped[str | None] = mapped_column(String(domain.PROJECT_CODE_MAX))
+    title: Mapped[str] = mapped_column(String(domain.PROJECT_TITLE_MAX))
     description: Mapped[str] = mapped_column(Text, default="")
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     min_students: Mapped[int] = mapped_column(Integer, default=0)
     tags: Mapped[list[Any]] = mapped_column(default=list)
-    status: Mapped[str] = mapped_column(String(12), default="proposed")
+    status: Mapped[str] = mapped_column(String(12), default=domain.ProjectStatus.PROPOSED.value)
     reject_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -221,12 +223,12 @@ class AllocationRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(20), default="solve")
+    kind: Mapped[str] = mapped_column(String(20), default=domain.RunKind.SOLVE.value)
     # The origin of a derived run (a manual move, a restore, a re-run for declined students).
     parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_runs.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    label: Mapped[str] = mapped_column(String(200), default="")
+    label: Mapped[str] = mapped_column(String(domain.RUN_LABEL_MAX), default="")
     objective: Mapped[str] = mapped_column(String(20))
     # How many students the run's problem has (the run list reads it without loading the record).
     students: Mapped[int] = mapped_column(Integer, default=0)
@@ -300,7 +302,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # The trail outlives the people and cohorts it mentions.
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    actor_email: Mapped[str] = mapped_column(String(320), default="")
+    actor_email: Mapped[str] = mapped_column(String(domain.EMAIL_MAX), default="")
     cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="SET NULL"), index=True)
     action: Mapped[str] = mapped_column(String(60))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from allocator import services, ui
+from allocator.domain import Role
 
-ctx = ui.page_context("admin")
+ctx = ui.page_context(Role.ADMIN)
 st.title("Audit log")
 
 cohorts = ui.read(services.list_cohorts, actor=ctx.actor, include_archived=True)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import services, ui
+from allocator import domain, services, ui
+from allocator.domain import Objective, Phase, Role
 
 FLASH = "cohorts-flash"
-OBJECTIVE_LABELS = {"generous": "Generous (nobody gets a worse choice than necessary)",
-                    "greedy": "Greedy (as many first choices as possible)",
-                    "min-cost": "Minimum cost (lowest total of ranks)",
-                    "weighted": "Weighted (your own weights per rank)"}
 
-ctx = ui.page_context("admin")
+ctx = ui.page_context(Role.ADMIN)
 st.title("Cohort settings")
 
 
@@ -52,7 +49,7 @@ if form is not None:
     st.markdown(f"**Phase now:** {form.cohort.phase_label}"
                 + (" (set by hand)" if form.cohort.phase_override else " (from the dates)"))
     with st.form(f"settings-{cid}"):
-        name = st.text_input("Name", value=form.cohort.name, max_chars=200, key=f"settings-{cid}-name")
+        name = st.text_input("Name", value=form.cohort.name, max_chars=domain.COHORT_NAME_MAX, key=f"settings-{cid}-name")
         st.markdown(f"**Dates** — in {form.timezone} time. Leave a date empty while it is not decided.")
         left, right = st.columns(2)
         proposals_open = left.datetime_input("Proposals open", value=form.proposals_open_at,
@@ -63,22 +60,22 @@ if form is not None:
                                                key=f"settings-{cid}-preferences-open", format="DD/MM/YYYY")
         preferences_close = right.datetime_input("Preferences close", value=form.preferences_close_at,
                                                  key=f"settings-{cid}-preferences-close", format="DD/MM/YYYY")
-        overrides = [None, *services.PHASE_LABELS]
+        overrides = [None, *Phase.values()]
         override = st.selectbox(
             "Phase", overrides, index=overrides.index(form.cohort.phase_override),
             key=f"settings-{cid}-override",
-            format_func=lambda p: "Follow the dates" if p is None else f"Force: {services.PHASE_LABELS[p]}",
+            format_func=lambda p: "Follow the dates" if p is None else f"Force: {Phase.label_of(p)}",
             help="Forcing a phase beats the dates, e.g. to reopen preferences for a day.")
         st.markdown("**Rules**")
         left, right = st.columns(2)
-        min_choices = left.number_input("Fewest choices a student ranks", min_value=0, max_value=50, step=1,
+        min_choices = left.number_input("Fewest choices a student ranks", min_value=0, max_value=domain.CHOICES_MAX, step=1,
                                         value=form.cohort.min_choices, key=f"settings-{cid}-min")
-        max_choices = right.number_input("Most choices a student ranks", min_value=1, max_value=50, step=1,
+        max_choices = right.number_input("Most choices a student ranks", min_value=1, max_value=domain.CHOICES_MAX, step=1,
                                          value=form.cohort.max_choices, key=f"settings-{cid}-max")
-        objectives = list(OBJECTIVE_LABELS)
+        objectives = Objective.values()
         objective = st.selectbox("Default objective", objectives,
                                  index=objectives.index(form.cohort.default_objective),
-                                 format_func=OBJECTIVE_LABELS.get, key=f"settings-{cid}-objective")
+                                 format_func=Objective.label_of, key=f"settings-{cid}-objective")
         allow_unranked = st.checkbox("Allow placing a student on a project they did not rank (as a last resort)",
                                      value=form.cohort.allow_unranked, key=f"settings-{cid}-unranked")
         auto_approve = st.checkbox("Approve new proposals automatically", value=form.cohort.auto_approve,
@@ -111,7 +108,7 @@ else:
 st.subheader("New cohort")
 active = [c for c in cohorts if not c.archived]
 with st.form("cohort-new", clear_on_submit=False):
-    st.text_input("Name", placeholder="MEng individual projects 2027/28", max_chars=200, key="cohort-new-name")
+    st.text_input("Name", placeholder="MEng individual projects 2027/28", max_chars=domain.COHORT_NAME_MAX, key="cohort-new-name")
     names = {c.id: c.name for c in cohorts}
     st.selectbox("Start from", [None, *names], key="cohort-new-source",
                  format_func=lambda i: "An empty cohort" if i is None else f"A copy of {names[i]}",

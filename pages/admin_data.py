@@ -7,7 +7,8 @@ import re
 
 import streamlit as st
 
-from allocator import services, ui
+from allocator import domain, services, ui
+from allocator.domain import ProjectStatus, Role
 
 FLASH = "data-flash"
 VERSIONS = "data-upload-versions"  # per uploader, bumped after an import so the uploader empties
@@ -16,7 +17,7 @@ CSV_MIME = "text/csv"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JSON_MIME = "application/json"
 
-ctx = ui.page_context("admin")
+ctx = ui.page_context(Role.ADMIN)
 st.title("Data")
 if ctx.cohort_id is None:
     st.info("There is no cohort yet: create one in **Cohort settings**, or restore a backup below.")
@@ -93,9 +94,11 @@ if cid is not None:
                     "**supervisor_email** (staff of this cohort), **tags** (separated by ; or ,), **status**. "
                     "Existing projects are matched by code (or title) and updated; a column the file does not "
                     "have leaves that field alone.")
-        status = st.selectbox("New projects are", ["approved", "proposed"], key="data-projects-status",
-                              format_func=lambda s: {"approved": "Approved (students can rank them)",
-                                                     "proposed": "Proposed (approve them on the Projects page)"}[s])
+        status = st.selectbox("New projects are", [ProjectStatus.APPROVED.value, ProjectStatus.PROPOSED.value],
+                              key="data-projects-status",
+                              format_func=lambda s: ProjectStatus(s).label + {
+                                  ProjectStatus.APPROVED: " (students can rank them)",
+                                  ProjectStatus.PROPOSED: " (approve them on the Projects page)"}[s])
         import_section("projects", "Projects file", services.preview_projects_import, services.apply_projects_import,
                        default_status=status)
         template_download("projects")
@@ -145,6 +148,6 @@ st.markdown("A backup made here is restored as a **new** cohort with the name yo
             "by email (accounts that do not exist yet are created as ordinary accounts: a backup never "
             "grants coordinator rights).")
 backup = st.file_uploader("Backup file (JSON)", type=["json"], key=f"data-restore-file-{version('restore')}")
-st.text_input("Name of the new cohort", key="data-restore-name", max_chars=200)
+st.text_input("Name of the new cohort", key="data-restore-name", max_chars=domain.COHORT_NAME_MAX)
 if st.button("Restore into a new cohort", key="data-restore"):
     _restore(backup)

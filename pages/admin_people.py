@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from allocator import services, ui
+from allocator.domain import MEMBER_ROLES, Role
 
 FLASH = "people-flash"
 UPLOAD_VERSION = "people-upload-version"  # bumped after an import, which empties the uploader
 
-ctx = ui.page_context("admin")
+ctx = ui.page_context(Role.ADMIN)
 st.title("People")
 if ctx.cohort_id is None:
     st.info("There is no cohort yet: create one in **Cohort settings** first.")
@@ -28,14 +29,14 @@ members_tab, import_tab, waiting_tab = st.tabs(["Members", "Import from CSV", "N
 with members_tab:
     s1, s2 = st.columns([3, 2])
     search = s1.text_input("Search", placeholder="Name or email", key="people-search")
-    role = s2.selectbox("Role", [None, "student", "staff"], key="people-role",
-                        format_func=lambda r: {None: "Everyone", "student": "Students", "staff": "Staff"}[r])
+    role = s2.selectbox("Role", [None, *MEMBER_ROLES], key="people-role",
+                        format_func=lambda r: {None: "Everyone", Role.STUDENT: "Students", Role.STAFF: "Staff"}[r])
     members = ui.read(services.list_members, actor=ctx.actor, cohort_id=cid, role=role, search=search)
     st.caption(f"{len(members)} {'person' if len(members) == 1 else 'people'}")
     if members:
         st.dataframe([{"Name": m.name, "Email": m.email, "Role": m.role, "Coordinator": m.is_admin,
-                       "Max load": m.max_load, "Ranked": m.choices if m.role == "student" else None,
-                       "Projects": m.projects if m.role == "staff" else None} for m in members],
+                       "Max load": m.max_load, "Ranked": m.choices if m.role == Role.STUDENT else None,
+                       "Projects": m.projects if m.role == Role.STAFF else None} for m in members],
                      hide_index=True, width="stretch", key="people-table")
         by_id = {m.user_id: m for m in members}
         picked = st.selectbox("Person", list(by_id), key="people-pick",
@@ -45,8 +46,8 @@ with members_tab:
             st.markdown(f"**{ui.md(person.name)}** · {ui.md(person.email)}  \n{person.role}"
                         + (" · coordinator" if person.is_admin else ""))
             r1, r2 = st.columns([2, 1])
-            new_role = r1.selectbox("Role in this cohort", ["student", "staff"], key=f"people-{picked}-role",
-                                    index=["student", "staff"].index(person.role))
+            new_role = r1.selectbox("Role in this cohort", MEMBER_ROLES, key=f"people-{picked}-role",
+                                    index=MEMBER_ROLES.index(person.role))
             r2.write("")
             if r2.button("Change role", key=f"people-{picked}-change-role", disabled=new_role == person.role):
                 view = ui.run_action(services.change_role, actor=ctx.actor, cohort_id=cid, user_id=picked,
@@ -54,7 +55,7 @@ with members_tab:
                 if view:
                     st.session_state[FLASH] = f"{view.name} is now {view.role}."
                     st.rerun()
-            if person.role == "staff":
+            if person.role == Role.STAFF:
                 l1, l2 = st.columns([2, 1])
                 load = l1.number_input("Most students across their projects (empty: no limit)", min_value=0,
                                        step=1, value=person.max_load, key=f"people-{picked}-load")
@@ -90,7 +91,7 @@ with members_tab:
         with st.form("people-add", clear_on_submit=True):
             email = st.text_input("Email", key="people-add-email")
             name = st.text_input("Name (for a new account)", key="people-add-name")
-            new_role = st.selectbox("Role", ["student", "staff"], key="people-add-role")
+            new_role = st.selectbox("Role", MEMBER_ROLES, key="people-add-role")
             if st.form_submit_button("Add", key="people-add-submit"):
                 view = ui.run_action(services.add_member, actor=ctx.actor, cohort_id=cid, email=email, name=name,
                                      role=new_role)
@@ -101,9 +102,9 @@ with members_tab:
 with import_tab:
     st.markdown("A CSV with columns **email**, **name** and **role** (student or staff); optionally "
                 "**max_load** for staff. Column names can be in any case; Excel's “CSV UTF-8” is fine.")
-    default_role = st.selectbox("If a row has no role", [None, "student", "staff"], key="people-default-role",
-                                format_func=lambda r: {None: "Reject the row", "student": "Make them a student",
-                                                       "staff": "Make them staff"}[r])
+    default_role = st.selectbox("If a row has no role", [None, *MEMBER_ROLES], key="people-default-role",
+                                format_func=lambda r: {None: "Reject the row", Role.STUDENT: "Make them a student",
+                                                       Role.STAFF: "Make them staff"}[r])
     version = st.session_state.get(UPLOAD_VERSION, 0)
     upload = st.file_uploader("People file (CSV, at most 5 MB)", type=["csv", "txt"], max_upload_size=5,
                               key=f"people-file-{version}")

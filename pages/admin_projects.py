@@ -6,13 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from allocator import services, ui
+from allocator import domain, services, ui
+from allocator.domain import ProjectStatus, Role
 
 FLASH = "projects-flash"
 VERSION = "projects-editor-version"  # bumped after a write, so the table starts clean from the database
-STATUS_LABELS = {"proposed": "Proposed", "approved": "Approved", "rejected": "Rejected", "withdrawn": "Withdrawn"}
 
-ctx = ui.page_context("admin")
+ctx = ui.page_context(Role.ADMIN)
 st.title("Projects")
 if ctx.cohort_id is None:
     st.info("There is no cohort yet: create one in **Cohort settings** first.")
@@ -50,7 +50,7 @@ if auto != cohort.auto_approve:
         st.rerun()
 
 f1, f2 = st.columns([2, 3])
-statuses = f1.multiselect("Status", list(STATUS_LABELS), format_func=STATUS_LABELS.get, key="projects-status",
+statuses = f1.multiselect("Status", ProjectStatus.values(), format_func=ProjectStatus.label_of, key="projects-status",
                           placeholder="All statuses")
 search = f2.text_input("Search", placeholder="Code, title, supervisor or tag", key="projects-search")
 cat = ui.read(services.catalogue, actor=ctx.actor, cohort_id=cid, statuses=statuses or None, search=search)
@@ -63,7 +63,7 @@ if not cat.rows:
 
 version = st.session_state.get(VERSION, 0)
 table = pd.DataFrame([{
-    "id": r.id, "select": False, "code": r.code or "", "title": r.title, "status": STATUS_LABELS[r.status],
+    "id": r.id, "select": False, "code": r.code or "", "title": r.title, "status": ProjectStatus.label_of(r.status),
     "supervisor": r.supervisor_name, "capacity": r.capacity, "min_students": r.min_students,
     "tags": "; ".join(r.tags), "first": r.first_choices, "ranked": r.any_rank,
 } for r in cat.rows]).set_index("id")
@@ -81,7 +81,8 @@ edited = st.data_editor(
         "title": st.column_config.TextColumn("Title", width="large"),
         "status": st.column_config.TextColumn("Status", width="small"),
         "supervisor": st.column_config.TextColumn("Supervisor"),
-        "capacity": st.column_config.NumberColumn("Capacity", min_value=0, step=1),
+        "capacity": st.column_config.NumberColumn("Capacity", min_value=domain.PROJECT_CAPACITY_MIN,
+                                                   max_value=domain.PROJECT_CAPACITY_MAX, step=1),
         "min_students": st.column_config.NumberColumn("Minimum", min_value=0, step=1),
         "tags": st.column_config.TextColumn("Tags", help="Separate tags with ; or ,"),
         "first": st.column_config.NumberColumn("1st choices", width="small"),
@@ -101,7 +102,8 @@ if b1.button("Save table edits", key="projects-save-edits", type="primary", disa
 if b2.button(f"Approve selected ({len(selected)})", key="projects-approve-selected", disabled=not selected):
     done(ui.run_action(services.approve_projects, actor=ctx.actor, cohort_id=cid, project_ids=selected), "")
 with st.expander(f"Reject selected ({len(selected)})"):
-    reason = st.text_area("Reason (the supervisor sees it)", key="projects-reject-reason", max_chars=2000)
+    reason = st.text_area("Reason (the supervisor sees it)", key="projects-reject-reason",
+                          max_chars=domain.REJECT_REASON_MAX)
     if st.button("Reject selected", key="projects-reject-selected", disabled=not selected):
         done(ui.run_action(services.reject_projects, actor=ctx.actor, cohort_id=cid, project_ids=selected,
                            reason=reason), "")
@@ -111,26 +113,27 @@ st.subheader("One project")
 by_id = {r.id: r for r in cat.rows}
 staff = ui.read(services.supervisor_choices, actor=ctx.actor, cohort_id=cid)
 pid = st.selectbox("Project", list(by_id), key="projects-pick",
-                   format_func=lambda i: f"{by_id[i].title} · {STATUS_LABELS[by_id[i].status]}")
+                   format_func=lambda i: f"{by_id[i].title} · {ProjectStatus.label_of(by_id[i].status)}")
 p = by_id[pid]
 with st.container(border=True):
     st.markdown(f"**{ui.md(p.title)}**" + (f" · `{ui.md(p.code)}`" if p.code else ""))
-    st.caption(f"{STATUS_LABELS[p.status]} · {ui.md(p.supervisor_name)} · capacity {p.capacity} · minimum "
+    st.caption(f"{ProjectStatus.label_of(p.status)} · {ui.md(p.supervisor_name)} · capacity {p.capacity} · minimum "
                f"{p.min_students} · {p.first_choices} first choices · ranked by {p.any_rank}"
                + (f" · tags: {ui.md(', '.join(p.tags))}" if p.tags else ""))
     if p.supervisor_id is not None and p.supervisor_id not in {c.user_id for c in staff}:
         st.warning(f"{ui.md(p.supervisor_name)} is no longer staff of this cohort: give the project to someone "
                    "else under **Details**.")
-    if p.status == "rejected" and p.reject_reason:
+    if p.status == ProjectStatus.REJECTED and p.reject_reason:
         st.markdown(f"Rejected because: {ui.md(p.reject_reason)}")
     with st.expander("Description"):
         ui.user_markdown(p.description, title=p.title)
     c1, c2 = st.columns(2)
-    if p.status in ("proposed", "rejected") and c1.button("Approve", key=f"project-{p.id}-approve", type="primary"):
+    if p.status in (ProjectStatus.PROPOSED, ProjectStatus.REJECTED) and c1.button("Approve", key=f"project-{p.id}-approve", type="primary"):
         done(ui.run_action(services.approve_project, actor=ctx.actor, cohort_id=cid, project_id=p.id), "")
-    if p.status in ("proposed", "approved"):
+    if p.status in domain.LIVE_PROJECT_STATUSES:
         with c2.popover("Reject…"):
-            why = st.text_area("Reason (the supervisor sees it)", key=f"project-{p.id}-reason", max_chars=2000)
+            why = st.text_area("Reason (the supervisor sees it)", key=f"project-{p.id}-reason",
+                               max_chars=domain.REJECT_REASON_MAX)
             if st.button("Reject", key=f"project-{p.id}-reject"):
                 done(ui.run_action(services.reject_project, actor=ctx.actor, cohort_id=cid, project_id=p.id,
                                    reason=why), "")
@@ -143,15 +146,15 @@ with st.container(border=True):
             choices.insert(1, p.supervisor_id)
             supervisor_names[p.supervisor_id] = f"{p.supervisor_name} (no longer staff of this cohort)"
         d1, d2 = st.columns([3, 1])
-        new_title = d1.text_input("Title", value=p.title, max_chars=services.PROJECT_TITLE_MAX,
+        new_title = d1.text_input("Title", value=p.title, max_chars=domain.PROJECT_TITLE_MAX,
                                   key=f"project-{p.id}-title")
-        new_code = d2.text_input("Code", value=p.code or "", max_chars=services.PROJECT_CODE_MAX,
+        new_code = d2.text_input("Code", value=p.code or "", max_chars=domain.PROJECT_CODE_MAX,
                                  key=f"project-{p.id}-code")
         new_supervisor = st.selectbox("Supervisor", choices, index=choices.index(p.supervisor_id),
                                       format_func=lambda i: "Nobody yet" if i is None else supervisor_names[i],
                                       key=f"project-{p.id}-supervisor")
         new_description = st.text_area("Description (Markdown)", value=p.description, height=200,
-                                       max_chars=services.PROJECT_DESCRIPTION_MAX,
+                                       max_chars=domain.PROJECT_DESCRIPTION_MAX,
                                        key=f"project-{p.id}-description")
         if st.form_submit_button("Save details", key=f"project-{p.id}-save-details", type="primary"):
             done(ui.run_action(services.edit_project, actor=ctx.actor, cohort_id=cid, project_id=p.id,
@@ -159,7 +162,8 @@ with st.container(border=True):
                                supervisor_id=new_supervisor), f"Saved “{new_title.strip()}”.")
     with st.form(f"project-{p.id}-edit"):
         e1, e2 = st.columns(2)
-        capacity = e1.number_input("Capacity", min_value=0, step=1, value=p.capacity, key=f"project-{p.id}-cap")
+        capacity = e1.number_input("Capacity", min_value=domain.PROJECT_CAPACITY_MIN,
+                                   max_value=domain.PROJECT_CAPACITY_MAX, step=1, value=p.capacity, key=f"project-{p.id}-cap")
         minimum = e2.number_input("Minimum", min_value=0, step=1, value=p.min_students, key=f"project-{p.id}-min")
         tags = st.text_input("Tags", value="; ".join(p.tags), key=f"project-{p.id}-tags")
         if st.form_submit_button("Save", key=f"project-{p.id}-save"):

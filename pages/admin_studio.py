@@ -8,8 +8,9 @@ from __future__ import annotations
 import streamlit as st
 
 from allocator import studio_ui, ui
+from allocator.domain import Role
 
-ctx = ui.page_context("admin")
+ctx = ui.page_context(Role.ADMIN)
 st.title("Allocation studio")
 if ctx.cohort_id is None:
     st.info("There is no cohort yet: create one in **Cohort settings** first.")

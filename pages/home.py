@@ -2,8 +2,9 @@
 import streamlit as st
 
 from allocator import services, ui
+from allocator.domain import Phase, Role
 
-ctx = ui.page_context("student", "staff", "admin")
+ctx = ui.page_context(Role.STUDENT, Role.STAFF, Role.ADMIN)
 st.title("Project Allocator")
 st.caption(f"Signed in as {ctx.actor.name} · {ctx.actor.email}" + (" · local demo mode" if ctx.local_mode else ""))
 
@@ -25,14 +26,14 @@ cols[1].markdown(f"**Preferences**  \n{ui.fmt_datetime(cohort.preferences_open_a
 
 def next_steps(role: str, phase: str) -> list[tuple[str, str, str]]:
     """What this person can do now, most useful first: a step the phase does not allow is not offered."""
-    if role == "student":
+    if role == Role.STUDENT:
         browse = ("pages/student_projects.py", "Browse projects", ":material/library_books:")
-        if phase == "published":
+        if phase == Phase.PUBLISHED:
             return [("pages/student_allocation.py", "See your allocation", ":material/task_alt:"), browse]
         if services.preferences_open(phase):
             return [browse, ("pages/student_preferences.py", "Rank your choices", ":material/star:")]
         return [browse, ("pages/student_preferences.py", "See your list", ":material/star:")]
-    if role == "staff":
+    if role == Role.STAFF:
         mine = ("pages/staff_projects.py", "Your projects and their demand", ":material/folder_open:")
         if services.proposals_open(phase):
             return [mine, ("pages/staff_propose.py", "Propose a project", ":material/edit_note:")]
@@ -46,5 +47,5 @@ def next_steps(role: str, phase: str) -> list[tuple[str, str, str]]:
 st.subheader("Next steps")
 for path, label, icon in next_steps(ctx.role, cohort.phase):
     st.page_link(path, label=label, icon=icon)
-if ctx.role == "admin":
+if ctx.role == Role.ADMIN:
     st.caption(f"{cohort.students} students · {cohort.staff} staff")

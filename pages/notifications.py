@@ -4,10 +4,11 @@ from __future__ import annotations
 import streamlit as st
 
 from allocator import services, ui
+from allocator.domain import Role
 
 REQUEST = "notif-request"
 
-ctx = ui.page_context("student", "staff", "admin")
+ctx = ui.page_context(Role.STUDENT, Role.STAFF, Role.ADMIN)
 
 
 def request(what) -> None:

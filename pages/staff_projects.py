@@ -5,13 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from allocator import services, ui
+from allocator.domain import ProjectStatus, Role
 
 EDIT_REQUEST = "propose-edit"  # read by the Propose page
 
-ctx = ui.page_context("staff")
+ctx = ui.page_context(Role.STAFF)
 
-STATUS_ICONS = {"proposed": ":orange[:material/hourglass_top:]", "approved": ":green[:material/check_circle:]",
-                "rejected": ":red[:material/cancel:]", "withdrawn": ":gray[:material/delete:]"}
+STATUS_ICONS = {ProjectStatus.PROPOSED: ":orange[:material/hourglass_top:]",
+                ProjectStatus.APPROVED: ":green[:material/check_circle:]",
+                ProjectStatus.REJECTED: ":red[:material/cancel:]", ProjectStatus.WITHDRAWN: ":gray[:material/delete:]"}
 
 
 st.title("My projects")
@@ -22,8 +24,8 @@ line = f"**Phase:** {data.phase_label}"
 if data.can_edit and data.proposals_close_at:
     line += f" · proposals close {ui.fmt_datetime(data.proposals_close_at)}"
 st.markdown(line)
-live = [p for p in data.projects if p.status != "withdrawn"]
-places = sum(p.capacity for p in live if p.status == "approved")
+live = [p for p in data.projects if p.status != ProjectStatus.WITHDRAWN]
+places = sum(p.capacity for p in live if p.status == ProjectStatus.APPROVED)
 summary = f"{len(live)} project{'s' if len(live) != 1 else ''} · {places} approved places"
 if data.max_load is not None:
     summary += f" · your maximum load: {data.max_load} students"
@@ -38,7 +40,7 @@ for project in data.projects:
     with st.container(border=True):
         icon = STATUS_ICONS.get(project.status, "")
         st.markdown(f"**{ui.md(project.title)}**  \n{icon} {project.status_label}")
-        if project.status == "rejected" and project.reject_reason:
+        if project.status == ProjectStatus.REJECTED and project.reject_reason:
             st.warning(f"Coordinator's reason: {ui.md(project.reject_reason)}")
         facts = [f"Capacity {project.capacity}", f"minimum {project.min_students}"]
         if project.code:
@@ -47,7 +49,7 @@ for project in data.projects:
             facts.append("tags: " + ", ".join(ui.md(t) for t in project.tags))
         st.caption(" · ".join(facts))
 
-        if project.status != "withdrawn":
+        if project.status != ProjectStatus.WITHDRAWN:
             if project.demand_total:
                 by_rank = " · ".join(f"{ui.ordinal(r)}: {n}" for r, n in enumerate(project.demand, start=1) if n)
                 st.markdown(f"**Demand:** ranked by {project.demand_total} student"
@@ -67,12 +69,12 @@ for project in data.projects:
                     text += f": “{ui.md(s.reason)}”"
                 lines.append(text)
             st.markdown("\n".join(lines))
-        elif data.published and project.status == "approved":
+        elif data.published and project.status == ProjectStatus.APPROVED:
             st.caption("No students were allocated to this project.")
 
         with st.expander("Description"):
             ui.user_markdown(project.description, title=project.title)
-        if data.can_edit and project.status != "withdrawn":
+        if data.can_edit and project.status != ProjectStatus.WITHDRAWN:
             if st.button("Edit or withdraw", key=f"edit-{project.id}"):
                 st.session_state[EDIT_REQUEST] = project.id
                 st.switch_page("pages/staff_propose.py")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import services, ui
+from allocator import domain, services, ui
+from allocator.domain import ProjectStatus, Role
 
 NEW = 0
 WHICH = "pp-which"
@@ -17,7 +18,7 @@ SUBMIT = "pp-submit-request"
 WITHDRAW = "pp-withdraw-request"
 CONFIRM = "pp-confirm-withdraw"
 
-ctx = ui.page_context("staff")
+ctx = ui.page_context(Role.STAFF)
 
 
 def fill(project) -> None:
@@ -53,7 +54,7 @@ if submit:
             changed = ui.run_action(services.propose_project, actor=ctx.actor, cohort_id=ctx.cohort_id, **fields)
             if changed is not None:
                 st.success(f"Proposed “{ui.md(changed.title)}”: "
-                           + ("it is approved and in the catalogue." if changed.status == "approved"
+                           + ("it is approved and in the catalogue." if changed.status == ProjectStatus.APPROVED
                               else "it is waiting for the coordinator's approval."))
         else:
             changed = ui.run_action(services.update_my_project, actor=ctx.actor, cohort_id=ctx.cohort_id,
@@ -76,7 +77,7 @@ if not data.can_edit:
     st.page_link("pages/staff_projects.py", label="See my projects", icon=":material/folder:")
     st.stop()
 
-editable = {p.id: p for p in data.projects if p.status != "withdrawn"}
+editable = {p.id: p for p in data.projects if p.status != ProjectStatus.WITHDRAWN}
 if changed is not None:
     # After a proposal, keep editing it; after a withdrawal, start a new one.
     target = changed.id if changed.id in editable else NEW
@@ -98,29 +99,30 @@ st.caption((f"Proposals close {ui.fmt_datetime(closes)}." if closes
            + (" New projects are approved at once." if data.auto_approve else " The coordinator approves each project."))
 
 labels = {NEW: "New project"} | {
-    pid: f"{p.title} ({services.PROJECT_STATUS_LABELS.get(p.status, p.status).lower()})" for pid, p in editable.items()}
+    pid: f"{p.title} ({p.status_label.lower()})" for pid, p in editable.items()}
 st.selectbox("Project", list(labels), format_func=labels.get, key=WHICH,
              on_change=lambda: fill(editable.get(st.session_state[WHICH])))
 current = st.session_state[WHICH]
 project = editable.get(current)
-if project is not None and project.status == "rejected" and project.reject_reason:
+if project is not None and project.status == ProjectStatus.REJECTED and project.reject_reason:
     st.warning(f"Rejected by the coordinator: {ui.md(project.reject_reason)}  \n"
                "Saving your changes sends it back for approval.")
 
-st.text_input("Title", key="pp-title", max_chars=services.PROJECT_TITLE_MAX)
+st.text_input("Title", key="pp-title", max_chars=domain.PROJECT_TITLE_MAX)
 write, preview = st.tabs(["Description", "Preview"])
 with write:
     st.text_area("Description (Markdown)", key="pp-desc", height=260,
-                 max_chars=services.PROJECT_DESCRIPTION_MAX,
+                 max_chars=domain.PROJECT_DESCRIPTION_MAX,
                  help="Markdown: **bold**, *italic*, lists with -, links as [text](https://…), # headings.")
 with preview:
     ui.user_markdown(st.session_state.get("pp-desc"), empty="_Nothing to preview yet._")
 with st.container(horizontal=True):
-    st.number_input("Capacity (students)", key="pp-capacity", min_value=1, max_value=services.PROJECT_CAPACITY_MAX,
-                    step=1, width=200)
-    st.number_input("Minimum to run", key="pp-min", min_value=0, max_value=services.PROJECT_CAPACITY_MAX, step=1,
+    st.number_input("Capacity (students)", key="pp-capacity", min_value=domain.PROJECT_CAPACITY_MIN,
+                    max_value=domain.PROJECT_CAPACITY_MAX, step=1, width=200)
+    st.number_input("Minimum to run", key="pp-min", min_value=0, max_value=domain.PROJECT_CAPACITY_MAX, step=1,
                     width=200, help="The project only runs with at least this many students (0: any number).")
-st.text_input("Tags (comma-separated)", key="pp-tags", placeholder="e.g. robotics, machine learning")
+st.text_input("Tags (comma-separated)", key="pp-tags", placeholder="e.g. robotics, machine learning",
+              help=f"Up to {domain.PROJECT_TAGS_MAX} tags of up to {domain.PROJECT_TAG_LENGTH_MAX} characters each.")
 if data.cohort_tags:
     st.caption("Tags already used in this cohort: " + ", ".join(ui.md(t) for t in data.cohort_tags))
 

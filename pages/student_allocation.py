@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import services, ui
+from allocator import domain, services, ui
+from allocator.domain import Role
 
 REQUEST = "alloc-request"
 REASON = "alloc-reason"
 
-ctx = ui.page_context("student")
+ctx = ui.page_context(Role.STUDENT)
 
 
 def request(accept: bool) -> None:
@@ -68,7 +69,7 @@ else:
     if view.can_respond:
         if REASON not in st.session_state:
             st.session_state[REASON] = view.reason
-        st.text_area("Reason (optional)", key=REASON, max_chars=services.RESPONSE_REASON_MAX,
+        st.text_area("Reason (optional)", key=REASON, max_chars=domain.RESPONSE_REASON_MAX,
                      placeholder="Anything the coordinator should know")
         with st.container(horizontal=True):
             st.button("Accept", key="alloc-accept", type="primary", on_click=request, args=(True,),

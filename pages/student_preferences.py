@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit_sortables import sort_items
 
 from allocator import services, ui
+from allocator.domain import Role
 
 DRAFT = ui.PREFERENCE_DRAFT_KEY
 SAVE_REQUEST = "pref-save-requested"
@@ -20,7 +21,7 @@ DRAG_STATE = "pref-drag-state"  # which drag list is on the page, and the order 
 DRAG_ERROR = "pref-drag-error"  # why a dropped order was refused, shown after the list is redrawn
 NEW_KEY = "rank-new"
 
-ctx = ui.page_context("student")
+ctx = ui.page_context(Role.STUDENT)
 
 
 def time_left(delta) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from allocator import services, ui
+from allocator.domain import Role
 
 DRAFT = ui.PREFERENCE_DRAFT_KEY
 PAGE_SIZE = 25
@@ -23,7 +24,7 @@ ROW_STYLE = """<style>
 }
 </style>"""
 
-ctx = ui.page_context("student")
+ctx = ui.page_context(Role.STUDENT)
 
 
 def add(project_id: int) -> None:

@@ -6,7 +6,7 @@ import io as std_io
 import openpyxl
 import pytest
 
-from allocator import io
+from allocator import domain, io
 
 
 def csv(text: str, *, bom: bool = False, crlf: bool = False, encoding: str = "utf-8") -> bytes:
@@ -283,7 +283,7 @@ def test_json_writer_is_valid_json():
 
 
 def test_projects_file_refuses_a_description_longer_than_a_proposal_may_be():
-    long = "x" * (io.PROJECT_DESCRIPTION_MAX + 1)
+    long = "x" * (domain.PROJECT_DESCRIPTION_MAX + 1)
     parsed = io.read_projects(f'title,capacity,description\nOK,2,short\nLong,2,"{long}"\n'.encode())
     assert [r.title for r in parsed.rows] == ["OK"]
     assert [(e.line, "description longer than 20,000 characters" in e.message) for e in parsed.errors] == [(3, True)]

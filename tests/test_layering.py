@@ -9,6 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE_MAY_IMPORT = {"numpy", "ortools", "allocator"}
+# The vocabulary every layer shares, the engine included: so it may import the standard library only.
+DOMAIN = "allocator.domain"
 PAGES_MAY_NOT_IMPORT = ("sqlalchemy", "allocator.models", "allocator.db")
 SESSION_CALLS = {"read", "session"}  # db.read(), db.session()
 
@@ -34,8 +36,12 @@ def violations(path: str, source: str) -> list[str]:
         if path.startswith("allocator/engine/") and top not in ENGINE_MAY_IMPORT and top not in sys.stdlib_module_names:
             found.append(f"{where}: the engine imports {module}")
         if path.startswith("allocator/engine/") and module.startswith("allocator.") and not module.startswith(
-                "allocator.engine"):
+                ("allocator.engine", DOMAIN)):
             found.append(f"{where}: the engine imports {module}")
+        if path.startswith("allocator/engine/") and module == "allocator":
+            found += [f"{where}: the engine imports allocator.{n}" for n in names if n not in ("engine", "domain")]
+        if path == "allocator/domain.py" and top not in sys.stdlib_module_names:
+            found.append(f"{where}: the domain vocabulary imports {module}")
         if path.startswith("allocator/services/") and top == "streamlit":
             found.append(f"{where}: a service imports Streamlit")
         if (path.startswith("pages/") or path == "app.py") and module.startswith(PAGES_MAY_NOT_IMPORT):
@@ -71,7 +77,10 @@ def test_every_module_keeps_to_its_layer():
     ("allocator/engine/solver.py", "import sqlalchemy\n", "the engine imports sqlalchemy"),
     ("allocator/engine/solver.py", "import pandas as pd\n", "the engine imports pandas"),
     ("allocator/engine/solver.py", "from allocator.services import x\n", "the engine imports allocator.services"),
+    ("allocator/engine/solver.py", "from allocator import domain, db\n", "the engine imports allocator.db"),
     ("allocator/services/people.py", "import streamlit as st\n", "a service imports Streamlit"),
+    ("allocator/domain.py", "import numpy as np\n", "the domain vocabulary imports numpy"),
+    ("allocator/domain.py", "from allocator.models import Project\n", "the domain vocabulary imports allocator.models"),
     ("pages/home.py", "from sqlalchemy import select\n", "a page imports sqlalchemy"),
     ("pages/home.py", "from allocator.models import User\n", "a page imports allocator.models"),
     ("pages/home.py", "from allocator import db\nwith db.read() as s:\n    pass\n", "opens a database session"),
@@ -84,7 +93,9 @@ def test_a_deliberate_violation_is_caught(path, source, complaint):
 
 def test_allowed_imports_pass():
     assert violations("allocator/engine/flow.py", "import numpy as np\nfrom ortools.graph.python import min_cost_flow\n"
-                      "from allocator.engine.model import Problem\nimport itertools\n") == []
+                      "from allocator.engine.model import Problem\nimport itertools\n"
+                      "from allocator.domain import Objective\n") == []
+    assert violations("allocator/domain.py", "from enum import StrEnum\n") == []
     assert violations("pages/home.py", "import streamlit as st\nfrom allocator import services, ui\n") == []
 
 

@@ -5,6 +5,8 @@ from collections import Counter
 from dataclasses import dataclass
 from collections.abc import Mapping
 
+from allocator.domain import RunStatus
+
 from .model import Problem, Result
 from .words import choice, count
 
@@ -29,7 +31,7 @@ def explain(problem: Problem, result: Result, student: str, names: Mapping[str, 
     if student not in ix.student_pos:
         raise KeyError(f"{student} is not a student of this problem")
     prefs = problem.students[ix.student_pos[student]].preferences
-    if result.status not in ("optimal", "feasible"):
+    if result.status not in (RunStatus.OPTIMAL, RunStatus.FEASIBLE):
         # Nobody was placed: every choice has the same reason, the one the solver gave.
         why = result.message or "no allocation was found within the time limit"
         return [Reason(q, r, "no_allocation", f"{(names or {}).get(q, q)} (your {choice(r, problem.k)}) could not "
@@ -82,7 +84,7 @@ class _Context:
             if current.min_students > 1 and self.count[got] == current.min_students:
                 return "needed_for_minimum", (f"was not possible: you were needed on {self.name(got)} to keep it "
                                               f"at its minimum of {current.min_students} students.")
-        if self.result.status != "optimal":
+        if self.result.status != RunStatus.OPTIMAL:
             return "not_proven", ("had room, but the solver stopped at its time limit before it could "
                                   "improve the allocation further.")
         return "objective", "had room, but moving you there would make the allocation worse under the chosen objective."

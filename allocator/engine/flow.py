@@ -14,6 +14,8 @@ from typing import NamedTuple
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
+from allocator.domain import Objective
+
 from .network import Network, build_network, permutation
 from .objectives import Level, hub_allowed, levels, placed_level
 
@@ -47,7 +49,7 @@ def allocate(problem, res, objective: str, weights, seed: int, capacity: np.ndar
     if lower is not None:
         result = solve_circulation(net, [placed_level(problem.k)] + lv, cut)
     else:
-        if objective == "generous" and lv and cutoff is None:
+        if objective == Objective.GENEROUS and lv and cutoff is None:
             net, lv = _without_needless_ranks(net, lv)
         result = solve(net, lv, cut)
     if result is None or cut.no_better():

@@ -14,8 +14,11 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-OBJECTIVES = ("min-cost", "greedy", "generous", "weighted")
-STATUSES = ("optimal", "feasible", "infeasible", "unknown")
+from allocator.domain import Objective, RunStatus
+
+# The names in problem and result files; the vocabulary (and each name's label) is `allocator.domain`'s.
+OBJECTIVES = Objective.values()
+STATUSES = RunStatus.values()
 
 
 class MalformedProblem(ValueError):
@@ -133,7 +136,7 @@ class Result:
 
     @property
     def proven(self) -> bool:
-        return self.status == "optimal"
+        return self.status == RunStatus.OPTIMAL
 
     @property
     def placed(self) -> int:

@@ -6,6 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from allocator.domain import Objective
+
 from .model import OBJECTIVES, BadOptions, Problem
 
 MAX_WEIGHT = 10**9
@@ -26,7 +28,7 @@ def check_options(problem: Problem, objective: str, weights, time_limit: float) 
         raise BadOptions(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     if not isinstance(time_limit, (int, float)) or isinstance(time_limit, bool) or not time_limit > 0:
         raise BadOptions(f"the time limit must be a positive number of seconds, not {time_limit!r}")
-    if objective != "weighted":
+    if objective != Objective.WEIGHTED:
         return None
     if weights is None:
         raise BadOptions("the weighted objective needs weights, one per rank")
@@ -59,7 +61,7 @@ def _has_unranked_pin(problem: Problem) -> bool:
 def rank_costs(problem: Problem, objective: str, weights: tuple[int, ...] | None) -> np.ndarray:
     """What one placement at each rank adds to the reported cost (index 0 unused)."""
     k = problem.k
-    if objective == "weighted":
+    if objective == Objective.WEIGHTED:
         w = np.zeros(k + 2, np.int64)
         w[1 : 1 + len(weights)] = weights
         return w
@@ -71,12 +73,12 @@ def levels(problem: Problem, objective: str, weights, present: np.ndarray) -> li
     level with no arc is constant and skipped, and the last rank level of greedy and generous is
     skipped too since, with the number placed fixed, the others determine it."""
     k = problem.k
-    if objective in ("min-cost", "weighted"):
+    if objective in (Objective.MIN_COST, Objective.WEIGHTED):
         return [Level("cost", rank_costs(problem, objective, weights))]
     ranks = [r for r in range(1, k + 2) if present[r]]
-    if objective == "generous":
+    if objective == Objective.GENEROUS:
         ranks.reverse()
-    sign = -1 if objective == "greedy" else 1
+    sign = -1 if objective == Objective.GREEDY else 1
     out = []
     for r in ranks[:-1]:
         coef = np.zeros(k + 2, np.int64)
@@ -93,4 +95,4 @@ def placed_level(k: int) -> Level:
 
 def hub_allowed(objective: str, weights) -> bool:
     """The shared unranked hub is exact only when unranked is no cheaper than any ranked placement."""
-    return objective != "weighted" or not weights or weights[-1] >= max(weights)
+    return objective != Objective.WEIGHTED or not weights or weights[-1] >= max(weights)

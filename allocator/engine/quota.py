@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from allocator.domain import Objective, RunStatus
+
 from . import clash, flow, mip
 from .model import Problem
 from .network import Residual, build_network
@@ -61,10 +63,10 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
     started = time.perf_counter()
     relaxed = flow.allocate(problem, res, objective, weights, seed)
     if short_projects(problem, res, relaxed).size == 0:
-        return Outcome(relaxed, "optimal", "min-cost-flow")
+        return Outcome(relaxed, RunStatus.OPTIMAL, "min-cost-flow")
     sentence = clash.forced_minimum_clash(problem, res)
     if sentence:
-        return Outcome(None, "infeasible", "min-cost-flow", sentence)
+        return Outcome(None, RunStatus.INFEASIBLE, "min-cost-flow", sentence)
     # The final lottery flow costs about what the relaxed one did, and the fallback when the program
     # finds nothing a few min-cost flows more; keep time for both.
     reserve = 3 * (time.perf_counter() - started)
@@ -76,18 +78,18 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
     groups = merged_groups(lv, int(res.free.sum()))
     out = mip.solve(problem, res, net, binding(problem, res), [g.level for g in groups], deadline - reserve)
     if out.infeasible:
-        return Outcome(None, "infeasible", mip.SOLVER, clash.generic_minimum_clash(problem, res))
+        return Outcome(None, RunStatus.INFEASIBLE, mip.SOLVER, clash.generic_minimum_clash(problem, res))
     proven = len(out.stages) == len(groups) and all(s.proven for s in out.stages)
     open_ = out.open_ if out.open_ is not None else _closing_heuristic(problem, res)
     if open_ is None:
-        return Outcome(None, "unknown", mip.SOLVER, "no allocation was found or ruled out within the time limit")
+        return Outcome(None, RunStatus.UNKNOWN, mip.SOLVER, "no allocation was found or ruled out within the time limit")
     project_of = lottery(problem, res, objective, weights, seed, open_)
     if proven:
-        return Outcome(project_of, "optimal", mip.SOLVER)
+        return Outcome(project_of, RunStatus.OPTIMAL, mip.SOLVER)
     stage = out.stages[-1] if out.stages else None
     group = groups[len(out.stages) - 1] if out.stages else groups[0]
     bound, sentence = stopped(problem, res, group, stage, project_of)
-    return Outcome(project_of, "feasible", mip.SOLVER, sentence, bound)
+    return Outcome(project_of, RunStatus.FEASIBLE, mip.SOLVER, sentence, bound)
 
 
 def lottery(problem, res, objective, weights, seed, open_: np.ndarray) -> np.ndarray:
@@ -114,7 +116,7 @@ def _closing_heuristic(problem, res) -> np.ndarray | None:
     capacity = res.capacity.copy()
     lower = np.where(forced, ix.minimum - res.pinned_count, 0)
     for _ in range(len(ix.project_ids) + 1):
-        project_of = flow.allocate(problem, res, "min-cost", None, 0, capacity, lower if forced.any() else None)
+        project_of = flow.allocate(problem, res, Objective.MIN_COST, None, 0, capacity, lower if forced.any() else None)
         if project_of is None:
             return None
         short = short_projects(problem, res, project_of)

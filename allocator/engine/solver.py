@@ -5,6 +5,8 @@ import time
 
 import numpy as np
 
+from allocator.domain import Objective, RunStatus
+
 from . import clash, flow, quota
 from .model import BadOptions, Problem, Result
 from .network import ranks_of, residual
@@ -15,7 +17,7 @@ DEFAULT_TIME_LIMIT = 60.0  # measured: the seed cohorts at 2,000-10,000 prove mi
 
 def solve(
     problem: Problem,
-    objective: str = "min-cost",
+    objective: str = Objective.MIN_COST,
     weights=None,
     seed: int = 0,
     time_limit: float = DEFAULT_TIME_LIMIT,
@@ -32,7 +34,7 @@ def solve(
         raise BadOptions(f"the seed must be a whole number, not {seed!r}")
     sentence = clash.pin_clash(problem)
     if sentence:
-        return _empty(problem, objective, weights, seed, start, "infeasible", "none", sentence)
+        return _empty(problem, objective, weights, seed, start, RunStatus.INFEASIBLE, "none", sentence)
     res = residual(problem)
     if quota.has_binding_minimums(problem, res):
         out = quota.solve(problem, res, objective, weights, seed, start + time_limit)
@@ -41,7 +43,7 @@ def solve(
         return _result(problem, out.project_of, objective, weights, seed, start, out.status, out.solver,
                        out.message, out.bound)
     project_of = flow.allocate(problem, res, objective, weights, seed)
-    return _result(problem, project_of, objective, weights, seed, start, "optimal", "min-cost-flow")
+    return _result(problem, project_of, objective, weights, seed, start, RunStatus.OPTIMAL, "min-cost-flow")
 
 
 def _result(problem, project_of, objective, weights, seed, start, status, solver, message="", bound=None) -> Result:

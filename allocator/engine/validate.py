@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from allocator.domain import Objective, RunStatus
+
 from .model import OBJECTIVES, STATUSES, Problem, Result
 
 
@@ -16,7 +18,7 @@ def validate(problem: Problem, result: Result) -> list[str]:
         return [f"unknown status {result.status!r}"]
     if result.objective not in OBJECTIVES:
         return [f"unknown objective {result.objective!r}"]
-    if result.status in ("infeasible", "unknown"):
+    if result.status in (RunStatus.INFEASIBLE, RunStatus.UNKNOWN):
         return ["a result without an allocation places students"] if result.assignment else []
     errors = _ids(problem, result)
     if errors:
@@ -26,7 +28,7 @@ def validate(problem: Problem, result: Result) -> list[str]:
         + _supervisors(problem, result)
         + _pins_and_forbids(problem, result)
         + _ranks_profile_cost(problem, result)
-        + (_maximal(problem, result) if result.status == "optimal" else [])
+        + (_maximal(problem, result) if result.status == RunStatus.OPTIMAL else [])
     )
 
 
@@ -79,8 +81,8 @@ def _ranks_profile_cost(problem: Problem, result: Result) -> list[str]:
     errors = []
     profile = [0] * (k + 1)
     total = 0
-    weights = result.weights if result.objective == "weighted" else None
-    if result.objective == "weighted" and weights is None:
+    weights = result.weights if result.objective == Objective.WEIGHTED else None
+    if result.objective == Objective.WEIGHTED and weights is None:
         return ["a weighted result must say its weights"]
     for s, p in result.assignment.items():
         rank = prefs[s].index(p) + 1 if p in prefs[s] else k + 1

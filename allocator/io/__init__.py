@@ -28,9 +28,8 @@ text, JSON), `table` (the CSV tokeniser and column checks the readers share), `p
 """
 from __future__ import annotations
 
-from allocator.io.records import (PROJECT_TITLE_MAX, PROJECT_DESCRIPTION_MAX, PROJECT_CODE_MAX, PERSON_NAME_MAX,
-                                  MAX_BYTES, MAX_JSON_BYTES, ROLE_NAMES, STATUSES, EMAIL_RE, FORMULA_STARTS,
-                                  MAX_CAPACITY, MAX_TAGS, MAX_TAG_LENGTH, WIDE_CHOICE, BadFile, RowError, Parsed,
+from allocator.io.records import (MAX_BYTES, MAX_JSON_BYTES, ROLE_NAMES, EMAIL_RE, FORMULA_STARTS,
+                                  WIDE_CHOICE, BadFile, RowError, Parsed,
                                   ImportItem, ImportPreview, ImportResult, PersonRow, ProjectRow, StudentChoices)
 from allocator.io.decoding import decode, read_json
 from allocator.io.people_projects import read_people, split_tags, tag_problem, read_projects
@@ -39,9 +38,8 @@ from allocator.io.writers import neutralise, to_csv_bytes, to_xlsx_bytes, to_jso
 from allocator.io.templates import (TemplateColumn, EXAMPLE_STUDENT, EXAMPLE_SUPERVISOR, EXAMPLE_PROJECT_CODE,
                                     TEMPLATES, template_csv)
 
-__all__ = ["PROJECT_TITLE_MAX", "PROJECT_DESCRIPTION_MAX", "PROJECT_CODE_MAX", "PERSON_NAME_MAX", "MAX_BYTES",
-           "MAX_JSON_BYTES", "ROLE_NAMES", "STATUSES", "EMAIL_RE", "FORMULA_STARTS", "MAX_CAPACITY", "MAX_TAGS",
-           "MAX_TAG_LENGTH", "WIDE_CHOICE", "BadFile", "RowError", "Parsed", "ImportItem", "ImportPreview",
+__all__ = ["MAX_BYTES", "MAX_JSON_BYTES", "ROLE_NAMES", "EMAIL_RE", "FORMULA_STARTS", "WIDE_CHOICE", "BadFile",
+           "RowError", "Parsed", "ImportItem", "ImportPreview",
            "ImportResult", "PersonRow", "ProjectRow", "StudentChoices", "decode", "read_json",
            "read_people", "split_tags", "tag_problem",
            "read_projects", "read_preferences", "neutralise", "to_csv_bytes", "to_xlsx_bytes", "to_json_bytes",

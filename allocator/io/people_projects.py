@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from allocator.io.records import (EMAIL_RE, MAX_TAGS, MAX_TAG_LENGTH, PERSON_NAME_MAX, PROJECT_CODE_MAX,
-                                  PROJECT_DESCRIPTION_MAX, PROJECT_TITLE_MAX, Parsed, PersonRow, ProjectRow,
-                                  ROLE_NAMES, STATUSES)
+from allocator import domain
+from allocator.domain import ProjectStatus
+from allocator.io.records import EMAIL_RE, Parsed, PersonRow, ProjectRow, ROLE_NAMES
 from allocator.io.table import Problems, email_column, first_lines, integer_column, read_table
 
 
@@ -25,8 +25,8 @@ def read_people(data: bytes, *, default_role: str | None = None) -> Parsed:
         return Parsed((), tuple(table.errors), table.ignored)
     emails = email_column(frame, "email", problems)
     frame["name"] = frame["name"].str.split().str.join(" ") if "name" in frame else ""
-    too_long = frame["name"].str.len() > PERSON_NAME_MAX
-    problems.where(frame, too_long, f"name longer than {PERSON_NAME_MAX} characters")
+    too_long = frame["name"].str.len() > domain.PERSON_NAME_MAX
+    problems.where(frame, too_long, f"name longer than {domain.PERSON_NAME_MAX} characters")
     if "role" in frame:
         raw_roles = frame["role"].str.lower()
         roles = raw_roles.map(ROLE_NAMES)
@@ -69,11 +69,11 @@ def split_tags(value: str) -> tuple[str, ...]:
 
 
 def tag_problem(tags: Sequence[str]) -> str | None:
-    if len(tags) > MAX_TAGS:
-        return f"{len(tags)} tags; at most {MAX_TAGS}"
-    long = [t for t in tags if len(t) > MAX_TAG_LENGTH]
+    if len(tags) > domain.PROJECT_TAGS_MAX:
+        return f"{len(tags)} tags; at most {domain.PROJECT_TAGS_MAX}"
+    long = [t for t in tags if len(t) > domain.PROJECT_TAG_LENGTH_MAX]
     if long:
-        return f"tag “{long[0][:20]}…” is longer than {MAX_TAG_LENGTH} characters"
+        return f"tag “{long[0][:20]}…” is longer than {domain.PROJECT_TAG_LENGTH_MAX} characters"
     return None
 
 
@@ -115,12 +115,12 @@ def read_projects(data: bytes) -> Parsed:
         if column not in frame:
             frame[column] = ""
     problems.where(frame, frame["title"] == "", "missing title")
-    problems.where(frame, frame["title"].str.len() > PROJECT_TITLE_MAX,
-                   f"title longer than {PROJECT_TITLE_MAX} characters")
-    problems.where(frame, frame["description"].str.len() > PROJECT_DESCRIPTION_MAX,
-                   f"description longer than {PROJECT_DESCRIPTION_MAX:,} characters")
-    problems.where(frame, frame["code"].str.len() > PROJECT_CODE_MAX,
-                   f"code longer than {PROJECT_CODE_MAX} characters")
+    problems.where(frame, frame["title"].str.len() > domain.PROJECT_TITLE_MAX,
+                   f"title longer than {domain.PROJECT_TITLE_MAX} characters")
+    problems.where(frame, frame["description"].str.len() > domain.PROJECT_DESCRIPTION_MAX,
+                   f"description longer than {domain.PROJECT_DESCRIPTION_MAX:,} characters")
+    problems.where(frame, frame["code"].str.len() > domain.PROJECT_CODE_MAX,
+                   f"code longer than {domain.PROJECT_CODE_MAX} characters")
     capacity = integer_column(frame, "capacity", problems, label="capacity", blank_ok=False)
     minimum = integer_column(frame, "min_students", problems, label="min_students", blank_ok=True).fillna(0)
     over = capacity.notna() & (minimum > capacity).fillna(False)
@@ -130,8 +130,8 @@ def read_projects(data: bytes) -> Parsed:
     bad_sup = (sup != "") & ~sup.str.fullmatch(EMAIL_RE).fillna(False)
     problems.where(frame, bad_sup, lambda rows: [f"bad supervisor email “{v}”" for v in rows["supervisor_email"]])
     status = frame["status"].str.lower()
-    problems.where(frame, (status != "") & ~status.isin(STATUSES),
-                   lambda rows: [f"unknown status “{v}” (use {', '.join(STATUSES)})" for v in rows["status"]])
+    problems.where(frame, (status != "") & ~status.isin(ProjectStatus.values()),
+                   lambda rows: [f"unknown status “{v}” (use {', '.join(ProjectStatus)})" for v in rows["status"]])
     tags = frame["tags"].map(split_tags)
     tag_msgs = tags.map(tag_problem)
     problems.where(frame, tag_msgs.notna(), lambda rows: tag_msgs[rows.index].tolist())

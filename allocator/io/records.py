@@ -4,20 +4,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from allocator.domain import Role
 
-# The limits a proposal form enforces; an import must not let longer text in by the back door.
-PROJECT_TITLE_MAX = 300
-PROJECT_DESCRIPTION_MAX = 20_000
-PROJECT_CODE_MAX = 40
-PERSON_NAME_MAX = 200
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_JSON_BYTES = 50 * 1024 * 1024
+# What people write in a role column, for the role it means; the limits of every field are domain's, the
+# same for a file as for the forms.
 ROLE_NAMES = {
-    "student": "student", "students": "student", "learner": "student",
-    "staff": "staff", "supervisor": "staff", "supervisors": "staff", "lecturer": "staff", "academic": "staff",
+    "student": Role.STUDENT, "students": Role.STUDENT, "learner": Role.STUDENT,
+    "staff": Role.STAFF, "supervisor": Role.STAFF, "supervisors": Role.STAFF, "lecturer": Role.STAFF,
+    "academic": Role.STAFF,
 }
-STATUSES = ("proposed", "approved", "rejected", "withdrawn")
 # Plain ASCII addresses: university accounts are, and SQLite's lower() (the users table checks that
 # emails are lower case) only folds ASCII.
 EMAIL_RE = re.compile(
@@ -25,9 +23,6 @@ EMAIL_RE = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-MAX_CAPACITY = 10_000
-MAX_TAGS = 20
-MAX_TAG_LENGTH = 50
 WIDE_CHOICE = re.compile(r"^(?:choice|preference|pref|option|rank)_?(\d+)$")
 
 

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from allocator.io.records import BadFile, EMAIL_RE, FORMULA_STARTS, MAX_CAPACITY, RowError
+from allocator import domain
+from allocator.io.records import BadFile, EMAIL_RE, FORMULA_STARTS, RowError
 from allocator.io.decoding import decode
 
 
@@ -164,7 +165,7 @@ def email_column(frame: pd.DataFrame, column: str, problems: Problems, label: st
 
 
 def integer_column(frame: pd.DataFrame, column: str, problems: Problems, *, label: str, blank_ok: bool,
-              minimum: int = 0, maximum: int = MAX_CAPACITY) -> pd.Series:
+              minimum: int = 0, maximum: int = domain.PROJECT_CAPACITY_MAX) -> pd.Series:
     """The column as nullable integers; "3" and "3.0" are 3, anything else is a problem on its line."""
     raw = frame[column]
     numbers = pd.to_numeric(raw.str.replace(",", "", regex=False), errors="coerce")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from allocator.io.records import (MAX_CAPACITY, MAX_TAGS, MAX_TAG_LENGTH, PERSON_NAME_MAX, PROJECT_CODE_MAX,
-                                  PROJECT_DESCRIPTION_MAX, PROJECT_TITLE_MAX, STATUSES)
+from allocator import domain
+from allocator.domain import ProjectStatus
 from allocator.io.writers import to_csv_bytes
 
 
@@ -22,26 +22,29 @@ EXAMPLE_PROJECT_CODE = "P-001"
 TEMPLATES: dict[str, tuple[TemplateColumn, ...]] = {
     "people": (
         TemplateColumn("email", EXAMPLE_STUDENT, "required; the person's university email"),
-        TemplateColumn("name", "Ada Student", f"their name, up to {PERSON_NAME_MAX} characters"),
+        TemplateColumn("name", "Ada Student", f"their name, up to {domain.PERSON_NAME_MAX} characters"),
         TemplateColumn("role", "student", "required; student or staff (also: supervisor, lecturer, academic)"),
         TemplateColumn("max_load", "", "staff only, optional: the most students they supervise, a whole "
                                        "number; blank for no limit"),
     ),
     "projects": (
-        TemplateColumn("code", EXAMPLE_PROJECT_CODE, f"optional, up to {PROJECT_CODE_MAX} characters; matches "
-                                                     "an existing project to update it (else the title does)"),
-        TemplateColumn("title", "Robots that water the allotment", f"required, up to {PROJECT_TITLE_MAX} characters"),
+        TemplateColumn("code", EXAMPLE_PROJECT_CODE, f"optional, up to {domain.PROJECT_CODE_MAX} characters; "
+                                                     "matches an existing project to update it (else the title does)"),
+        TemplateColumn("title", "Robots that water the allotment",
+                       f"required, up to {domain.PROJECT_TITLE_MAX} characters"),
         TemplateColumn("description", "Build **small robots** that water the allotment.",
-                       f"optional, Markdown, up to {PROJECT_DESCRIPTION_MAX:,} characters"),
-        TemplateColumn("capacity", "3", f"required; places, a whole number from 0 to {MAX_CAPACITY:,}"),
+                       f"optional, Markdown, up to {domain.PROJECT_DESCRIPTION_MAX:,} characters"),
+        TemplateColumn("capacity", "3", f"required; places, a whole number from {domain.PROJECT_CAPACITY_MIN} to "
+                                        f"{domain.PROJECT_CAPACITY_MAX:,}"),
         TemplateColumn("min_students", "1", "optional; the fewest students it runs with, 0 to capacity "
                                             "(blank: 0)"),
         TemplateColumn("supervisor_email", EXAMPLE_SUPERVISOR, "optional; the email of a staff member of "
                                                                "this cohort"),
-        TemplateColumn("tags", "robotics; sustainability", f"optional; up to {MAX_TAGS} tags separated by ; or "
-                                                           f", each up to {MAX_TAG_LENGTH} characters"),
-        TemplateColumn("status", "approved", f"optional; one of {', '.join(STATUSES)} (blank: the choice on the "
-                                             "page)"),
+        TemplateColumn("tags", "robotics; sustainability",
+                       f"optional; up to {domain.PROJECT_TAGS_MAX} tags separated by ; or , each up to "
+                       f"{domain.PROJECT_TAG_LENGTH_MAX} characters"),
+        TemplateColumn("status", ProjectStatus.APPROVED.value,
+                       f"optional; one of {', '.join(ProjectStatus)} (blank: the choice on the page)"),
     ),
     "preferences": (
         TemplateColumn("student_email", EXAMPLE_STUDENT, "required; a student of this cohort"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from collections.abc import Callable, Sequence
 
+from allocator.domain import Role
+
 
 Progress = Callable[[int, int, str], None]
 """Called as rows go in: (rows written so far, rows to write in all, what is being written)."""
@@ -13,7 +15,7 @@ Progress = Callable[[int, int, str], None]
 class DemoAccount:
     email: str
     name: str
-    role: str  # "student", "staff" or "admin": what a local sign-in screen files them under
+    role: Role  # what a local sign-in screen files them under
 
 
 DEMO_STUDENT = "student@demo.example"
@@ -21,9 +23,9 @@ DEMO_STAFF = "staff@demo.example"
 DEMO_ADMIN = "admin@demo.example"
 # The first users of a seeded database, in this order, so a local sign-in screen can offer them by name.
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount(DEMO_STUDENT, "Sam Student (student)", "student"),
-    DemoAccount(DEMO_STAFF, "Sasha Staff (supervisor)", "staff"),
-    DemoAccount(DEMO_ADMIN, "Alex Admin (coordinator)", "admin"),
+    DemoAccount(DEMO_STUDENT, "Sam Student (student)", Role.STUDENT),
+    DemoAccount(DEMO_STAFF, "Sasha Staff (supervisor)", Role.STAFF),
+    DemoAccount(DEMO_ADMIN, "Alex Admin (coordinator)", Role.ADMIN),
 )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from allocator.domain import Objective, ProjectStatus, Role
 from allocator.seeding.demo import DEMO_ACCOUNTS, DEMO_STAFF, DEMO_STUDENT
 from allocator.seeding.catalogue import TAGS, TAG_WEIGHTS, project_text
 from allocator.seeding.names import COHORT_KINDS, People, cohort_names, company_names
@@ -118,7 +119,7 @@ def make_plan(*, students: int, projects: int, staff: int, cohorts: int, seed: i
 
     for account in DEMO_ACCOUNTS:
         people.take(account.email)
-        person(account.email, account.name, is_admin=account.role == "admin")
+        person(account.email, account.name, is_admin=account.role == Role.ADMIN)
 
     base = now.replace(minute=0, second=0, microsecond=0)
     day = timedelta(days=1)
@@ -135,7 +136,7 @@ def make_plan(*, students: int, projects: int, staff: int, cohorts: int, seed: i
         cohort_row = dict(
             name=name, archived=False, proposals_open_at=prefs_open - 35 * day, proposals_close_at=prefs_open - 7 * day,
             preferences_open_at=prefs_open, preferences_close_at=prefs_close, phase_override=None,
-            min_choices=3, max_choices=8, allow_unranked=False, default_objective="generous", auto_approve=False,
+            min_choices=3, max_choices=8, allow_unranked=False, default_objective=Objective.GENEROUS.value, auto_approve=False,
             responses_locked=False, created_at=now,
         )
 
@@ -155,7 +156,7 @@ def make_plan(*, students: int, projects: int, staff: int, cohorts: int, seed: i
             title, description = project_text(r, tags, capacity[i], min_students, companies, titles)
             project_rows.append(dict(
                 code=f"{prefix}-{i + 1:03d}", title=title, description=description, capacity=capacity[i],
-                min_students=min_students, tags=tags, status="proposed" if i in proposed else "approved",
+                min_students=min_students, tags=tags, status=(ProjectStatus.PROPOSED if i in proposed else ProjectStatus.APPROVED).value,
                 reject_reason=None, supervisor=supervisors[i], created_at=now, updated_at=now,
             ))
 

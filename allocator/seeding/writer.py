@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, exists, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from allocator import db
+from allocator.domain import ProjectStatus, Role
 from allocator.models import Base, Cohort, Membership, Preference, Project, User, utcnow
 from allocator.seeding.demo import CohortExists, Progress, SeedSummary
 from allocator.seeding.names import cohort_names
@@ -129,9 +130,9 @@ def _seed(conn: Connection, *, students: int, projects: int, staff: int, cohorts
 
     memberships = []
     for plan, cohort_id in zip(plans, cohort_ids):
-        memberships += [dict(cohort_id=cohort_id, user_id=user_ids[e], role="staff", max_load=None,
+        memberships += [dict(cohort_id=cohort_id, user_id=user_ids[e], role=Role.STAFF.value, max_load=None,
                              preferences_saved_at=None, created_at=now) for e in plan.staff]
-        memberships += [dict(cohort_id=cohort_id, user_id=user_ids[e], role="student", max_load=None,
+        memberships += [dict(cohort_id=cohort_id, user_id=user_ids[e], role=Role.STUDENT.value, max_load=None,
                              preferences_saved_at=plan.saved_at.get(e), created_at=now) for e in plan.students]
     writer.insert(Membership, memberships, "memberships")
 
@@ -159,7 +160,7 @@ def _seed(conn: Connection, *, students: int, projects: int, staff: int, cohorts
         staff=len({e for p in plans for e in p.staff}),
         admins=sum(1 for u in users if u["is_admin"]),
         projects=len(project_rows),
-        proposed=sum(1 for p in project_rows if p["status"] == "proposed"),
+        proposed=sum(1 for p in project_rows if p["status"] == ProjectStatus.PROPOSED),
         preferences=len(preferences),
         submitted=sum(len(p.rankings) for p in plans),
     )

@@ -8,7 +8,7 @@ from allocator.services.audit import *  # noqa: F401,F403
 from allocator.services.cohorts import *  # noqa: F401,F403
 from allocator.services.projects import *  # noqa: F401,F403
 from allocator.services.phases import (  # noqa: F401
-    PHASE_LABELS, Window, phase_of, preferences_open, proposals_open, window_of,
+    Window, phase_of, preferences_open, proposals_open, window_of,
 )
 from allocator.services.notifications import *  # noqa: F401,F403
 from allocator.services.preferences import *  # noqa: F401,F403

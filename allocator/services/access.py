@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from allocator.domain import Role
 from allocator.models import AuditEvent, Cohort, Membership, User
 from allocator.services.errors import NotAllowed, NotFound
 
@@ -45,11 +46,11 @@ class Roles:
 
     @property
     def is_staff(self) -> bool:
-        return any(c.role == "staff" for c in self.cohorts)
+        return any(c.role == Role.STAFF for c in self.cohorts)
 
     @property
     def is_student(self) -> bool:
-        return any(c.role == "student" for c in self.cohorts)
+        return any(c.role == Role.STUDENT for c in self.cohorts)
 
     @property
     def enrolled(self) -> bool:
@@ -153,7 +154,7 @@ def require_member(session: Session, actor: Actor, cohort_id: int, role: str | N
     query = select(Membership).where(Membership.cohort_id == cohort_id, Membership.user_id == actor.user_id)
     membership = session.scalar(query.with_for_update() if lock else query)
     if membership is None or (role is not None and membership.role != role):
-        who = {"student": "students", "staff": "staff"}.get(role or "", "members")
+        who = {Role.STUDENT: "students", Role.STAFF: "staff"}.get(role or "", "members")
         raise NotAllowed(f"Only {who} of this cohort can do this.")
     return membership
 
@@ -170,7 +171,7 @@ def require_member_or_admin(session: Session, actor: Actor, cohort_id: int) -> M
 class SignInChoice:
     email: str
     name: str
-    role: str  # "admin", "staff" or "student"
+    role: str  # a Role: admin, staff or student
 
 
 def sign_in_choices(session: Session, *, per_role: int = 6) -> list[SignInChoice]:
@@ -178,8 +179,8 @@ def sign_in_choices(session: Session, *, per_role: int = 6) -> list[SignInChoice
     Microsoft sign-in configured there is no such screen."""
     admins = session.scalars(select(User).where(User.is_admin.is_(True), User.active.is_(True))
                              .order_by(User.id).limit(per_role)).all()
-    choices = [SignInChoice(u.email, u.name, "admin") for u in admins]
-    for role in ("staff", "student"):
+    choices = [SignInChoice(u.email, u.name, Role.ADMIN) for u in admins]
+    for role in (Role.STAFF, Role.STUDENT):
         rows = session.execute(
             select(User.email, User.name).join(Membership, Membership.user_id == User.id)
             .where(Membership.role == role, User.active.is_(True), User.is_admin.is_(False))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator import engine, io
+from allocator.domain import Objective
 from allocator.models import Cohort, Project, Response, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import cohort_names, run_of, stored_record
@@ -126,7 +127,7 @@ def export_run(session: Session, *, actor: Actor, run_id: int) -> RunExport:
         "profile": list(run.profile) if run.profile else [0] * (problem.k + 1), "cost": run.cost or 0,
         "seconds": run.seconds, "solver": run.solver, "message": stored.engine_message,
         "bound": dict(stored.bound), "seed": settings.seed,
-        "weights": list(settings.weights) if run.objective == "weighted" and settings.weights else None,
+        "weights": list(settings.weights) if run.objective == Objective.WEIGHTED and settings.weights else None,
     }
     # The result must read back against the problem, as the CLI would read it.
     engine.parse_result(result, problem)

@@ -15,6 +15,7 @@ from sqlalchemy import and_, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from allocator import config, mail
+from allocator.domain import ProjectStatus, Role, RunKind, RunStatus
 from allocator.models import (
     AllocationRun,
     Assignment,
@@ -193,7 +194,7 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
     projects they left or joined)."""
     require_admin(session, actor)
     run = run_of(session, run_id)
-    if run.status == "infeasible":
+    if run.status == RunStatus.INFEASIBLE:
         raise Invalid("An infeasible run has no allocation to publish.")
     if run.published_at is not None:
         raise Invalid(f"Run #{run.id} is already the published allocation.")
@@ -336,9 +337,9 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
     base = stored_record(session, published).settings
     students = set(session.scalars(
         select(Membership.user_id).join(User, User.id == Membership.user_id)
-        .where(Membership.cohort_id == cohort_id, Membership.role == "student", User.active.is_(True))))
+        .where(Membership.cohort_id == cohort_id, Membership.role == Role.STUDENT, User.active.is_(True))))
     approved = set(session.scalars(select(Project.id).where(Project.cohort_id == cohort_id,
-                                                            Project.status == "approved")))
+                                                            Project.status == ProjectStatus.APPROVED)))
     keep = [(s, p, f"kept from run #{run_id}") for s, p in session.execute(
         select(Assignment.student_id, Assignment.project_id)
         .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None)).order_by(Assignment.student_id))
@@ -356,7 +357,7 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
         time_limit=base.time_limit))
     label = clean_label(label) or f"Re-run for {len(declined)} declined"
     run, view = solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label,
-                                kind="rerun-declined", parent_run_id=run_id,
+                                kind=RunKind.RERUN_DECLINED, parent_run_id=run_id,
                                 declined=declined_ids)
     record_audit(session, actor=actor, action="allocation.rerun_declined", cohort_id=cohort_id, run_id=run.id,
                  parent_run_id=run_id, status=run.status, kept=len(keep),

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from allocator import io
+from allocator import domain, io
+from allocator.domain import ProjectStatus, Role
 from allocator.models import Membership, Notification, Preference, Project, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
@@ -28,10 +29,8 @@ from allocator.services.proposals import clean_description, clean_title
 
 __all__ = ["CatalogueRow", "Catalogue", "BulkResult", "catalogue", "approve_projects", "reject_projects",
            "approve_project", "reject_project", "bulk_edit_projects", "parse_tags", "SupervisorChoice",
-           "supervisor_choices", "edit_project", "PROJECT_CODE_MAX"]
+           "supervisor_choices", "edit_project"]
 
-MAX_REASON = 2000
-PROJECT_CODE_MAX = io.PROJECT_CODE_MAX
 
 
 @dataclass(frozen=True)
@@ -121,22 +120,22 @@ def catalogue(session: Session, *, actor: Actor, cohort_id: int, statuses: Seque
         select(Project, supervisor.name, supervisor.email)
         .outerjoin(supervisor, supervisor.id == Project.supervisor_id)
         .where(Project.cohort_id == cohort_id)
-        .order_by(case((Project.status == "proposed", 0), (Project.status == "approved", 1), else_=2),
+        .order_by(case((Project.status == ProjectStatus.PROPOSED, 0), (Project.status == ProjectStatus.APPROVED, 1), else_=2),
                   Project.title, Project.id)
     ).all()
     demand = {pid: (int(first or 0), int(total)) for pid, first, total in session.execute(
         select(Preference.project_id, func.sum(case((Preference.rank == 1, 1), else_=0)), func.count())
         .where(Preference.cohort_id == cohort_id).group_by(Preference.project_id))}
     students = session.scalar(select(func.count()).select_from(Membership)
-                              .where(Membership.cohort_id == cohort_id, Membership.role == "student")) or 0
+                              .where(Membership.cohort_id == cohort_id, Membership.role == Role.STUDENT)) or 0
     rows = [CatalogueRow(
         id=p.id, code=p.code, title=p.title, description=p.description or "", status=p.status,
         reject_reason=p.reject_reason, supervisor_id=p.supervisor_id, supervisor_name=name or "(no supervisor)",
         supervisor_email=email or "", capacity=p.capacity, min_students=p.min_students, tags=tuple(p.tags or ()),
         first_choices=demand.get(p.id, (0, 0))[0], any_rank=demand.get(p.id, (0, 0))[1], updated_at=p.updated_at,
     ) for p, name, email in projects]
-    approved = [r for r in rows if r.status == "approved"]
-    proposed = [r for r in rows if r.status == "proposed"]
+    approved = [r for r in rows if r.status == ProjectStatus.APPROVED]
+    proposed = [r for r in rows if r.status == ProjectStatus.PROPOSED]
     shown = rows
     if statuses:
         shown = [r for r in shown if r.status in statuses]
@@ -178,12 +177,12 @@ def approve_projects(session: Session, *, actor: Actor, cohort_id: int, project_
     require_admin(session, actor)
     cohort_of(session, cohort_id)
     projects = _projects(session, cohort_id, project_ids)
-    skipped = tuple(f"“{p.title}” was withdrawn by its supervisor." for p in projects if p.status == "withdrawn")
-    todo = [p for p in projects if p.status in ("proposed", "rejected")]
-    already = sum(1 for p in projects if p.status == "approved")
+    skipped = tuple(f"“{p.title}” was withdrawn by its supervisor." for p in projects if p.status == ProjectStatus.WITHDRAWN)
+    todo = [p for p in projects if p.status in (ProjectStatus.PROPOSED, ProjectStatus.REJECTED)]
+    already = sum(1 for p in projects if p.status == ProjectStatus.APPROVED)
     now = utcnow()
     for p in todo:
-        p.status, p.reject_reason, p.updated_at = "approved", None, now
+        p.status, p.reject_reason, p.updated_at = ProjectStatus.APPROVED, None, now
     if todo:
         session.flush()
         _notify_supervisors(session, cohort_id, todo, "project_approved", "Project approved: {title}",
@@ -201,16 +200,16 @@ def reject_projects(session: Session, *, actor: Actor, cohort_id: int, project_i
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Give a reason for the rejection: the supervisor sees it.")
-    if len(reason) > MAX_REASON:
-        raise Invalid(f"Keep the reason under {MAX_REASON} characters.")
+    if len(reason) > domain.REJECT_REASON_MAX:
+        raise Invalid(f"Keep the reason under {domain.REJECT_REASON_MAX} characters.")
     cohort_of(session, cohort_id)
     projects = _projects(session, cohort_id, project_ids)
-    skipped = tuple(f"“{p.title}” was withdrawn by its supervisor." for p in projects if p.status == "withdrawn")
-    todo = [p for p in projects if p.status != "withdrawn" and (p.status != "rejected" or p.reject_reason != reason)]
+    skipped = tuple(f"“{p.title}” was withdrawn by its supervisor." for p in projects if p.status == ProjectStatus.WITHDRAWN)
+    todo = [p for p in projects if p.status != ProjectStatus.WITHDRAWN and (p.status != ProjectStatus.REJECTED or p.reject_reason != reason)]
     already = len(projects) - len(todo) - len(skipped)
     now = utcnow()
     for p in todo:
-        p.status, p.reject_reason, p.updated_at = "rejected", reason, now
+        p.status, p.reject_reason, p.updated_at = ProjectStatus.REJECTED, reason, now
     if todo:
         session.flush()
         _notify_supervisors(session, cohort_id, todo, "project_rejected", "Project not approved: {title}",
@@ -253,8 +252,9 @@ def _edited(row: Mapping[str, Any], project: Project) -> tuple[tuple, list[str]]
     capacity, minimum, tags = project.capacity, project.min_students, tuple(project.tags or ())
     if "capacity" in row:
         capacity = _whole(row["capacity"])
-        if capacity is None or not 0 <= capacity <= io.MAX_CAPACITY:
-            row_problems.append(f"capacity must be a whole number from 0 to {io.MAX_CAPACITY}")
+        if capacity is None or not domain.PROJECT_CAPACITY_MIN <= capacity <= domain.PROJECT_CAPACITY_MAX:
+            row_problems.append(f"capacity must be a whole number from {domain.PROJECT_CAPACITY_MIN} to "
+                                f"{domain.PROJECT_CAPACITY_MAX}")
     if "min_students" in row:
         minimum = _whole(row["min_students"])
         if minimum is None or minimum < 0:
@@ -339,7 +339,7 @@ def supervisor_choices(session: Session, *, actor: Actor, cohort_id: int) -> tup
     cohort_of(session, cohort_id)
     return tuple(SupervisorChoice(uid, name, email) for uid, name, email in session.execute(
         select(User.id, User.name, User.email).join(Membership, Membership.user_id == User.id)
-        .where(Membership.cohort_id == cohort_id, Membership.role == "staff")
+        .where(Membership.cohort_id == cohort_id, Membership.role == Role.STAFF)
         .order_by(func.lower(User.name), User.id)))
 
 
@@ -351,8 +351,8 @@ def _clean_code(session: Session, cohort_id: int, project_id: int, code: Any) ->
     code = code.strip()
     if not code:
         return None
-    if len(code) > io.PROJECT_CODE_MAX:
-        raise Invalid(f"The code is {len(code)} characters long; please keep it to {io.PROJECT_CODE_MAX} or fewer.")
+    if len(code) > domain.PROJECT_CODE_MAX:
+        raise Invalid(f"The code is {len(code)} characters long; please keep it to {domain.PROJECT_CODE_MAX} or fewer.")
     other = session.scalar(select(Project.title).where(Project.cohort_id == cohort_id, Project.code == code,
                                                        Project.id != project_id))
     if other is not None:

@@ -15,16 +15,17 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from allocator import config
-from allocator.models import OBJECTIVES, PHASES, Cohort, Membership, Project, utcnow
+from allocator.domain import Objective, Phase, ProjectStatus, Role
+from allocator.models import Cohort, Membership, Project, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import CohortView, cohort_of, get_cohort, published_run_id
 from allocator.services.errors import Invalid
+from allocator import domain
 
 __all__ = ["UNSET", "CohortSettingsForm", "create_cohort", "rename_cohort", "archive_cohort", "unarchive_cohort",
            "copy_cohort", "update_cohort_settings", "cohort_settings_form", "local_to_utc", "utc_to_local"]
 
-MAX_CHOICES_LIMIT = 50
 DATE_FIELDS = ("proposals_open_at", "proposals_close_at", "preferences_open_at", "preferences_close_at")
 SETTING_FIELDS = (*DATE_FIELDS, "phase_override", "min_choices", "max_choices", "allow_unranked",
                   "default_objective", "auto_approve", "responses_locked")
@@ -88,8 +89,8 @@ def clean_cohort_name(session: Session, name: str, *, exclude_id: int | None = N
     name = " ".join((name or "").split())
     if not name:
         raise Invalid("Give the cohort a name.")
-    if len(name) > 200:
-        raise Invalid("A cohort name can be at most 200 characters.")
+    if len(name) > domain.COHORT_NAME_MAX:
+        raise Invalid(f"A cohort name can be at most {domain.COHORT_NAME_MAX} characters.")
     query = select(Cohort.id).where(func.lower(Cohort.name) == name.lower())
     if exclude_id is not None:
         query = query.where(Cohort.id != exclude_id)
@@ -159,22 +160,22 @@ def copy_cohort(session: Session, *, actor: Actor, cohort_id: int, name: str,
     session.flush()
     staff = session.execute(
         select(Membership.user_id, Membership.max_load)
-        .where(Membership.cohort_id == cohort_id, Membership.role == "staff").order_by(Membership.id)
+        .where(Membership.cohort_id == cohort_id, Membership.role == Role.STAFF).order_by(Membership.id)
     ).all()
     now = utcnow()
     if staff:
-        session.execute(insert(Membership), [dict(cohort_id=cohort.id, user_id=uid, role="staff", max_load=load,
+        session.execute(insert(Membership), [dict(cohort_id=cohort.id, user_id=uid, role=Role.STAFF, max_load=load,
                                                   created_at=now) for uid, load in staff])
     projects = session.execute(
         select(Project.code, Project.title, Project.description, Project.capacity, Project.min_students,
                Project.tags, Project.status, Project.supervisor_id)
-        .where(Project.cohort_id == cohort_id, Project.status.in_(("approved", "proposed"))).order_by(Project.id)
+        .where(Project.cohort_id == cohort_id, Project.status.in_(domain.LIVE_PROJECT_STATUSES)).order_by(Project.id)
     ).all()
     if projects:
         session.execute(insert(Project), [
             dict(cohort_id=cohort.id, code=p.code, title=p.title, description=p.description or "",
                  capacity=p.capacity, min_students=p.min_students, tags=list(p.tags or []),
-                 status=p.status if keep_status else "proposed", supervisor_id=p.supervisor_id,
+                 status=p.status if keep_status else ProjectStatus.PROPOSED, supervisor_id=p.supervisor_id,
                  created_at=now, updated_at=now)
             for p in projects
         ])
@@ -210,16 +211,16 @@ def _settings_problems(session: Session, cohort_id: int, *, new: dict[str, Any],
     lo, hi = new["min_choices"], new["max_choices"]
     if lo is not None and lo < 0:
         problems.append("The minimum number of choices cannot be negative.")
-    if hi is not None and not 1 <= hi <= MAX_CHOICES_LIMIT:
-        problems.append(f"The maximum number of choices must be between 1 and {MAX_CHOICES_LIMIT}.")
+    if hi is not None and not 1 <= hi <= domain.CHOICES_MAX:
+        problems.append(f"The maximum number of choices must be between 1 and {domain.CHOICES_MAX}.")
     if lo is not None and hi is not None and lo > hi:
         problems.append(f"The minimum number of choices ({lo}) is more than the maximum ({hi}).")
-    if new["default_objective"] not in OBJECTIVES:
-        problems.append(f"Unknown objective “{new['default_objective']}”: use one of {', '.join(OBJECTIVES)}.")
+    if new["default_objective"] not in Objective.values():
+        problems.append(f"Unknown objective “{new['default_objective']}”: use one of {', '.join(Objective)}.")
     override = new["phase_override"]
-    if override is not None and override not in PHASES:
-        problems.append(f"Unknown phase “{override}”: use one of {', '.join(PHASES)}, or follow the dates.")
-    elif (override == "published" and given.get("phase_override") == "published"
+    if override is not None and override not in Phase.values():
+        problems.append(f"Unknown phase “{override}”: use one of {', '.join(Phase)}, or follow the dates.")
+    elif (override == Phase.PUBLISHED and given.get("phase_override") == Phase.PUBLISHED
           and published_run_id(session, cohort_id) is None):
         problems.append("No allocation has been published yet: publish one in the Allocation studio first.")
     return problems

@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from allocator.domain import Role
 from allocator.models import AllocationRun, Cohort, Membership
 from allocator.services.access import Actor, require_member_or_admin
 from allocator.services.errors import NotFound
-from allocator.services.phases import PHASE_LABELS, phase_of
+from allocator.services.phases import phase_of
 
 
 __all__ = ['CohortView', 'list_cohorts', 'get_cohort', 'published_run_id']
@@ -77,13 +78,13 @@ def _views(session: Session, cohorts: list[Cohort]) -> list[CohortView]:
         run_id = published.get(c.id)
         phase = phase_of(c, published=run_id is not None)
         views.append(CohortView(
-            id=c.id, name=c.name, archived=c.archived, phase=phase, phase_label=PHASE_LABELS[phase],
+            id=c.id, name=c.name, archived=c.archived, phase=phase, phase_label=phase.label,
             proposals_open_at=c.proposals_open_at, proposals_close_at=c.proposals_close_at,
             preferences_open_at=c.preferences_open_at, preferences_close_at=c.preferences_close_at,
             phase_override=c.phase_override, min_choices=c.min_choices, max_choices=c.max_choices,
             allow_unranked=c.allow_unranked, default_objective=c.default_objective,
             auto_approve=c.auto_approve, responses_locked=c.responses_locked, published_run_id=run_id,
-            students=counts.get((c.id, "student"), 0), staff=counts.get((c.id, "staff"), 0),
+            students=counts.get((c.id, Role.STUDENT), 0), staff=counts.get((c.id, Role.STAFF), 0),
         ))
     return views
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from allocator import config, io
+from allocator.domain import LIVE_PROJECT_STATUSES, MEMBER_ROLES, Role
 from allocator.models import Membership, Preference, Project, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
@@ -80,10 +81,10 @@ def users_by_email(session: Session, emails: Sequence[str]) -> dict[str, tuple[i
 
 
 def _role_change_problem(name: str, old: str, new: str, choices: int, projects: int) -> str | None:
-    if old == "student" and new == "staff" and choices:
+    if old == Role.STUDENT and new == Role.STAFF and choices:
         return (f"{name} has ranked {choices} project(s) as a student; remove them from the cohort first "
                 "(that deletes their preferences) and add them again as staff")
-    if old == "staff" and new == "student" and projects:
+    if old == Role.STAFF and new == Role.STUDENT and projects:
         return f"{name} supervises {projects} project(s) in this cohort; reassign or withdraw those first"
     return None
 
@@ -92,7 +93,7 @@ def _member_query(cohort_id: int):
     prefs = (select(Preference.student_id.label("uid"), func.count().label("n"))
              .where(Preference.cohort_id == cohort_id).group_by(Preference.student_id).subquery())
     supervised = (select(Project.supervisor_id.label("uid"), func.count().label("n"))
-                  .where(Project.cohort_id == cohort_id, Project.status.in_(("proposed", "approved")))
+                  .where(Project.cohort_id == cohort_id, Project.status.in_(LIVE_PROJECT_STATUSES))
                   .group_by(Project.supervisor_id).subquery())
     return (
         select(User.id, User.email, User.name, Membership.role, User.is_admin, User.active, Membership.max_load,
@@ -129,7 +130,7 @@ def list_members(session: Session, *, actor: Actor, cohort_id: int, role: str | 
         query = query.where(or_(func.lower(User.name).like(needle), User.email.like(needle)))
     members = [MemberView(*row) for row in session.execute(query)]
     if submitted is not None:
-        members = [m for m in members if m.role == "student" and (m.choices > 0) == submitted]
+        members = [m for m in members if m.role == Role.STUDENT and (m.choices > 0) == submitted]
     return members
 
 
@@ -157,7 +158,7 @@ def add_member(session: Session, *, actor: Actor, cohort_id: int, email: str, na
         raise Invalid(f"{email} is already in this cohort.")
     _check_load(max_load)
     session.add(Membership(cohort_id=cohort_id, user_id=user.id, role=role,
-                           max_load=max_load if role == "staff" else None))
+                           max_load=max_load if role == Role.STAFF else None))
     session.flush()
     record_audit(session, actor=actor, action="people.add", cohort_id=cohort_id, email=email, role=role)
     return _member(session, cohort_id, user.id)
@@ -173,7 +174,7 @@ def _membership(session: Session, cohort_id: int, user_id: int) -> Membership:
 
 def change_role(session: Session, *, actor: Actor, cohort_id: int, user_id: int, role: str) -> MemberView:
     require_admin(session, actor)
-    if role not in ("student", "staff"):
+    if role not in MEMBER_ROLES:
         raise Invalid("The role must be student or staff.")
     current = _member(session, cohort_id, user_id)
     if current.role != role:
@@ -182,7 +183,7 @@ def change_role(session: Session, *, actor: Actor, cohort_id: int, user_id: int,
             raise Invalid(problem[0].upper() + problem[1:] + ".")
         membership = _membership(session, cohort_id, user_id)
         membership.role = role
-        if role == "student":
+        if role == Role.STUDENT:
             membership.max_load = None
         session.flush()
         record_audit(session, actor=actor, action="people.role", cohort_id=cohort_id, email=current.email,
@@ -201,7 +202,7 @@ def set_max_load(session: Session, *, actor: Actor, cohort_id: int, user_id: int
     require_admin(session, actor)
     _check_load(max_load)
     membership = _membership(session, cohort_id, user_id)
-    if membership.role != "staff":
+    if membership.role != Role.STAFF:
         raise Invalid("Only staff have a maximum load.")
     if membership.max_load != max_load:
         record_audit(session, actor=actor, action="people.max_load", cohort_id=cohort_id, user_id=user_id,
@@ -252,7 +253,7 @@ def set_admin(session: Session, *, actor: Actor, user_id: int, is_admin: bool,
 
 def not_submitted(session: Session, *, actor: Actor, cohort_id: int) -> list[MemberView]:
     """Students of the cohort who have not ranked any project yet."""
-    return list_members(session, actor=actor, cohort_id=cohort_id, role="student", submitted=False)
+    return list_members(session, actor=actor, cohort_id=cohort_id, role=Role.STUDENT, submitted=False)
 
 
 def send_reminders(session: Session, *, actor: Actor, cohort_id: int,
@@ -305,9 +306,9 @@ def _membership_change(row: io.PersonRow, name: str, role: str, current_load: in
             return [], {}, problem
         notes.append(f"role: {role} → {row.role}")
         update_row["role"] = row.role
-        if row.role == "student" and current_load is not None:
+        if row.role == Role.STUDENT and current_load is not None:
             update_row["max_load"] = None
-    if row.role == "staff" and row.has_max_load and load != current_load:
+    if row.role == Role.STAFF and row.has_max_load and load != current_load:
         notes.append(f"max load: {'no limit' if current_load is None else current_load} → "
                      f"{'no limit' if load is None else load}")
         update_row["max_load"] = load
@@ -324,13 +325,13 @@ def _plan_people(session: Session, cohort_id: int, parsed: io.Parsed) -> tuple[i
                                    .where(Preference.cohort_id == cohort_id).group_by(Preference.student_id)).all())
     supervised = dict(session.execute(
         select(Project.supervisor_id, func.count())
-        .where(Project.cohort_id == cohort_id, Project.status.in_(("proposed", "approved")))
+        .where(Project.cohort_id == cohort_id, Project.status.in_(LIVE_PROJECT_STATUSES))
         .group_by(Project.supervisor_id)).all())
     added, changed, unchanged, rejected = [], [], [], list(parsed.errors)
     plan = _PeoplePlan([], [], [], [])
     now = utcnow()
     for row in rows:
-        load = row.max_load if row.role == "staff" else None
+        load = row.max_load if row.role == Role.STAFF else None
         account = users.get(row.email)
         if account is None:
             if not row.name:

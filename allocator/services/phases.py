@@ -4,43 +4,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from allocator.domain import Phase
 from allocator.models import Cohort, utcnow
 
-PHASE_LABELS = {
-    "setup": "Not yet open",
-    "proposals": "Proposals open",
-    "preferences": "Preferences open",
-    "closed": "Preferences closed",
-    "published": "Allocation published",
-}
 
-
-def phase_of(cohort: Cohort, *, published: bool = False, now: datetime | None = None) -> str:
+def phase_of(cohort: Cohort, *, published: bool = False, now: datetime | None = None) -> Phase:
     if cohort.phase_override:
-        return cohort.phase_override
+        return Phase(cohort.phase_override)
     if published:
-        return "published"
+        return Phase.PUBLISHED
     now = now or utcnow()
 
     def within(start: datetime | None, end: datetime | None) -> bool:
         return start is not None and start <= now and (end is None or now < end)
 
     if within(cohort.preferences_open_at, cohort.preferences_close_at):
-        return "preferences"
+        return Phase.PREFERENCES
     if cohort.preferences_close_at is not None and now >= cohort.preferences_close_at:
-        return "closed"
+        return Phase.CLOSED
     if within(cohort.proposals_open_at, cohort.proposals_close_at):
-        return "proposals"
-    return "setup"
+        return Phase.PROPOSALS
+    return Phase.SETUP
 
 
 def proposals_open(phase: str) -> bool:
     # The catalogue freezes when students start ranking: a project must not change under their choice.
-    return phase == "proposals"
+    return phase == Phase.PROPOSALS
 
 
 def preferences_open(phase: str) -> bool:
-    return phase == "preferences"
+    return phase == Phase.PREFERENCES
 
 
 WINDOW_STATES = ("open", "opens", "passed", "closed", "published")
@@ -68,7 +61,7 @@ def window_of(cohort: Cohort, which: str, phase: str, *, now: datetime | None = 
                   else (cohort.preferences_open_at, cohort.preferences_close_at))
     if phase == which:
         return Window("open", phase, closes_at=end if end is not None and end > now else None)
-    if phase == "published":
+    if phase == Phase.PUBLISHED:
         return Window("published", phase)
     if end is not None and now >= end:
         return Window("passed", phase, closes_at=end)

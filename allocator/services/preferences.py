@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.orm import Session, aliased
 
+from allocator.domain import Phase, ProjectStatus, Role
 from allocator.models import Cohort, Membership, Preference, Project, User, utcnow
 from allocator.services.access import Actor, require_member
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid, NotFound
-from allocator.services.phases import PHASE_LABELS, Window, phase_of, preferences_open, window_of
+from allocator.services.phases import Window, phase_of, preferences_open, window_of
 
 __all__ = [
     "ChoiceOption", "RankedChoice", "PreferencesView", "BrowseProject", "ProjectBrowser",
@@ -105,7 +106,7 @@ class ProjectBrowser:
 
 def _student_cohort(session: Session, actor: Actor, cohort_id: int, *, lock: bool = False) -> tuple[Membership, Cohort]:
     """The actor's student membership (locked FOR UPDATE when saving) and the cohort; NotAllowed otherwise."""
-    membership = require_member(session, actor, cohort_id, "student", lock=lock)
+    membership = require_member(session, actor, cohort_id, Role.STUDENT, lock=lock)
     cohort = session.get(Cohort, cohort_id)
     if cohort is None:  # pragma: no cover - the membership's foreign key guarantees it
         raise NotFound("That cohort does not exist.")
@@ -120,7 +121,7 @@ def _approved_options(session: Session, cohort_id: int) -> list[ChoiceOption]:
     rows = session.execute(
         select(Project.id, Project.code, Project.title, User.name)
         .outerjoin(User, User.id == Project.supervisor_id)
-        .where(Project.cohort_id == cohort_id, Project.status == "approved")
+        .where(Project.cohort_id == cohort_id, Project.status == ProjectStatus.APPROVED)
         .order_by(Project.title, Project.id)
     ).all()
     return [ChoiceOption(pid, code, title, name or "(no supervisor)") for pid, code, title, name in rows]
@@ -141,14 +142,14 @@ def _view(session: Session, membership: Membership, cohort: Cohort, phase: str) 
         .where(Preference.cohort_id == cohort.id, Preference.student_id == membership.user_id)
         .order_by(Preference.rank)
     ).all()
-    items = tuple(RankedChoice(rank, pid, title, name or "(no supervisor)", status == "approved")
+    items = tuple(RankedChoice(rank, pid, title, name or "(no supervisor)", status == ProjectStatus.APPROVED)
                   for rank, pid, title, status, name in rows)
     is_open = preferences_open(phase)
     now = utcnow()
     deadline = cohort.preferences_close_at
     time_left = deadline - now if is_open and deadline is not None and deadline > now else None
     return PreferencesView(
-        cohort_id=cohort.id, phase=phase, phase_label=PHASE_LABELS.get(phase, phase), is_open=is_open,
+        cohort_id=cohort.id, phase=phase, phase_label=Phase.label_of(phase), is_open=is_open,
         read_only=not is_open, opens_at=cohort.preferences_open_at, deadline=deadline, time_left=time_left,
         saved_at=membership.preferences_saved_at, min_choices=_effective_min(cohort, len(options)),
         max_choices=cohort.max_choices, items=items, options=tuple(options),
@@ -162,7 +163,7 @@ def _effective_min(cohort: Cohort, approved: int) -> int:
 
 
 def _closed_message(phase: str) -> str:
-    if phase in ("setup", "proposals"):
+    if phase in (Phase.SETUP, Phase.PROPOSALS):
         return "Choosing projects has not opened yet, so nothing was saved."
     return "The deadline for choosing projects has passed, so nothing was saved."
 
@@ -180,7 +181,7 @@ def save_preferences(session: Session, *, actor: Actor, cohort_id: int, project_
 
     catalogue = {pid: (title, status) for pid, title, status in session.execute(
         select(Project.id, Project.title, Project.status).where(Project.cohort_id == cohort_id))}
-    approved = sum(1 for _, status in catalogue.values() if status == "approved")
+    approved = sum(1 for _, status in catalogue.values() if status == ProjectStatus.APPROVED)
 
     seen: set[int] = set()
     for pid in ids:
@@ -192,7 +193,7 @@ def save_preferences(session: Session, *, actor: Actor, cohort_id: int, project_
         if pid not in catalogue:
             raise Invalid("One of the projects in your list is not a project of this cohort.")
         title, status = catalogue[pid]
-        if status != "approved":
+        if status != ProjectStatus.APPROVED:
             raise Invalid(f"“{title}” is no longer available to choose; remove it from your list and save again.")
     minimum = _effective_min(cohort, approved)
     if len(ids) < minimum:
@@ -233,7 +234,7 @@ def check_new_order(session: Session, *, actor: Actor, cohort_id: int, draft: Se
     saved = set(session.scalars(select(Preference.project_id).where(
         Preference.cohort_id == cohort_id, Preference.student_id == membership.user_id)))
     approved = set(session.scalars(select(Project.id).where(
-        Project.cohort_id == cohort_id, Project.status == "approved", Project.id.in_(order))))
+        Project.cohort_id == cohort_id, Project.status == ProjectStatus.APPROVED, Project.id.in_(order))))
     if any(pid not in approved and pid not in saved for pid in order):
         raise Invalid("One of the projects in that order is not one you can choose; your list is unchanged.")
     return order
@@ -262,7 +263,7 @@ def browse_projects(
         .outerjoin(supervisor, supervisor.id == Project.supervisor_id)
         .outerjoin(mine, and_(mine.project_id == Project.id, mine.cohort_id == cohort_id,
                               mine.student_id == actor.user_id))
-        .where(Project.cohort_id == cohort_id, Project.status == "approved")
+        .where(Project.cohort_id == cohort_id, Project.status == ProjectStatus.APPROVED)
         .order_by(Project.title, Project.id)
     ).all()
     everything = [

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
+from allocator.domain import ProjectStatus, Role
 from allocator.models import Project, User
 from allocator.services.access import Actor, require_member_or_admin
 from allocator.services.errors import NotFound
@@ -50,11 +51,11 @@ def _visible(session: Session, actor: Actor, cohort_id: int):
         .outerjoin(supervisor, supervisor.id == Project.supervisor_id)
         .where(Project.cohort_id == cohort_id)
     )
-    if membership is not None and membership.role == "student":
-        query = query.where(Project.status == "approved")
+    if membership is not None and membership.role == Role.STUDENT:
+        query = query.where(Project.status == ProjectStatus.APPROVED)
     elif membership is not None:
         # Staff see the live catalogue and every state of their own proposals.
-        query = query.where(or_(Project.status == "approved", Project.supervisor_id == actor.user_id))
+        query = query.where(or_(Project.status == ProjectStatus.APPROVED, Project.supervisor_id == actor.user_id))
     return query
 
 

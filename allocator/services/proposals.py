@@ -15,30 +15,20 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from allocator import io
+from allocator import domain
+from allocator.domain import Phase, ProjectStatus, Role
 from allocator.models import Assignment, Cohort, Membership, Preference, Project, Response, User, utcnow
 from allocator.services.access import Actor
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid, NotAllowed, NotFound
-from allocator.services.phases import PHASE_LABELS, Window, phase_of, proposals_open, window_of
+from allocator.services.phases import Window, phase_of, proposals_open, window_of
 
 __all__ = [
-    "PROJECT_TITLE_MAX", "PROJECT_CAPACITY_MAX", "PROJECT_DESCRIPTION_MAX", "PROJECT_TAG_MAX_LENGTH",
-    "PROJECT_TAGS_MAX", "PROJECT_STATUS_LABELS",
     "AllocatedStudentView", "StaffProjectView", "StaffProjects",
     "list_my_projects", "propose_project", "update_my_project", "withdraw_my_project",
     "clean_title", "clean_description",
 ]
-
-PROJECT_TITLE_MAX = io.PROJECT_TITLE_MAX
-PROJECT_DESCRIPTION_MAX = io.PROJECT_DESCRIPTION_MAX
-PROJECT_CAPACITY_MAX = 50
-PROJECT_TAG_MAX_LENGTH = 30
-PROJECT_TAGS_MAX = 10
-PROJECT_STATUS_LABELS = {"proposed": "Waiting for approval", "approved": "Approved", "rejected": "Rejected",
-                 "withdrawn": "Withdrawn"}
-
 
 @dataclass(frozen=True)
 class AllocatedStudentView:
@@ -69,7 +59,7 @@ class StaffProjectView:
 
     @property
     def status_label(self) -> str:
-        return PROJECT_STATUS_LABELS.get(self.status, self.status)
+        return ProjectStatus.label_of(self.status)
 
     @property
     def demand_total(self) -> int:
@@ -97,7 +87,7 @@ class StaffProjects:
 def _staff(session: Session, actor: Actor, cohort_id: int) -> tuple[Membership, Cohort]:
     membership = session.scalar(
         select(Membership).where(Membership.cohort_id == cohort_id, Membership.user_id == actor.user_id))
-    if membership is None or membership.role != "staff":
+    if membership is None or membership.role != Role.STAFF:
         raise NotAllowed("Only staff of this cohort can do this.")
     return membership, session.get(Cohort, cohort_id)
 
@@ -144,13 +134,13 @@ def list_my_projects(session: Session, *, actor: Actor, cohort_id: int) -> Staff
     phase = phase_of(cohort, published=run_id is not None)
     projects = list(session.scalars(
         select(Project).where(Project.cohort_id == cohort_id, Project.supervisor_id == actor.user_id)
-        .order_by(Project.status == "withdrawn", Project.title, Project.id)))
+        .order_by(Project.status == ProjectStatus.WITHDRAWN, Project.title, Project.id)))
     tags: set[str] = set()
     for row in session.scalars(select(Project.tags).where(Project.cohort_id == cohort_id,
-                                                          Project.status.in_(("approved", "proposed")))):
+                                                          Project.status.in_(domain.LIVE_PROJECT_STATUSES))):
         tags.update(str(t) for t in (row or ()))
     return StaffProjects(
-        cohort_id=cohort_id, phase=phase, phase_label=PHASE_LABELS.get(phase, phase),
+        cohort_id=cohort_id, phase=phase, phase_label=Phase.label_of(phase),
         can_edit=proposals_open(phase), proposals_close_at=cohort.proposals_close_at,
         auto_approve=cohort.auto_approve, published=run_id is not None, max_load=membership.max_load,
         projects=tuple(_views(session, cohort, projects, run_id)), cohort_tags=tuple(sorted(tags, key=str.casefold)),
@@ -172,8 +162,8 @@ def clean_title(title: Any) -> str:
     if not isinstance(title, str) or not title.strip():
         raise Invalid("Please give the project a title.")
     title = " ".join(title.split())
-    if len(title) > PROJECT_TITLE_MAX:
-        raise Invalid(f"The title is {len(title)} characters long; please keep it to {PROJECT_TITLE_MAX} or fewer.")
+    if len(title) > domain.PROJECT_TITLE_MAX:
+        raise Invalid(f"The title is {len(title)} characters long; please keep it to {domain.PROJECT_TITLE_MAX} or fewer.")
     return title
 
 
@@ -184,8 +174,8 @@ def clean_description(description: Any) -> str:
     if not isinstance(description, str):
         raise Invalid("The description must be text.")
     description = description.strip()
-    if len(description) > PROJECT_DESCRIPTION_MAX:
-        raise Invalid(f"The description is too long; please keep it to {PROJECT_DESCRIPTION_MAX:,} characters.")
+    if len(description) > domain.PROJECT_DESCRIPTION_MAX:
+        raise Invalid(f"The description is too long; please keep it to {domain.PROJECT_DESCRIPTION_MAX:,} characters.")
     return description
 
 
@@ -194,8 +184,8 @@ def _validated(title: Any, description: Any, capacity: Any, min_students: Any, t
     title = clean_title(title)
     description = clean_description(description)
     capacity = _int(capacity, "Capacity")
-    if not 1 <= capacity <= PROJECT_CAPACITY_MAX:
-        raise Invalid(f"Capacity must be between 1 and {PROJECT_CAPACITY_MAX} students.")
+    if not domain.PROJECT_CAPACITY_MIN <= capacity <= domain.PROJECT_CAPACITY_MAX:
+        raise Invalid(f"Capacity must be between {domain.PROJECT_CAPACITY_MIN} and {domain.PROJECT_CAPACITY_MAX:,} students.")
     min_students = _int(min_students, "The minimum number of students")
     if not 0 <= min_students <= capacity:
         raise Invalid(f"The minimum number of students must be between 0 and the capacity ({capacity}).")
@@ -211,13 +201,13 @@ def _validated(title: Any, description: Any, capacity: Any, min_students: Any, t
         tag = " ".join(tag.split())
         if not tag:
             continue
-        if len(tag) > PROJECT_TAG_MAX_LENGTH:
-            raise Invalid(f"The tag “{tag[:40]}” is too long; keep tags to {PROJECT_TAG_MAX_LENGTH} characters.")
+        if len(tag) > domain.PROJECT_TAG_LENGTH_MAX:
+            raise Invalid(f"The tag “{tag[:40]}” is too long; keep tags to {domain.PROJECT_TAG_LENGTH_MAX} characters.")
         if tag.casefold() not in seen:
             seen.add(tag.casefold())
             cleaned.append(tag)
-    if len(cleaned) > PROJECT_TAGS_MAX:
-        raise Invalid(f"Please use at most {PROJECT_TAGS_MAX} tags.")
+    if len(cleaned) > domain.PROJECT_TAGS_MAX:
+        raise Invalid(f"Please use at most {domain.PROJECT_TAGS_MAX} tags.")
     return dict(title=title, description=description, capacity=capacity, min_students=min_students, tags=cleaned)
 
 
@@ -239,7 +229,7 @@ def propose_project(session: Session, *, actor: Actor, cohort_id: int, title: st
     _require_open(session, cohort)
     fields = _validated(title, description, capacity, min_students, tags)
     project = Project(cohort_id=cohort_id, supervisor_id=actor.user_id,
-                      status="approved" if cohort.auto_approve else "proposed", **fields)
+                      status=ProjectStatus.APPROVED if cohort.auto_approve else ProjectStatus.PROPOSED, **fields)
     session.add(project)
     session.flush()
     record_audit(session, actor=actor, action="project.proposed", cohort_id=cohort_id, project_id=project.id,
@@ -264,14 +254,14 @@ def update_my_project(session: Session, *, actor: Actor, cohort_id: int, project
     """Edit one of the actor's projects. A rejected project goes back for approval (its reason cleared)."""
     cohort, project = _own_project(session, actor, cohort_id, project_id)
     _require_open(session, cohort)
-    if project.status == "withdrawn":
+    if project.status == ProjectStatus.WITHDRAWN:
         raise Invalid("This project has been withdrawn; propose it again as a new project instead.")
     fields = _validated(title, description, capacity, min_students, tags)
     changed = sorted(k for k, v in fields.items() if getattr(project, k) != v)
     for key, value in fields.items():
         setattr(project, key, value)
-    if project.status == "rejected":
-        project.status = "approved" if cohort.auto_approve else "proposed"
+    if project.status == ProjectStatus.REJECTED:
+        project.status = ProjectStatus.APPROVED if cohort.auto_approve else ProjectStatus.PROPOSED
         project.reject_reason = None
     project.updated_at = utcnow()
     session.flush()
@@ -284,9 +274,9 @@ def withdraw_my_project(session: Session, *, actor: Actor, cohort_id: int, proje
     """Take one of the actor's projects out of the catalogue (kept, for history, as withdrawn)."""
     cohort, project = _own_project(session, actor, cohort_id, project_id)
     _require_open(session, cohort)
-    if project.status == "withdrawn":
+    if project.status == ProjectStatus.WITHDRAWN:
         raise Invalid("This project is already withdrawn.")
-    project.status = "withdrawn"
+    project.status = ProjectStatus.WITHDRAWN
     project.updated_at = utcnow()
     session.flush()
     record_audit(session, actor=actor, action="project.withdrawn", cohort_id=cohort_id, project_id=project.id,

@@ -12,16 +12,17 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from allocator.domain import Role
 from allocator.models import AllocationRun, Assignment, Cohort, Membership, Preference, Project, Response, User, utcnow
 from allocator.services.access import Actor, require_member
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid
 from allocator.services.notifications import notify_coordinators_of_decline
+from allocator import domain
 
-__all__ = ["RESPONSE_REASON_MAX", "MyAllocationView", "get_my_allocation", "respond_to_allocation"]
+__all__ = ["MyAllocationView", "get_my_allocation", "respond_to_allocation"]
 
-RESPONSE_REASON_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class MyAllocationView:
 
 
 def _membership(session: Session, actor: Actor, cohort_id: int, *, lock: bool = False) -> Membership:
-    return require_member(session, actor, cohort_id, "student", lock=lock)
+    return require_member(session, actor, cohort_id, Role.STUDENT, lock=lock)
 
 
 def _view(session: Session, actor: Actor, cohort: Cohort) -> MyAllocationView:
@@ -108,8 +109,8 @@ def respond_to_allocation(session: Session, *, actor: Actor, cohort_id: int, acc
     if project_id is None:
         raise Invalid("You have no project in the published allocation, so there is nothing to accept or decline.")
     reason = (reason or "").strip()
-    if len(reason) > RESPONSE_REASON_MAX:
-        raise Invalid(f"Please keep the reason under {RESPONSE_REASON_MAX} characters.")
+    if len(reason) > domain.RESPONSE_REASON_MAX:
+        raise Invalid(f"Please keep the reason under {domain.RESPONSE_REASON_MAX} characters.")
     response = session.scalar(select(Response).where(Response.run_id == run_id, Response.student_id == actor.user_id))
     if response is None:
         session.add(Response(run_id=run_id, student_id=actor.user_id, accepted=bool(accept), reason=reason,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from allocator.domain import Objective
 from allocator.models import AllocationRun, Assignment, Preference, Project
 from allocator.services.access import Actor, require_admin
 from allocator.services.run_record import DamagedRecord, RunParameters, settings_from_json
@@ -42,7 +43,7 @@ def describe_tuning(params: RunParameters, titles: dict[int, str] | None = None)
     """What differs from the catalogue and the defaults in one run's settings, in a few words."""
     titles = titles or {}
     parts = []
-    if params.objective == "weighted" and params.weights:
+    if params.objective == Objective.WEIGHTED and params.weights:
         parts.append("weights " + ",".join(str(w) for w in params.weights[:6]) + ("…" if len(params.weights) > 6
                                                                                   else ""))
     if params.capacity_overrides:

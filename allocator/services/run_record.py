@@ -30,11 +30,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from allocator import engine
-from allocator.models import OBJECTIVES
+from allocator import domain, engine
+from allocator.domain import Objective
 from allocator.services.errors import Invalid
 
-__all__ = ["DamagedRecord", "MAX_MESSAGE", "MAX_REASON", "MAX_SEED", "MAX_TIME_LIMIT", "DEFAULT_TIME_LIMIT", "Move", "RECORD_VERSION",
+__all__ = ["DamagedRecord", "MAX_MESSAGE", "MAX_SEED", "MAX_TIME_LIMIT", "DEFAULT_TIME_LIMIT", "Move", "RECORD_VERSION",
            "RunParameters", "RunRecord", "check_settings", "from_json", "local", "people_in", "portable", "project_key",
            "project_of", "settings_from_json", "student_key", "supervisor_key", "to_json", "user_of"]
 
@@ -42,7 +42,6 @@ RECORD_VERSION = 2
 MAX_TIME_LIMIT = 300.0
 # One limit for the studio and the command line: the engine measured it (allocator/engine/solver.py).
 DEFAULT_TIME_LIMIT = engine.DEFAULT_TIME_LIMIT
-MAX_REASON = 500
 MAX_SEED = 2**31 - 1
 MAX_MESSAGE = 20_000
 RECORD_KEYS = {"version", "problem", "settings", "bound", "engine_message", "move", "declined"}
@@ -121,7 +120,7 @@ class RunParameters:
     """What the coordinator tuned for one run. Overrides are (id, value) pairs, sorted; mappings are
     accepted too. `supervisor_capacity_overrides` values may be None: no limit for that supervisor."""
 
-    objective: str = "generous"
+    objective: str = Objective.GENEROUS
     weights: tuple[int, ...] | None = None
     allow_unranked: bool = False
     capacity_overrides: tuple[tuple[int, int], ...] = ()
@@ -148,13 +147,13 @@ def check_settings(params: RunParameters) -> RunParameters:
     """The same parameters, or Invalid naming the first thing wrong with them."""
     if not isinstance(params, RunParameters):
         raise Invalid("Missing run settings.")
-    if params.objective not in OBJECTIVES:
-        raise Invalid(f"Unknown objective “{params.objective}”; choose one of {', '.join(OBJECTIVES)}.")
+    if params.objective not in Objective.values():
+        raise Invalid(f"Unknown objective “{params.objective}”; choose one of {', '.join(Objective)}.")
     if type(params.allow_unranked) is not bool:
         raise Invalid("Allowing unranked placements is a yes or no.")
     if params.weights is not None and any(type(w) is not int or not 0 <= w <= MAX_SEED for w in params.weights):
         raise Invalid("Weights must be whole numbers, 0 or more.")
-    if params.objective == "weighted" and not params.weights:
+    if params.objective == Objective.WEIGHTED and not params.weights:
         raise Invalid("The weighted objective needs one weight per rank, for example 1, 2, 4, 8.")
     if type(params.seed) is not int or not 0 <= params.seed <= MAX_SEED:
         raise Invalid("The tie-breaking seed must be a whole number, 0 or more.")
@@ -170,8 +169,8 @@ def check_settings(params: RunParameters) -> RunParameters:
             raise Invalid("A supervisor's capacity must be a whole number, 0 or more (or blank for no limit).")
     for what, items in (("pin", params.pins), ("forbid", params.forbids)):
         for _, _, reason in items:
-            if len(reason) > MAX_REASON:
-                raise Invalid(f"Please keep the reason for a {what} under {MAX_REASON} characters.")
+            if len(reason) > domain.MOVE_REASON_MAX:
+                raise Invalid(f"Please keep the reason for a {what} under {domain.MOVE_REASON_MAX} characters.")
     pinned = Counter(s for s, _, _ in params.pins)
     if any(n > 1 for n in pinned.values()):
         raise Invalid("A student can be pinned to one project only; remove the extra pin.")
@@ -275,10 +274,10 @@ def _settings(data: Any) -> RunParameters:
         _list(weights, "settings.weights")
     for name in ("pins", "forbids"):
         for row in rows(name, 3):
-            _text(row[2], f"settings.{name}", MAX_REASON)
+            _text(row[2], f"settings.{name}", domain.MOVE_REASON_MAX)
     try:
         params = RunParameters(
-            objective=data.get("objective", "generous"), weights=weights,
+            objective=data.get("objective", Objective.GENEROUS), weights=weights,
             allow_unranked=data.get("allow_unranked", False),
             capacity_overrides=[(project_of(p), n) for p, n in rows("capacity_overrides", 2)],
             minimum_overrides=[(project_of(p), n) for p, n in rows("minimum_overrides", 2)],
@@ -327,7 +326,7 @@ def from_json(data: Any) -> RunRecord:
     if data.get("move") is not None:
         m = _only(data["move"], MOVE_KEYS, "move")
         move = Move(_id_of(m.get("student"), "S"), project_of(m.get("from")), project_of(m.get("to")),
-                    _text(m.get("reason", ""), "move.reason", MAX_REASON))
+                    _text(m.get("reason", ""), "move.reason", domain.MOVE_REASON_MAX))
     declined = tuple(_id_of(s, "S") for s in _list(data.get("declined", []), "declined"))
     return RunRecord(problem=problem, settings=_settings(data.get("settings", {})), bound=bound,
                      engine_message=_text(data.get("engine_message", ""), "engine_message", MAX_MESSAGE),

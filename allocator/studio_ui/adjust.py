@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from allocator import services, ui
+from allocator import domain, services, ui
 from allocator.studio_ui.common import Studio, cached_read, switch_to
 
 UNPLACED = 0  # the "Move to" option that leaves a student without a project
@@ -25,7 +25,7 @@ def draw(studio: Studio) -> None:
     target = st.selectbox("Move to", [*projects, UNPLACED], key="adjust-project", index=None,
                           placeholder="Pick a project (or “no project”)",
                           format_func=lambda p: "— no project (unplaced) —" if p == UNPLACED else projects[p].label)
-    st.text_input("Reason (kept in the audit log)", key="adjust-reason", max_chars=500)
+    st.text_input("Reason (kept in the audit log)", key="adjust-reason", max_chars=domain.MOVE_REASON_MAX)
     cols = st.columns(3)
     if cols[0].button("Move student", key="adjust-move", type="primary", disabled=target is None):
         moved = ui.run_action(services.move_student, actor=actor, run_id=current.id, student_id=student,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from allocator import services, ui
+from allocator.domain import RunStatus
 
 RUN_KEY = "studio-run"  # the run shown in See, Adjust, Publish and Export
 NEXT_RUN = "studio-next-run"  # set by an action; becomes RUN_KEY on the next script run
@@ -59,7 +60,7 @@ class Studio:
             return "—"
         run = self.by_id[run_id]
         flags = " · published" if run.published else ""
-        state = "" if run.status == "optimal" else f" · {run.status}"
+        state = "" if run.status == RunStatus.OPTIMAL else f" · {run.status}"
         return f"{run.name}{state}{flags} · {ui.fmt_datetime(run.created_at)}"
 
 

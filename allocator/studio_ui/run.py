@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from allocator import glossary, services, ui
+from allocator import domain, glossary, services, ui
 from allocator.studio_ui.common import KEEP, Studio, switch_to
 from allocator.studio_ui.tune import tuned
 
@@ -12,7 +12,7 @@ from allocator.studio_ui.tune import tuned
 def draw(studio: Studio) -> None:
     st.subheader("Run on the current preferences")
     st.caption(f"With the settings in **Tune**: {ui.md(_tuned_summary(studio))}.")
-    st.text_input("Name for this run (optional)", key="tune-label", max_chars=200, persist_state=KEEP,
+    st.text_input("Name for this run (optional)", key="tune-label", max_chars=domain.RUN_LABEL_MAX, persist_state=KEEP,
                   placeholder="e.g. generous, Gamma raised to 6")
     if st.button("Run allocation", key="studio-run-button", type="primary"):
         _run(studio)

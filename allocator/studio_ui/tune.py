@@ -11,7 +11,8 @@ import math
 import pandas as pd
 import streamlit as st
 
-from allocator import services, ui
+from allocator import domain, services, ui
+from allocator.domain import Objective
 from allocator.studio_ui.common import FORBIDS, KEEP, PINS, PROJECT_EDITS, SUPERVISOR_EDITS, Studio
 
 PAIRS_SHOWN = "tune-pairs-shown"
@@ -34,7 +35,7 @@ def draw(studio: Studio) -> None:
     st.subheader("Settings for the next run")
     st.selectbox("Objective", list(setup.objective_labels), key="tune-objective",
                  format_func=setup.objective_labels.get, persist_state=KEEP)
-    if st.session_state["tune-objective"] == "weighted":
+    if st.session_state["tune-objective"] == Objective.WEIGHTED:
         st.text_input("Weights per rank (1st, 2nd, …, then unranked)", key="tune-weights", persist_state=KEEP,
                       help="Whole numbers; the run minimises the sum of each student's weight.")
     st.checkbox("Allow placing students on projects they did not rank", key="tune-unranked", persist_state=KEEP)
@@ -123,7 +124,7 @@ def _pair_picker(studio: Studio, kind: str, state_key: str, verb: str) -> None:
     cols[0].selectbox("Student", list(students), key=f"{prefix}-student",
                       format_func=lambda s: f"{students[s].name} · {students[s].email}")
     cols[1].selectbox("Project", list(projects), key=f"{prefix}-project", format_func=lambda p: projects[p].label)
-    st.text_input("Reason (kept in the audit log)", key=f"{prefix}-reason", max_chars=500)
+    st.text_input("Reason (kept in the audit log)", key=f"{prefix}-reason", max_chars=domain.MOVE_REASON_MAX)
     if st.button(f"Add {prefix}", key=f"{prefix}-add"):
         pairs.append((st.session_state[f"{prefix}-student"], st.session_state[f"{prefix}-project"],
                       st.session_state.get(f"{prefix}-reason", "").strip()))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from allocator import auth, config, db, folder_mode, services
+from allocator.domain import Role
 from allocator.ui.actions import service_unavailable
 
 
@@ -33,7 +34,7 @@ class Context:
     roles: services.Roles
     cohort_id: int | None
     cohort_name: str
-    role: str  # "admin", "staff", "student" or "none" for the selected cohort
+    role: str  # a Role (admin, staff, student) or "none" for the selected cohort
     local_mode: bool
 
     @property
@@ -61,11 +62,11 @@ def _local_sign_in(settings: config.Settings) -> str | None:
         st.info("No people yet: run `python seed.py` to create a demo cohort.")
         st.stop()
     st.subheader("Sign in as")
-    for role, label in (("admin", "Coordinator"), ("staff", "Staff"), ("student", "Students")):
+    for role in (Role.ADMIN, Role.STAFF, Role.STUDENT):
         choices = [p for p in people if p.role == role]
         if not choices:
             continue
-        st.markdown(f"**{label}**")
+        st.markdown(f"**{role.label}**")
         for person in choices:
             if st.button(f"{person.name} · {person.email}", key=f"signin-{person.email}",
                          use_container_width=True):
@@ -144,7 +145,7 @@ def establish(settings: config.Settings) -> Context:
         return ctx
     cohort_id, cohort_name = _choose_cohort(cohorts)
     if actor.is_admin:
-        role = "admin"
+        role = Role.ADMIN
     else:
         role = next((c.role for c in roles.cohorts if c.cohort_id == cohort_id), "none")
     ctx = Context(actor, roles, cohort_id, cohort_name, role, local_mode)
@@ -185,7 +186,7 @@ def page_context(*roles: str) -> Context:
     if ctx is None or (roles and ctx.role not in roles):
         st.error("This page is not available to you.")
         st.stop()
-    if ctx.cohort_id is None and "admin" not in roles:
+    if ctx.cohort_id is None and Role.ADMIN not in roles:
         st.info("You are not in any cohort yet.")
         st.stop()
     return ctx

@@ -98,7 +98,17 @@ def test_pages_check_the_role_at_their_top(people):
     for page in ADMIN_PAGES:
         tree = ast.parse((ROOT / page).read_text())
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "page_context"]
-        assert calls and all(any(getattr(a, "value", None) == "admin" for a in c.args) for c in calls), page
+        assert calls and all(c.args and all(is_admin_role(a) for a in c.args) for c in calls), page
+
+
+def is_admin_role(node) -> bool:
+    """`"admin"` or `Role.ADMIN` (allocator.domain) as a call argument."""
+    import ast
+
+    if isinstance(node, ast.Constant):
+        return node.value == "admin"
+    return (isinstance(node, ast.Attribute) and node.attr == "ADMIN" and isinstance(node.value, ast.Name)
+            and node.value.id == "Role")
 
 
 def test_admin_pages_open_for_the_coordinator(people):

@@ -259,3 +259,26 @@ def test_the_seeded_demo_gives_every_role_a_next_step_it_can_take(app_database):
         admin_id = s.scalar(select(User.id).where(User.email == seeding.DEMO_ADMIN))
         cohort = services.get_cohort(s, actor=services.Actor(admin_id, seeding.DEMO_ADMIN, "", True), cohort_id=1)
     assert cohort.phase == "preferences"
+
+
+def test_the_form_opens_and_saves_a_project_imported_at_every_limit(world):
+    """The form's widgets take the same limits as the import: a number input whose bounds were tighter
+    than the stored value would fail to draw, and the service would refuse the save."""
+    from allocator import domain, io, services
+
+    tags = [f"{i:02d}" + "t" * (domain.PROJECT_TAG_LENGTH_MAX - 2) for i in range(domain.PROJECT_TAGS_MAX)]
+    data = io.to_csv_bytes([{"title": "Big catch-all", "capacity": domain.PROJECT_CAPACITY_MAX,
+                             "supervisor_email": STAFF, "tags": "; ".join(tags), "status": "approved"}])
+    with db.session(world["url"]) as s, s.begin():
+        admin = f.actor(f.admin(s))
+        assert services.apply_projects_import(s, actor=admin, cohort_id=world["cohort_id"], data=data).added == 1
+    big = projects_of(world)["Big catch-all"]
+    at = open_page("pages/staff_propose.py")
+    at.selectbox(key="pp-which").select(big.id).run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="pp-capacity").value == domain.PROJECT_CAPACITY_MAX
+    at.text_input(key="pp-title").input("Big catch-all, renamed").run()
+    at.button(key="pp-submit").click().run()
+    assert not at.error and not at.exception
+    p = project(world, big.id)
+    assert (p.title, p.capacity, p.tags) == ("Big catch-all, renamed", domain.PROJECT_CAPACITY_MAX, tags)

@@ -519,7 +519,7 @@ def test_the_studio_code_holds_no_query_and_no_session():
 
 
 def test_every_run_status_has_its_one_explanation():
-    from allocator.models import RUN_STATUSES
+    from allocator.domain import STORED_RUN_STATUSES
 
-    assert set(glossary.STATUS_HELP) == set(RUN_STATUSES)
+    assert set(glossary.STATUS_HELP) == set(STORED_RUN_STATUSES)
     assert all(text.startswith(status.capitalize()) for status, text in glossary.STATUS_HELP.items())

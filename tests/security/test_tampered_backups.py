@@ -9,9 +9,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from allocator import io, services
+from allocator import domain, services
 from allocator.models import AllocationRun, AuditEvent, Cohort, Project, User
-from allocator.services.cohort_admin import MAX_CHOICES_LIMIT
 from tests import factories as f
 
 DAMAGED = "damaged or was edited by hand"
@@ -69,9 +68,9 @@ def test_a_backup_cannot_make_anyone_a_coordinator(session, backup):
 
 @pytest.mark.parametrize("change, message", [
     (lambda d: d["projects"][0].update(description="x" * 1_000_000), r"projects\[0\].description"),
-    (lambda d: d["projects"][0].update(title="T" * (io.PROJECT_TITLE_MAX + 1)), r"projects\[0\].title"),
-    (lambda d: d["people"][0].update(name="N" * (io.PERSON_NAME_MAX + 1)), r"people\[0\].name"),
-    (lambda d: d["projects"][0].update(tags=["t" * (io.MAX_TAG_LENGTH + 1)]), r"projects\[0\].tags"),
+    (lambda d: d["projects"][0].update(title="T" * (domain.PROJECT_TITLE_MAX + 1)), r"projects\[0\].title"),
+    (lambda d: d["people"][0].update(name="N" * (domain.PERSON_NAME_MAX + 1)), r"people\[0\].name"),
+    (lambda d: d["projects"][0].update(tags=["t" * (domain.PROJECT_TAG_LENGTH_MAX + 1)]), r"projects\[0\].tags"),
     (lambda d: d["runs"][0].update(message="m" * 100_000), r"runs\[0\].message"),
 ])
 def test_oversize_text_is_refused(session, backup, change, message):
@@ -87,7 +86,7 @@ def test_oversize_text_is_refused(session, backup, change, message):
     (lambda d: d["runs"][0]["record"]["settings"].update(seed=10**20), r"runs\[0\].record"),
 ])
 def test_huge_numbers_are_refused(session, backup, change, message):
-    assert MAX_CHOICES_LIMIT == 50
+    assert domain.CHOICES_MAX == 50
     refused(session, backup, tampered(backup, change), message)
 
 

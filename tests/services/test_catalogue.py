@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sqlalchemy import event, select
 
-from allocator import services
+from allocator import domain, services
 from allocator.models import AuditEvent, Notification, Project
 from tests import factories as f
 
@@ -226,9 +226,9 @@ def test_title_description_and_code_are_edited_and_audited(session, world):
 def test_the_proposal_forms_limits_apply_and_nothing_changes_on_a_bad_value(session, world):
     p = f.project(session, world["cohort"], world["sup"], title="Robots", code="R1")
     f.project(session, world["cohort"], world["sup"], title="Drones", code="D1")
-    bad = [dict(title="   "), dict(title="x" * (services.PROJECT_TITLE_MAX + 1)),
-           dict(description="y" * (services.PROJECT_DESCRIPTION_MAX + 1)),
-           dict(code="c" * (services.PROJECT_CODE_MAX + 1)), dict(code="D1")]
+    bad = [dict(title="   "), dict(title="x" * (domain.PROJECT_TITLE_MAX + 1)),
+           dict(description="y" * (domain.PROJECT_DESCRIPTION_MAX + 1)),
+           dict(code="c" * (domain.PROJECT_CODE_MAX + 1)), dict(code="D1")]
     for change in bad:
         with pytest.raises(services.Invalid):
             edit(session, world, p, **{"title": "Changed", **change})

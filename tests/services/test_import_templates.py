@@ -7,7 +7,7 @@ import io as std_io
 import pytest
 from sqlalchemy import select
 
-from allocator import io, services
+from allocator import domain, io, services
 from allocator.models import Membership, Preference, Project, User
 from tests import factories as f
 
@@ -28,9 +28,9 @@ def test_each_template_has_its_columns_and_one_example_row(session):
 
 def test_the_accepted_values_quote_the_limits_the_import_enforces():
     accepted = {c.name: c.accepted for c in io.TEMPLATES["projects"]}
-    assert str(io.PROJECT_TITLE_MAX) in accepted["title"]
-    assert f"{io.PROJECT_DESCRIPTION_MAX:,}" in accepted["description"]
-    assert all(s in accepted["status"] for s in io.STATUSES)
+    assert str(domain.PROJECT_TITLE_MAX) in accepted["title"]
+    assert f"{domain.PROJECT_DESCRIPTION_MAX:,}" in accepted["description"]
+    assert all(s in accepted["status"] for s in domain.ProjectStatus.values())
 
 
 def test_the_templates_import_cleanly_one_after_the_other(session):

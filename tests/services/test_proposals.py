@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select
 
-from allocator import services
+from allocator import domain, services
 from allocator.models import AllocationRun, Assignment, AuditEvent, Project, Response, utcnow
 from tests import factories as f
 
@@ -94,10 +94,15 @@ def test_a_title_longer_than_300_characters_is_refused(session, world):
         propose(session, world, title="y" * 301)
 
 
-@pytest.mark.parametrize("capacity", [0, 51, -1, "3", 2.5, True])
-def test_capacity_must_be_a_whole_number_from_1_to_50(session, world, capacity):
+@pytest.mark.parametrize("capacity", [domain.PROJECT_CAPACITY_MAX + 1, -1, "3", 2.5, True])
+def test_capacity_must_be_a_whole_number_within_the_project_limits(session, world, capacity):
     with pytest.raises(services.Invalid, match="(?i)capacity"):
         propose(session, world, capacity=capacity, min_students=0)
+
+
+@pytest.mark.parametrize("capacity", [domain.PROJECT_CAPACITY_MIN, domain.PROJECT_CAPACITY_MAX])
+def test_capacity_at_either_limit_is_accepted(session, world, capacity):
+    assert propose(session, world, capacity=capacity, min_students=0).capacity == capacity
 
 
 @pytest.mark.parametrize("minimum", [-1, 4])
@@ -109,8 +114,8 @@ def test_the_minimum_must_be_between_0_and_the_capacity(session, world, minimum)
 @pytest.mark.parametrize("tags,message", [
     ("robotics, sea", "list"),
     ([1, 2], "tag"),
-    (["x" * 31], "too long"),
-    ([f"t{i}" for i in range(11)], "at most 10"),
+    (["x" * (domain.PROJECT_TAG_LENGTH_MAX + 1)], "too long"),
+    ([f"t{i}" for i in range(domain.PROJECT_TAGS_MAX + 1)], f"at most {domain.PROJECT_TAGS_MAX}"),
 ])
 def test_tags_must_be_a_short_list_of_short_words(session, world, tags, message):
     with pytest.raises(services.Invalid, match=message):
@@ -124,7 +129,7 @@ def test_tags_and_title_are_tidied(session, world):
 
 def test_a_rejected_proposal_writes_nothing(session, world):
     with pytest.raises(services.Invalid):
-        propose(session, world, capacity=0)
+        propose(session, world, capacity=-1)
     assert session.scalar(select(Project.id).where(Project.cohort_id == world["cohort"].id)) is None
 
 

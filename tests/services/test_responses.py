@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from allocator import services
+from allocator import domain, services
 from allocator.models import AllocationRun, Assignment, AuditEvent, Response, utcnow
 from tests import factories as f
 
@@ -138,7 +138,7 @@ def test_a_student_missing_from_the_run_has_nothing_to_answer(session, world):
 def test_a_very_long_reason_is_refused(session, world):
     run(session, world["cohort"], {world["student"]: (world["a"], 1)})
     with pytest.raises(services.Invalid, match="reason"):
-        respond(session, world, False, "x" * (services.RESPONSE_REASON_MAX + 1))
+        respond(session, world, False, "x" * (domain.RESPONSE_REASON_MAX + 1))
     assert responses(session, world["student"]) == []
 
 

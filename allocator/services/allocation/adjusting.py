@@ -9,13 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator import engine
+from allocator.domain import RUN_LABEL_MAX, Objective, RunKind, RunStatus
 from allocator.models import (
     AllocationRun,
     Assignment,
 )
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import (
-    MAX_LABEL,
     clean_label,
     clean_reason,
     cohort_names,
@@ -95,7 +95,7 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     require_admin(session, actor)
     run = run_of(session, run_id)
     reason = clean_reason(reason)
-    if run.status == "infeasible":
+    if run.status == RunStatus.INFEASIBLE:
         raise Invalid("This run has no allocation to adjust; change its settings and run again.")
     stored = stored_record(session, run)
     problem = stored.problem
@@ -116,10 +116,10 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     effective = derived_problem(problem, unpin=sid, allow_unranked=unranked)
     placement = {student_key(s): None if p is None else project_key(p) for s, (p, *_) in old_rows.items()}
     placement[sid] = None if project_id is None else project_key(project_id)
-    weights = list(stored.settings.weights) if run.objective == "weighted" and stored.settings.weights else None
+    weights = list(stored.settings.weights) if run.objective == Objective.WEIGHTED and stored.settings.weights else None
     profile, cost = ranks_and_profile(effective, placement, run.objective, weights)
     result = engine.Result(
-        status="feasible", objective=run.objective, assignment={s: p for s, p in placement.items() if p},
+        status=RunStatus.FEASIBLE, objective=run.objective, assignment={s: p for s, p in placement.items() if p},
         unassigned=[s for s, p in placement.items() if p is None], profile=profile, cost=cost, seconds=0.0,
         solver="manual", weights=weights)
     problems = engine.validate(effective, result)
@@ -133,11 +133,11 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     rows.append(dict(student_id=student_id, project_id=project_id, rank=rank, pinned=False, manual=True))
     message = (f"Derived from run #{run.id}: moved {who} from {_title(names, old)} to {_title(names, project_id)}"
                + (f" ({reason})" if reason else "") + ".")
-    label = clean_label(f"{run.label or f'Run #{run.id}'} · moved {who}"[:MAX_LABEL])
+    label = clean_label(f"{run.label or f'Run #{run.id}'} · moved {who}"[:RUN_LABEL_MAX])
     record = dataclasses.replace(stored, problem=effective, bound={}, engine_message=message,
                                  move=Move(student_id, old, project_id, reason), declined=())
-    new = store_run(session, actor=actor, cohort_id=run.cohort_id, kind="move", label=label, objective=run.objective,
-                    record=record, status="feasible", solver="manual", seconds=0.0, cost=cost, profile=profile,
+    new = store_run(session, actor=actor, cohort_id=run.cohort_id, kind=RunKind.MOVE, label=label, objective=run.objective,
+                    record=record, status=RunStatus.FEASIBLE, solver="manual", seconds=0.0, cost=cost, profile=profile,
                     message=message, parent_run_id=run.id, rows=rows)
     record_audit(session, actor=actor, action="allocation.moved", cohort_id=run.cohort_id, run_id=new.id,
                  parent_run_id=run.id, student_id=student_id, from_project_id=old, to_project_id=project_id,
@@ -149,15 +149,15 @@ def restore_run(session: Session, *, actor: Actor, run_id: int, label: str = "")
     """Bring an older run back as the newest: a copy derived from it (runs are never deleted or changed)."""
     require_admin(session, actor)
     run = run_of(session, run_id)
-    if run.status == "infeasible":
+    if run.status == RunStatus.INFEASIBLE:
         raise Invalid("An infeasible run has no allocation to restore.")
-    label = clean_label(label) or clean_label(f"Restored {run.label or f'run #{run.id}'}"[:MAX_LABEL])
+    label = clean_label(label) or clean_label(f"Restored {run.label or f'run #{run.id}'}"[:RUN_LABEL_MAX])
     rows = [dict(student_id=s, project_id=p, rank=r, pinned=pin, manual=m) for s, p, r, pin, m in session.execute(
         select(Assignment.student_id, Assignment.project_id, Assignment.rank, Assignment.pinned, Assignment.manual)
         .where(Assignment.run_id == run.id))]
     message = f"Restored from run #{run.id}."
     record = dataclasses.replace(stored_record(session, run), engine_message=message)
-    new = store_run(session, actor=actor, cohort_id=run.cohort_id, kind="restore", label=label,
+    new = store_run(session, actor=actor, cohort_id=run.cohort_id, kind=RunKind.RESTORE, label=label,
                     objective=run.objective, record=record,
                     status=run.status, solver=run.solver, seconds=run.seconds, cost=run.cost, profile=list(run.profile),
                     message=message, parent_run_id=run.id, rows=rows)

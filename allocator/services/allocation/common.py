@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from allocator.domain import MOVE_REASON_MAX, RUN_LABEL_MAX, Role
 from allocator.models import (
     AllocationRun,
     Membership,
@@ -18,23 +19,14 @@ from allocator.services import run_record
 from allocator.services.cohorts import cohort_of  # noqa: F401  (shared by the package's modules)
 from allocator.services.errors import Invalid, NotFound
 from allocator.services.run_record import (
-    MAX_REASON,
     RunRecord,
     project_key,
     student_key,
     supervisor_key,
 )
 
-__all__ = ["OBJECTIVE_LABELS"]
+__all__: list[str] = []
 
-
-MAX_LABEL = 200
-OBJECTIVE_LABELS = {
-    "generous": "Generous: nobody gets a worse choice than necessary",
-    "greedy": "Greedy: as many first choices as possible, then seconds, …",
-    "min-cost": "Minimum cost: the lowest sum of ranks",
-    "weighted": "Weighted: the lowest sum of your weights per rank",
-}
 
 
 def project_label(code: str | None, title: str) -> str:
@@ -51,18 +43,18 @@ def run_of(session: Session, run_id: int, *, cohort_id: int | None = None) -> Al
 
 
 def clean_label(label: str) -> str:
-    """A run's label with its spaces tidied; Invalid when longer than MAX_LABEL."""
+    """A run's label with its spaces tidied; Invalid when longer than RUN_LABEL_MAX."""
     label = " ".join((label or "").split())
-    if len(label) > MAX_LABEL:
-        raise Invalid(f"Please keep the run's name to {MAX_LABEL} characters.")
+    if len(label) > RUN_LABEL_MAX:
+        raise Invalid(f"Please keep the run's name to {RUN_LABEL_MAX} characters.")
     return label
 
 
 def clean_reason(reason: str) -> str:
-    """A move's reason with its spaces tidied; Invalid when longer than MAX_REASON."""
+    """A move's reason with its spaces tidied; Invalid when longer than MOVE_REASON_MAX."""
     reason = " ".join((reason or "").split())
-    if len(reason) > MAX_REASON:
-        raise Invalid(f"Please keep the reason under {MAX_REASON} characters.")
+    if len(reason) > MOVE_REASON_MAX:
+        raise Invalid(f"Please keep the reason under {MOVE_REASON_MAX} characters.")
     return reason
 
 
@@ -78,7 +70,7 @@ def cohort_names(session: Session, cohort_id: int) -> dict[str, str]:
             names[supervisor_key(sup_id)] = sup_name
     for uid, name in session.execute(
             select(User.id, User.name).join(Membership, Membership.user_id == User.id)
-            .where(Membership.cohort_id == cohort_id, Membership.role == "student")):
+            .where(Membership.cohort_id == cohort_id, Membership.role == Role.STUDENT)):
         names[student_key(uid)] = name
     return names
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator import engine
+from allocator.domain import Objective, Role, RunKind, RunStatus
 from allocator.models import (
     AllocationRun,
     Assignment,
@@ -36,7 +37,7 @@ def _explain(session: Session, run: AllocationRun, student_id: int, stored: RunR
     placement = {student_key(s): project_key(p) for s, p in session.execute(
         select(Assignment.student_id, Assignment.project_id)
         .where(Assignment.run_id == run.id, Assignment.project_id.is_not(None)))}
-    weights = list(stored.settings.weights) if run.objective == "weighted" and stored.settings.weights else None
+    weights = list(stored.settings.weights) if run.objective == Objective.WEIGHTED and stored.settings.weights else None
     result = engine.Result(
         status=run.status, objective=run.objective, assignment=placement,
         unassigned=[s.id for s in problem.students if s.id not in placement],
@@ -68,8 +69,8 @@ def _placement_source(session: Session, run: AllocationRun, student_id: int) -> 
             return _Source(run, by_hand=True)
         seen.add(run.id)
         parent = (session.get(AllocationRun, run.parent_run_id)
-                  if run.kind != "solve" and run.parent_run_id not in (None, *seen) else None)
-        if row is None or parent is None or parent.status == "infeasible":
+                  if run.kind != RunKind.SOLVE and run.parent_run_id not in (None, *seen) else None)
+        if row is None or parent is None or parent.status == RunStatus.INFEASIBLE:
             return _Source(run, by_hand=False)
         before = session.execute(select(Assignment.project_id).where(
             Assignment.run_id == parent.id, Assignment.student_id == student_id)).one_or_none()
@@ -81,7 +82,7 @@ def _placement_source(session: Session, run: AllocationRun, student_id: int) -> 
 def _declined_key(session: Session, source: _Source, student_id: int, stored: RunRecord) -> str | None:
     """The project (key) the student declined, when the re-run for the declined placed them."""
     run = source.run
-    if (source.by_hand or run.kind != "rerun-declined" or run.parent_run_id is None
+    if (source.by_hand or run.kind != RunKind.RERUN_DECLINED or run.parent_run_id is None
             or student_id not in stored.declined):
         return None
     project_id = session.scalar(select(Assignment.project_id).where(Assignment.run_id == run.parent_run_id,
@@ -112,7 +113,7 @@ def explain_student(session: Session, *, actor: Actor, run_id: int, student_id: 
     placed them; a student moved by hand is said to be."""
     require_admin(session, actor)
     run = run_of(session, run_id)
-    if run.status == "infeasible":
+    if run.status == RunStatus.INFEASIBLE:
         raise Invalid("This run is infeasible: nobody was placed, so there is nothing to explain.")
     source = _placement_source(session, run, student_id)
     stored = stored_record(session, source.run)
@@ -139,7 +140,7 @@ def explain_for_student(session: Session, *, actor: Actor, cohort_id: int) -> li
     before publication, when they are not in the published run, or when nothing on their list was better."""
     membership = session.scalar(select(Membership).where(Membership.cohort_id == cohort_id,
                                                          Membership.user_id == actor.user_id))
-    if membership is None or membership.role != "student":
+    if membership is None or membership.role != Role.STUDENT:
         raise NotAllowed("Only students of this cohort can do this.")
     run_id = published_run_id(session, cohort_id)
     if run_id is None:

@@ -36,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator import engine
+from allocator.domain import Objective, ProjectStatus, Role
 from allocator.models import Cohort, Membership, Preference, Project, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import cohort_names, cohort_of
@@ -115,7 +116,7 @@ def ranks_and_profile(problem: engine.Problem, placement: Mapping[str, str | Non
         p = prefs.get(sid, [])
         rank = p.index(pid) + 1 if pid in p else k + 1
         profile[rank - 1] += 1
-        if objective == "weighted" and weights:
+        if objective == Objective.WEIGHTED and weights:
             cost += weights[rank - 1] if rank - 1 < len(weights) else 0
         else:
             cost += rank
@@ -189,11 +190,11 @@ def _load(session: Session, cohort_id: int):
     cohort = cohort_of(session, cohort_id)
     projects = session.execute(
         select(Project.id, Project.code, Project.capacity, Project.min_students, Project.supervisor_id)
-        .where(Project.cohort_id == cohort_id, Project.status == "approved").order_by(Project.id)
+        .where(Project.cohort_id == cohort_id, Project.status == ProjectStatus.APPROVED).order_by(Project.id)
     ).all()
     students = session.scalars(
         select(Membership.user_id).join(User, User.id == Membership.user_id)
-        .where(Membership.cohort_id == cohort_id, Membership.role == "student", User.active.is_(True))
+        .where(Membership.cohort_id == cohort_id, Membership.role == Role.STUDENT, User.active.is_(True))
         .order_by(Membership.user_id)
     ).all()
     return cohort, projects, students
@@ -227,7 +228,7 @@ def build_problem_json(session: Session, cohort_id: int, *, overrides: Mapping[s
     minimum = {int(k): int(v) for k, v in (overrides.get("min_students") or {}).items()}
     loads = dict(session.execute(
         select(Membership.user_id, Membership.max_load)
-        .where(Membership.cohort_id == cohort_id, Membership.role == "staff")).all())
+        .where(Membership.cohort_id == cohort_id, Membership.role == Role.STAFF)).all())
     loads.update({int(k): (None if v is None else int(v))
                   for k, v in (overrides.get("supervisor_capacity") or {}).items()})
 
@@ -274,7 +275,7 @@ def export_problem(session: Session, *, actor: Actor, cohort_id: int) -> bytes:
     problem = build_problem_json(session, cohort_id)
     cohort = session.get(Cohort, cohort_id)
     names = session.execute(select(Project.id, Project.code, Project.title)
-                            .where(Project.cohort_id == cohort_id, Project.status == "approved")
+                            .where(Project.cohort_id == cohort_id, Project.status == ProjectStatus.APPROVED)
                             .order_by(Project.id)).all()
     problem["meta"] = {"cohort": cohort.name, "exported_at": utcnow().isoformat(),
                        "projects": {project_key(pid): {"code": code, "title": title} for pid, code, title in names}}

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
 from allocator import engine
+from allocator.domain import Objective, RunKind, RunStatus
 from allocator.models import (
     AllocationRun,
     Assignment,
@@ -73,18 +74,18 @@ def solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: R
     problem, names = build_problem(session, cohort.id, params)
     try:
         result = engine.solve(problem, objective=params.objective,
-                              weights=list(params.weights) if params.objective == "weighted" else None,
+                              weights=list(params.weights) if params.objective == Objective.WEIGHTED else None,
                               seed=params.seed, time_limit=float(params.time_limit))
     except engine.BadOptions as err:
         raise Invalid(f"These settings cannot be used: {err}.") from None
-    if result.status == "unknown":
+    if result.status == RunStatus.UNKNOWN:
         raise Invalid(f"No allocation was found within the time limit of {params.time_limit:g} seconds, and "
                       f"none was ruled out: raise the time limit and run again.")
     problems = engine.validate(problem, result)
     if problems:  # a solver bug: never store an allocation that breaks a rule
         raise RuntimeError("the engine's allocation failed validation: " + "; ".join(problems[:5]))
     rows: list[dict[str, Any]] = []
-    if result.status != "infeasible":
+    if result.status != RunStatus.INFEASIBLE:
         ranks = db_ranks(session, cohort.id)
         for s in problem.students:
             uid = user_of(s.id)
@@ -95,17 +96,17 @@ def solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: R
                        declined=tuple(declined))
     run = store_run(session, actor=actor, cohort_id=cohort.id, kind=kind, label=label, objective=params.objective,
                     record=record, status=result.status, solver=result.solver, seconds=float(result.seconds),
-                    cost=result.cost if result.status != "infeasible" else None, profile=result.profile,
+                    cost=result.cost if result.status != RunStatus.INFEASIBLE else None, profile=result.profile,
                     message=humanise(result.message, names) if result.message else "",
                     parent_run_id=parent_run_id, rows=rows)
-    suggestions = suggest_changes(problem, names) if result.status == "infeasible" else ()
+    suggestions = suggest_changes(problem, names) if result.status == RunStatus.INFEASIBLE else ()
     view = view_of(session.execute(run_query().where(AllocationRun.id == run.id)).one(), suggestions)
     return run, view
 
 
 def _audit_params(params: RunParameters) -> dict[str, Any]:
     return dict(
-        objective=params.objective, weights=list(params.weights) if params.objective == "weighted" else None,
+        objective=params.objective, weights=list(params.weights) if params.objective == Objective.WEIGHTED else None,
         allow_unranked=params.allow_unranked, seed=params.seed, time_limit=params.time_limit,
         capacity_overrides={str(k): v for k, v in params.capacity_overrides},
         minimum_overrides={str(k): v for k, v in params.minimum_overrides},
@@ -121,7 +122,7 @@ def _auto_label(params: RunParameters) -> str:
         return f"{count} {noun}" + ("" if count == 1 else "s")
 
     parts = [params.objective]
-    if params.objective == "weighted" and params.weights:
+    if params.objective == Objective.WEIGHTED and params.weights:
         parts[0] += " " + ",".join(str(w) for w in params.weights[:6]) + ("…" if len(params.weights) > 6 else "")
     if params.allow_unranked:
         parts.append("unranked allowed")
@@ -167,7 +168,7 @@ def run_allocation(session: Session, *, actor: Actor, cohort_id: int, params: Ru
     cohort = cohort_of(session, cohort_id)
     params = check_settings(params)
     label = clean_label(label) or _auto_label(params)
-    run, view = solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label, kind="solve")
+    run, view = solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label, kind=RunKind.SOLVE)
     record_audit(session, actor=actor, action="allocation.run", cohort_id=cohort_id, run_id=run.id,
                  label=label, status=run.status, placed=view.placed, students=view.students,
                  **_audit_params(params))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from allocator import config
+from allocator.domain import Objective, ProjectStatus, Role
 from allocator.models import (
     Membership,
     Project,
@@ -59,7 +60,7 @@ def studio_setup(session: Session, *, actor: Actor, cohort_id: int) -> StudioSet
             select(Project.id, Project.code, Project.title, Project.capacity, Project.min_students,
                    Project.supervisor_id, supervisor.name)
             .outerjoin(supervisor, supervisor.id == Project.supervisor_id)
-            .where(Project.cohort_id == cohort_id, Project.status == "approved")
+            .where(Project.cohort_id == cohort_id, Project.status == ProjectStatus.APPROVED)
             .order_by(Project.title, Project.id))
     )
     members = session.execute(
@@ -68,8 +69,8 @@ def studio_setup(session: Session, *, actor: Actor, cohort_id: int) -> StudioSet
         .where(Membership.cohort_id == cohort_id, User.active.is_(True))
         .order_by(User.name, User.id)
     ).all()
-    students = tuple(SetupStudent(uid, name, email) for uid, name, email, role, _ in members if role == "student")
-    staff = {uid: (name, email, load) for uid, name, email, role, load in members if role == "staff"}
+    students = tuple(SetupStudent(uid, name, email) for uid, name, email, role, _ in members if role == Role.STUDENT)
+    staff = {uid: (name, email, load) for uid, name, email, role, load in members if role == Role.STAFF}
     supervising = {p.supervisor_id for p in projects if p.supervisor_id is not None}
     supervisors = tuple(
         SetupSupervisor(uid, *staff[uid]) for uid in sorted(supervising & staff.keys(), key=lambda u: staff[u][0])
@@ -134,7 +135,7 @@ def tune_parameters(setup: StudioSetup, *, objective: str, weights: str | Iterab
             if number != supervisors[int(uid)].max_load:
                 sup_over[int(uid)] = number
     if isinstance(weights, str):
-        weights = parse_weights(weights) if objective == "weighted" else None
+        weights = parse_weights(weights) if objective == Objective.WEIGHTED else None
     seed_number = _whole(seed, "The tie-breaking seed")
     try:
         limit = float(time_limit)

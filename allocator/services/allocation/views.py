@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from allocator.domain import Objective, RunStatus
 from allocator.models import (
     AllocationRun,
     User,
 )
-from allocator.services.allocation.common import OBJECTIVE_LABELS, cohort_names, stored_record
+from allocator.services.allocation.common import cohort_names, stored_record
 from allocator.services.allocation.problem import suggest_changes
 from allocator.services.run_record import (
     RunRecord,
@@ -65,7 +66,7 @@ class StudioSetup:
     projects: tuple[SetupProject, ...]
     students: tuple[SetupStudent, ...]
     supervisors: tuple[SetupSupervisor, ...]
-    objective_labels: dict[str, str] = field(default_factory=lambda: dict(OBJECTIVE_LABELS))
+    objective_labels: dict[str, str] = field(default_factory=Objective.labels)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class RunView:
 
     @property
     def feasible(self) -> bool:
-        return self.status != "infeasible"
+        return self.status != RunStatus.INFEASIBLE
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ def get_view(session: Session, run: AllocationRun, stored: RunRecord | None = No
     """The run's view; an infeasible run's with suggestions (its record and names are read unless given)."""
     row = session.execute(run_query().where(AllocationRun.id == run.id)).one()
     suggestions: tuple[str, ...] = ()
-    if run.status == "infeasible":
+    if run.status == RunStatus.INFEASIBLE:
         stored = stored or stored_record(session, run)
         names = names if names is not None else cohort_names(session, run.cohort_id)
         suggestions = suggest_changes(stored.problem, names)

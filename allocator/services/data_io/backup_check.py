@@ -6,21 +6,17 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from allocator import io
-from allocator.models import (OBJECTIVES, PHASES, PROJECT_STATUSES, ROLES, RUN_KINDS, RUN_STATUSES, AllocationRun, User,
-                              utcnow)
+from allocator import domain, io
+from allocator.domain import MEMBER_ROLES, STORED_RUN_STATUSES, Objective, Phase, ProjectStatus, Role, RunKind
+from allocator.models import AllocationRun, utcnow
 from allocator.services import run_record
-from allocator.services.allocation.common import MAX_LABEL
-from allocator.services.catalogue import MAX_REASON as REJECT_REASON_MAX
-from allocator.services.cohort_admin import MAX_CHOICES_LIMIT
 from allocator.services.data_io.backup import ASSIGNMENT_COLUMNS, DATE_SETTINGS, RESPONSE_COLUMNS
 from allocator.services.errors import Invalid
-from allocator.services.responses import RESPONSE_REASON_MAX
 
 
 class Check:
     """Type and limit checks on the backup document; the first problem stops the restore with its path.
-    The limits are the forms' and imports' own (their constants), so a file lets nothing in that a
+    The limits are the forms' and imports' own (`allocator.domain`), so a file lets nothing in that a
     person typing could not."""
 
     @staticmethod
@@ -82,7 +78,7 @@ class Check:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
     def email(self, value, path) -> str:
-        if (not isinstance(value, str) or len(value) > EMAIL_MAX or not io.EMAIL_RE.fullmatch(value)
+        if (not isinstance(value, str) or len(value) > domain.EMAIL_MAX or not io.EMAIL_RE.fullmatch(value)
                 or value != value.lower()):
             self.fail(path, "should be a lower-case email address")
         return value
@@ -94,7 +90,6 @@ class Check:
 
 
 DAMAGED = "This backup file is damaged or was edited by hand"
-EMAIL_MAX = User.email.type.length
 # More entries than any cohort has: a file this long was not written by a backup.
 MAX_ENTRIES = 1_000_000
 COHORT_KEYS = {"name", "created_at", "settings"}
@@ -117,12 +112,12 @@ def check_settings(c: Check, settings: dict) -> dict[str, Any]:
         values[f] = c.when(settings.get(f), f"cohort.settings.{f}")
     values["phase_override"] = settings.get("phase_override")
     if values["phase_override"] is not None:
-        c.one_of(values["phase_override"], PHASES, "cohort.settings.phase_override")
-    values["max_choices"] = c.whole(settings, "max_choices", "cohort.settings", minimum=1, maximum=MAX_CHOICES_LIMIT)
+        c.one_of(values["phase_override"], Phase.values(), "cohort.settings.phase_override")
+    values["max_choices"] = c.whole(settings, "max_choices", "cohort.settings", minimum=1, maximum=domain.CHOICES_MAX)
     values["min_choices"] = c.whole(settings, "min_choices", "cohort.settings", maximum=values["max_choices"])
     for f in ("allow_unranked", "auto_approve", "responses_locked"):
         values[f] = c.flag(settings, f, "cohort.settings")
-    values["default_objective"] = c.one_of(settings.get("default_objective"), OBJECTIVES,
+    values["default_objective"] = c.one_of(settings.get("default_objective"), Objective.values(),
                                            "cohort.settings.default_objective")
     for a, b in (("proposals_open_at", "proposals_close_at"), ("preferences_open_at", "preferences_close_at")):
         if values[a] and values[b] and values[b] < values[a]:
@@ -136,9 +131,9 @@ def check_people(c: Check, doc: dict) -> tuple[dict[str, dict], dict[str, dict]]
         path = f"people[{i}]"
         c.obj(p, path, PERSON_KEYS)
         email = c.new(c.email(p.get("email"), f"{path}.email"), people, f"{path}.email")
-        people[email] = dict(name=c.text(p, "name", path, max_len=io.PERSON_NAME_MAX),
-                             role=c.one_of(p.get("role"), ROLES, f"{path}.role"),
-                             max_load=c.whole(p, "max_load", path, optional=True, maximum=io.MAX_CAPACITY),
+        people[email] = dict(name=c.text(p, "name", path, max_len=domain.PERSON_NAME_MAX),
+                             role=c.one_of(p.get("role"), MEMBER_ROLES, f"{path}.role"),
+                             max_load=c.whole(p, "max_load", path, optional=True, maximum=domain.PROJECT_CAPACITY_MAX),
                              joined_at=c.when(p.get("joined_at"), f"{path}.joined_at"),
                              saved_at=c.when(p.get("preferences_saved_at"), f"{path}.preferences_saved_at"))
     others: dict[str, dict] = {}
@@ -147,7 +142,7 @@ def check_people(c: Check, doc: dict) -> tuple[dict[str, dict], dict[str, dict]]
         c.obj(p, path, OTHER_PERSON_KEYS)
         email = c.new(c.new(c.email(p.get("email"), f"{path}.email"), people, f"{path}.email"), others,
                       f"{path}.email")
-        others[email] = dict(name=c.text(p, "name", path, max_len=io.PERSON_NAME_MAX))
+        others[email] = dict(name=c.text(p, "name", path, max_len=domain.PERSON_NAME_MAX))
     return people, others
 
 
@@ -160,13 +155,13 @@ def check_projects(c: Check, doc: dict, person) -> list[dict]:
         c.obj(p, path, PROJECT_KEYS)
         key = c.new(c.text(p, "key", path, max_len=20), keys, f"{path}.key")
         keys.add(key)
-        code = c.text(p, "code", path, optional=True, max_len=io.PROJECT_CODE_MAX)
+        code = c.text(p, "code", path, optional=True, max_len=domain.PROJECT_CODE_MAX)
         if code is not None:
             codes.add(c.new(code, codes, f"{path}.code"))
-        title = c.text(p, "title", path, max_len=io.PROJECT_TITLE_MAX)
+        title = c.text(p, "title", path, max_len=domain.PROJECT_TITLE_MAX)
         if not title:
             c.fail(f"{path}.title", "is empty")
-        capacity = c.whole(p, "capacity", path, maximum=io.MAX_CAPACITY)
+        capacity = c.whole(p, "capacity", path, maximum=domain.PROJECT_CAPACITY_MAX)
         minimum = c.whole(p, "min_students", path, maximum=capacity)
         tags = c.arr(p.get("tags", []), f"{path}.tags")
         if not all(isinstance(t, str) for t in tags):
@@ -175,10 +170,10 @@ def check_projects(c: Check, doc: dict, person) -> list[dict]:
             c.fail(f"{path}.tags", f"breaks the tag limits ({io.tag_problem(tags)})")
         projects.append(dict(
             key=key, code=code, title=title, description=c.text(p, "description", path,
-                                                                max_len=io.PROJECT_DESCRIPTION_MAX),
+                                                                max_len=domain.PROJECT_DESCRIPTION_MAX),
             capacity=capacity, min_students=minimum, supervisor=person(p.get("supervisor"), f"{path}.supervisor"),
-            tags=tags, status=c.one_of(p.get("status"), PROJECT_STATUSES, f"{path}.status"),
-            reject_reason=c.text(p, "reject_reason", path, optional=True, max_len=REJECT_REASON_MAX),
+            tags=tags, status=c.one_of(p.get("status"), ProjectStatus.values(), f"{path}.status"),
+            reject_reason=c.text(p, "reject_reason", path, optional=True, max_len=domain.REJECT_REASON_MAX),
             created_at=c.when(p.get("created_at"), f"{path}.created_at") or utcnow(),
             updated_at=c.when(p.get("updated_at"), f"{path}.updated_at") or utcnow()))
     return projects
@@ -189,7 +184,7 @@ def check_preferences(c: Check, doc: dict, people: dict, project_keys: set[str],
     preferences: dict[str, list[str]] = {}
     for email, keys in c.obj(doc.get("preferences", {}), "preferences").items():
         path = f"preferences[{email[:80]!r}]"
-        if people.get(email, {}).get("role") != "student":
+        if people.get(email, {}).get("role") != Role.STUDENT:
             c.fail(path, "is not a student of the cohort")
         c.arr(keys, path, max_len=max_choices)
         if not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys) or not set(keys) <= project_keys:
@@ -234,7 +229,7 @@ def _check_assignments(c: Check, r: dict, path: str, person, project_keys: list[
         if a[1] is not None and a[1] not in project_keys:
             c.fail(apath, "names a project the file does not list")
         if a[2] is not None and (isinstance(a[2], bool) or not isinstance(a[2], int)
-                                 or not 1 <= a[2] <= MAX_CHOICES_LIMIT or a[1] is None):
+                                 or not 1 <= a[2] <= domain.CHOICES_MAX or a[1] is None):
             c.fail(apath, "has a bad rank")
         if not isinstance(a[3], bool) or not isinstance(a[4], bool):
             c.fail(apath, "has bad pinned/manual flags")
@@ -248,9 +243,9 @@ def _check_responses(c: Check, r: dict, path: str, person) -> list[tuple]:
     for j, a in enumerate(c.arr(r.get("responses", []), f"{path}.responses", max_len=MAX_ENTRIES)):
         apath = f"{path}.responses[{j}]"
         if (not isinstance(a, list) or len(a) != 4 or not isinstance(a[1], bool) or not isinstance(a[2], str)
-                or len(a[2]) > RESPONSE_REASON_MAX):
+                or len(a[2]) > domain.RESPONSE_REASON_MAX):
             c.fail(apath, "should be [student, accepted, reason of at most "
-                          f"{RESPONSE_REASON_MAX:,} characters, responded_at]")
+                          f"{domain.RESPONSE_REASON_MAX:,} characters, responded_at]")
         student = person(a[0], apath, optional=False)
         if student in responders:
             c.fail(apath, "answers twice for the same student")
@@ -272,7 +267,7 @@ def check_runs(c: Check, doc: dict, person, known: list[str], project_keys: list
             c.fail(path, "has columns this app does not know")
         assignments = _check_assignments(c, r, path, person, project_keys)
         answers = _check_responses(c, r, path, person)
-        kind = c.one_of(r.get("kind"), RUN_KINDS, f"{path}.kind")
+        kind = c.one_of(r.get("kind"), RunKind.values(), f"{path}.kind")
         cost = c.whole(r, "cost", path, optional=True, maximum=MAX_COST)
         seconds = r.get("seconds", 0.0)
         if (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds)
@@ -284,9 +279,9 @@ def check_runs(c: Check, doc: dict, person, known: list[str], project_keys: list
             c.fail(f"{path}.profile", "should be counts of the run's students, one per rank")
         record = _check_record(c, r, path, known, project_keys, kind, assignments)
         runs.append(dict(
-            key=key, kind=kind, parent=c.text(r, "parent", path, optional=True, max_len=20), label=c.text(r, "label", path, max_len=MAX_LABEL),
-            objective=c.one_of(r.get("objective"), OBJECTIVES, f"{path}.objective"), record=record,
-            status=c.one_of(r.get("status"), RUN_STATUSES, f"{path}.status"),
+            key=key, kind=kind, parent=c.text(r, "parent", path, optional=True, max_len=20), label=c.text(r, "label", path, max_len=domain.RUN_LABEL_MAX),
+            objective=c.one_of(r.get("objective"), Objective.values(), f"{path}.objective"), record=record,
+            status=c.one_of(r.get("status"), STORED_RUN_STATUSES, f"{path}.status"),
             solver=c.text(r, "solver", path, max_len=AllocationRun.solver.type.length), seconds=float(seconds),
             cost=cost, profile=profile, message=c.text(r, "message", path, max_len=run_record.MAX_MESSAGE),
             created_at=c.when(r.get("created_at"), f"{path}.created_at") or utcnow(),

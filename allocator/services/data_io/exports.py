@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator import io
+from allocator.domain import Role
 from allocator.models import Preference, Project, User
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
@@ -49,7 +50,7 @@ def export_people(session: Session, *, actor: Actor, cohort_id: int, fmt: str = 
 
     members = list_members(session, actor=actor, cohort_id=cohort_id)
     rows = [dict(email=m.email, name=m.name, role=m.role, max_load="" if m.max_load is None else m.max_load,
-                 is_admin="yes" if m.is_admin else "", choices=m.choices if m.role == "student" else "",
+                 is_admin="yes" if m.is_admin else "", choices=m.choices if m.role == Role.STUDENT else "",
                  preferences_saved_at=iso(m.preferences_saved_at)) for m in members]
     record_audit(session, actor=actor, action="data.export_people", cohort_id=cohort_id, rows=len(rows))
     return _file(rows, PEOPLE_COLUMNS, fmt, "People")

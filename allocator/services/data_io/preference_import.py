@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from allocator import io
+from allocator.domain import ProjectStatus, Role
 from allocator.models import Membership, Preference, Project, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
@@ -73,7 +74,7 @@ def _choices(entry: io.StudentChoices, catalogue: _Catalogue, max_choices: int) 
         p, problem = catalogue.resolve(ref)
         if problem:
             problems.append(io.RowError(line, problem))
-        elif p.status != "approved":
+        elif p.status != ProjectStatus.APPROVED:
             problems.append(io.RowError(line, f"project “{catalogue.label(p)}” is {p.status}, not approved"))
         elif p.id in seen:
             problems.append(io.RowError(line, f"“{ref}” is the same project as line {seen[p.id]} for "
@@ -100,7 +101,7 @@ def _plan_preferences(session: Session, cohort_id: int, parsed: io.Parsed) -> tu
     for entry in parsed.rows:
         entry: io.StudentChoices
         member = members.get(entry.email)
-        if member is None or member[2] != "student":
+        if member is None or member[2] != Role.STUDENT:
             why = "is staff, not a student, in this cohort" if member else "is not a student in this cohort"
             rejected.append(io.RowError(entry.line, f"{entry.email} {why}"))
             continue

@@ -8,7 +8,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from allocator import io
-from allocator.models import PROJECT_STATUSES, Membership, Project, User, utcnow
+from allocator.domain import ProjectStatus, Role
+from allocator.models import Membership, Project, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import cohort_of
@@ -61,7 +62,7 @@ class _Supervisors:
     def __init__(self, session: Session, cohort_id: int, parsed: io.Parsed):
         self.staff = dict(session.execute(
             select(User.email, User.id).join(Membership, Membership.user_id == User.id)
-            .where(Membership.cohort_id == cohort_id, Membership.role == "staff")).all())
+            .where(Membership.cohort_id == cohort_id, Membership.role == Role.STAFF)).all())
         wanted = sorted({r.supervisor_email for r in parsed.rows if r.supervisor_email} - set(self.staff))
         self.accounts = users_by_email(session, wanted) if wanted else {}
 
@@ -144,7 +145,7 @@ def _plan_projects(session: Session, cohort_id: int, parsed: io.Parsed,
         item = io.ImportItem(row.line, row.code or row.title, f"{row.title} · {row.capacity} places · "
                                                               f"{new['status']}", tuple(notes))
         if notes:
-            reason = p.reject_reason if new["status"] == "rejected" else None
+            reason = p.reject_reason if new["status"] == ProjectStatus.REJECTED else None
             plan.updates.append(dict(id=p.id, **new, reject_reason=reason, updated_at=now))
             changed.append(item)
         else:
@@ -156,12 +157,12 @@ def _plan_projects(session: Session, cohort_id: int, parsed: io.Parsed,
 
 
 def _check_status(default_status: str) -> None:
-    if default_status not in PROJECT_STATUSES:
+    if default_status not in ProjectStatus.values():
         raise Invalid(f"Unknown project status “{default_status}”.")
 
 
 def preview_projects_import(session: Session, *, actor: Actor, cohort_id: int, data: bytes,
-                            default_status: str = "approved") -> io.ImportPreview:
+                            default_status: str = ProjectStatus.APPROVED) -> io.ImportPreview:
     """What importing this projects CSV would do; writes nothing.
 
     Columns: title and capacity (required); code, description, min_students, supervisor_email, tags (';'
@@ -175,7 +176,7 @@ def preview_projects_import(session: Session, *, actor: Actor, cohort_id: int, d
 
 
 def apply_projects_import(session: Session, *, actor: Actor, cohort_id: int, data: bytes,
-                          valid_rows_only: bool = False, default_status: str = "approved") -> io.ImportResult:
+                          valid_rows_only: bool = False, default_status: str = ProjectStatus.APPROVED) -> io.ImportResult:
     require_admin(session, actor)
     _check_status(default_status)
     cohort_of(session, cohort_id)

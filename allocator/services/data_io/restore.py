@@ -7,12 +7,12 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from allocator import io
+from allocator import domain, io
 from allocator.models import AllocationRun, Assignment, Cohort, Membership, Preference, Project, Response, User, utcnow
 from allocator.services import run_record
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
-from allocator.services.cohort_admin import MAX_CHOICES_LIMIT, clean_cohort_name
+from allocator.services.cohort_admin import clean_cohort_name
 from allocator.services.data_io.backup import BACKUP_FORMAT, BACKUP_VERSION, SETTINGS
 from allocator.services.data_io.backup_check import (COHORT_KEYS, DAMAGED, DOCUMENT_KEYS, Check, check_people,
                                                      check_preferences, check_projects, check_runs, check_settings)
@@ -77,8 +77,8 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     projects = check_projects(c, doc, person)
     project_keys = [p["key"] for p in projects]
     # Lists are held to the largest maximum a cohort can have: the cohort's own may have been lowered since.
-    preferences = check_preferences(c, doc, people, set(project_keys), MAX_CHOICES_LIMIT)
-    runs = check_runs(c, doc, person, known, project_keys, MAX_CHOICES_LIMIT)
+    preferences = check_preferences(c, doc, people, set(project_keys), domain.CHOICES_MAX)
+    runs = check_runs(c, doc, person, known, project_keys, domain.CHOICES_MAX)
     try:
         with session.begin_nested():
             result, created = _write_restore(session, name, settings, people, others, projects, preferences, runs)
