@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from allocator import auth, config, db, folder_mode, services
+from allocator import auth, config, db, demo_sign_in, folder_mode, services
 from allocator.domain import Role
 from allocator.ui.actions import service_unavailable
 
@@ -78,6 +78,9 @@ def _local_sign_in(settings: config.Settings) -> str | None:
         if st.form_submit_button("Sign in", key="signin-by-email") and typed.strip():
             st.session_state[LOCAL_KEY] = typed.strip().lower()
             st.rerun()
+    if remembered := demo_sign_in.offer_resume():  # this tab was signed in before a reload
+        st.session_state[LOCAL_KEY] = remembered
+        st.rerun()
     st.stop()
 
 
@@ -101,10 +104,14 @@ def sidebar_account(ctx: Context) -> None:
     """Who is signed in, and the way out in local mode. The menu itself is app.py's top bar."""
     with st.sidebar:
         st.caption(f"{ctx.actor.name}  \n{ctx.actor.email}")
-        if ctx.local_mode and st.button("Sign out", key="sign-out"):
+        if not ctx.local_mode:
+            return
+        if st.button("Sign out", key="sign-out"):
             st.session_state.pop(LOCAL_KEY, None)
             st.session_state.pop(COHORT_KEY, None)
+            demo_sign_in.forget()
             st.rerun()
+        demo_sign_in.keep_in_tab()
 
 
 def _remember_requested_page() -> None:
@@ -139,10 +146,15 @@ def establish(settings: config.Settings) -> Context:
         service_unavailable("The sign-in lookup")
     if actor is None:
         st.session_state.pop(LOCAL_KEY, None)
+        if local_mode:
+            demo_sign_in.forget()
         ctx = Context(services.Actor(0, email, name or email, False), services.Roles(False, ()), None, "", "none",
                       local_mode)
         st.session_state[CONTEXT_KEY] = ctx
         return ctx
+    if local_mode and not demo_sign_in.bind(actor.user_id, actor.email):
+        st.session_state.pop(LOCAL_KEY, None)  # a remembered sign-in that no longer names this account
+        st.rerun()
     cohort_id, cohort_name = _choose_cohort(cohorts)
     if actor.is_admin:
         role = Role.ADMIN

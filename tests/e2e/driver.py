@@ -65,6 +65,7 @@ class App:
         self.base_url = base_url.rstrip("/")
         self.finished_runs = 0  # script runs the server reported finished (reruns cut short excluded)
         self.requests = 0  # rerun requests the browser sent (a click that sent none never reached the app)
+        self.runs_at_request = 0  # `finished_runs` when the latest rerun request was sent
         page.set_default_timeout(RUN_TIMEOUT_MS)
         page.on("websocket", self._watch)
 
@@ -84,6 +85,7 @@ class App:
             return
         if msg.WhichOneof("type") == "rerun_script":
             self.requests += 1
+            self.runs_at_request = self.finished_runs
 
     def _frame(self, payload) -> None:
         if not isinstance(payload, (bytes, bytearray)):
@@ -149,6 +151,15 @@ class App:
         self.act(button.click)
         expect(button).to_have_count(0)
         expect(self.page.get_by_text(email).first).to_be_visible()
+
+    def expect_signed_in(self, name: str, email: str) -> None:
+        """After a reload: the tab's remembered local sign-in opens the app as the same person, unasked
+        (the sign-in screen's first run asks the tab for its token, the next run signs in with it)."""
+        who = self.sidebar.locator('[data-testid="stCaptionContainer"]').filter(has_text=email)
+        expect(who.first).to_be_attached()
+        self.wait_idle()
+        expect(who.first).to_contain_text(name)
+        expect(self.page.get_by_text("Sign in as", exact=True)).to_have_count(0)
 
     @property
     def sidebar(self) -> Locator:

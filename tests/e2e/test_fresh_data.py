@@ -41,6 +41,6 @@ def test_the_server_sees_the_database_reset_under_it(app, deployment, template_d
         assert s.scalar(select(func.count(AllocationRun.id))) == 0
         assert s.scalar(select(func.count(Preference.id)).where(Preference.student_id == dep.student.user_id)) == 0
     app.reload()
-    app.sign_in(dep.student.name, dep.student.email)
+    app.expect_signed_in(dep.student.name, dep.student.email)
     expect(app.main.get_by_role("heading", name="My allocation")).to_be_visible()
     expect(app.main.get_by_text("The allocation has not been published yet.")).to_be_visible()

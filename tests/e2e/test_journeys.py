@@ -190,9 +190,9 @@ def test_student_searches_ranks_reorders_saves_and_finds_the_list_after_a_reload
         assert s.scalar(select(Membership.preferences_saved_at).where(
             Membership.cohort_id == dep.cohort_id, Membership.user_id == dep.student.user_id)) is not None
 
-    # A reload is a new Streamlit session: sign in again, back on the same page, and the saved order is there.
+    # A reload is a new Streamlit session; the tab's sign-in carries over, same page, and the saved order is there.
     app.reload()
-    app.sign_in(dep.student.name, dep.student.email)
+    app.expect_signed_in(dep.student.name, dep.student.email)
     expect(app.main.get_by_role("heading", name="My preferences")).to_be_visible()
     expect(app.main.get_by_text("Not yet submitted")).to_have_count(0)
     expect_ranked(app, expected)
@@ -457,7 +457,7 @@ def test_answers_survive_a_rerun_for_decliners_and_a_republish(app, open_app, de
 
     # The accepting student still shows accepted, and heard nothing new.
     app.reload()
-    app.sign_in(dep.student.name, dep.student.email)
+    app.expect_signed_in(dep.student.name, dep.student.email)
     expect(app.main.get_by_role("heading", name="My allocation")).to_be_visible()
     expect(app.main.get_by_text("You accepted this project", exact=False)).to_be_visible()
     assert notices(dep, dep.student) == 1
@@ -466,7 +466,7 @@ def test_answers_survive_a_rerun_for_decliners_and_a_republish(app, open_app, de
     new_id, new_title = project_of(dep, rerun_id, decliner)
     assert new_id not in (None, declined_id)
     other.reload()
-    other.sign_in(decliner.name, decliner.email)
+    other.expect_signed_in(decliner.name, decliner.email)
     expect(other.main.get_by_role("heading", name=new_title)).to_be_visible()
     expect(other.main.get_by_text("You have not answered yet.")).to_be_visible()
     assert notices(dep, decliner) == 2

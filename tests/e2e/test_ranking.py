@@ -127,7 +127,7 @@ def test_rank_drag_to_reorder_save_and_find_the_order_after_a_reload(app, deploy
 
     # Saved: a reload asks nothing (a question would be dismissed and the reload would not happen).
     app.reload()
-    app.sign_in(dep.student.name, dep.student.email)
+    app.expect_signed_in(dep.student.name, dep.student.email)
     expect(app.main.get_by_role("heading", name="My preferences")).to_be_visible()
     expect(app.main.get_by_text("Not yet submitted")).to_have_count(0)
     expect_order(app, order)
@@ -150,7 +150,7 @@ def test_a_reload_with_unsaved_changes_asks_first(app, deployment):
     expect(app.main.get_by_text("You have unsaved changes.")).to_be_visible()
     app.reload()  # the person confirms leaving: the draft is gone, the saved list stays
     assert asked == ["beforeunload"]
-    app.sign_in(dep.student.name, dep.student.email)
+    app.expect_signed_in(dep.student.name, dep.student.email)
     expect_order(app, [title for _, _, title in chosen])
     assert saved_list(dep, dep.student) == [pid for pid, _, _ in chosen]
 
