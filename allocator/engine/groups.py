@@ -51,7 +51,9 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
     from .extended import choice_costs
 
     if not units.choice_unit.size:
-        return Outcome(np.zeros(0, np.int64), "optimal")
+        # Nothing to choose: only pinned students, who must keep their projects at the minimum.
+        forced = binding & (res.pinned_count > 0)
+        return Outcome(None, "infeasible") if forced.any() else Outcome(np.zeros(0, np.int64), "optimal")
     model = _Model(problem, res, units, binding, seed)
     solver = model.solver
     n_places = int((units.supply * units.size).sum())
