@@ -56,7 +56,10 @@ def solve(problem: Problem, objective: str, weights, seed: int, start: float, de
     if out.chosen is None:
         message = out.message
         if out.status == "infeasible":
-            message = clash.forced_minimum_clash(problem, res) or clash.generic_minimum_clash(problem, res)
+            # Only pins can rule every allocation out, through a project they force to run.
+            forced = ((res.pinned_count > 0) & binding).any()
+            message = clash.forced_minimum_clash(problem, res) or (
+                clash.generic_minimum_clash(problem, res) if forced else "no allocation keeps every pin at once")
         return _empty(problem, objective, weights, seed, start, out.status, message)
     chosen = out.chosen
     return result(problem, units, units.choice_unit[chosen], units.choice_project[chosen], objective, weights,

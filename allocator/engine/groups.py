@@ -80,14 +80,18 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
         if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
             proven = False
             break
-        values = np.array([x.solution_value() for x in model.xs])
+        values = np.round([x.solution_value() for x in model.xs])
         if status != pywraplp.Solver.OPTIMAL:
             proven = False
             break
-        keep = solver.Constraint(-solver.infinity(), float(np.round(coef @ values)))
-        for x, c in zip(model.xs, coef.tolist()):
-            if c:
-                keep.SetCoefficient(x, c)
+        # Each level of the stage keeps its own value: the same set as keeping the merged optimum,
+        # but with small coefficients, where the merged ones made HiGHS call a feasible stage infeasible.
+        for level, _ in stage:
+            level_coef = choice_costs(units, level, problem.k)
+            keep = solver.Constraint(-solver.infinity(), float(level_coef @ values))
+            for x, c in zip(model.xs, level_coef.tolist()):
+                if c:
+                    keep.SetCoefficient(x, c)
     if values is None:
         return Outcome(None, "unknown", "no allocation was found or ruled out within the time limit")
     chosen = np.flatnonzero(values > 0.5)
