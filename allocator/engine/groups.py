@@ -39,13 +39,13 @@ class Outcome:
     message: str = ""
 
 
-def merge(lv: list[Level], n_places: int) -> list[list[tuple[Level, int]]]:
+def merge(lv: list[Level], n_places: int, limit: int = MERGE_LIMIT) -> list[list[tuple[Level, int]]]:
     """Consecutive levels as weighted sums: one unit of a level outweighs any change of the later ones."""
     spans = [n_places * int(level.coef.max() - level.coef.min()) + 1 for level in lv]
     out, i = [], 0
     while i < len(lv):
         j, total = i + 1, spans[i]
-        while j < len(lv) and total * spans[j] <= MERGE_LIMIT:
+        while j < len(lv) and total * spans[j] <= limit:
             total *= spans[j]
             j += 1
         out.append([(lv[t], math.prod(spans[t + 1: j])) for t in range(i, j)])
