@@ -203,12 +203,13 @@ def short(problem: Problem, res, units: Units, unit_of: np.ndarray, project_of: 
 def pairs(problem: Problem, units: Units, unit_of: np.ndarray, project_of: np.ndarray):
     """(student, project) positions of every placement, pinned ones included."""
     ix = problem.index
-    sizes = units.size[unit_of]
-    students = [units.members[u] for u in unit_of.tolist()]
-    s = np.concatenate(students + [ix.pinned_student.astype(np.int64)]) if students else \
-        ix.pinned_student.astype(np.int64)
-    p = np.concatenate([np.repeat(project_of, sizes), ix.pinned_project]).astype(np.int64)
-    return s.astype(np.int64), p
+    single = units.size[unit_of] == 1
+    first = np.array([int(g[0]) for g in units.members], np.int64).reshape(-1)
+    in_groups = [units.members[u] for u in unit_of[~single].tolist()]
+    s = np.concatenate([first[unit_of[single]], *in_groups, ix.pinned_student]).astype(np.int64)
+    p = np.concatenate([project_of[single], np.repeat(project_of[~single], units.size[unit_of[~single]]),
+                        ix.pinned_project]).astype(np.int64)
+    return s, p
 
 
 def result(problem: Problem, units: Units, unit_of, project_of, objective, weights, seed, start, status,
@@ -231,14 +232,14 @@ def result(problem: Problem, units: Units, unit_of, project_of, objective, weigh
     assignment = dict(zip([sid[i] for i in s[one].tolist()], [pid[j] for j in p[one].tolist()]))
     ranks = dict(zip([sid[i] for i in s[one].tolist()], rank[one].tolist()))
     if not one.all():
-        many = ~one
-        for a, b, c in zip([sid[i] for i in s[many].tolist()], [pid[j] for j in p[many].tolist()],
-                           rank[many].tolist()):
-            if a in assignment:
-                assignment[a].append(b)
-                ranks[a].append(c)
-            else:
-                assignment[a], ranks[a] = [b], [c]
+        # Slices of two flat lists, not appends per placement: thousands of students have several places.
+        many_s, names = s[~one], [pid[j] for j in p[~one].tolist()]
+        rank_list = rank[~one].tolist()
+        starts = np.flatnonzero(np.r_[True, many_s[1:] != many_s[:-1]]).tolist()
+        spans = list(zip(starts, starts[1:] + [many_s.size]))
+        who = [sid[i] for i in many_s[starts].tolist()]
+        assignment.update(zip(who, [names[a:b] for a, b in spans]))
+        ranks.update(zip(who, [rank_list[a:b] for a, b in spans]))
         # Students in file order, whatever their number of places.
         assignment = {x: assignment[x] for x in sid if x in assignment}
     return Result(
