@@ -60,10 +60,13 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
 
     from .extended import choice_costs
 
+    # A project that pins force to run but that no free choice can join stays below its minimum
+    # (the program has no row for a project without choices).
+    forced = binding & (res.pinned_count > 0)
+    if (forced & (np.bincount(units.choice_project, minlength=forced.size) == 0)).any():
+        return Outcome(None, "infeasible")
     if not units.choice_unit.size:
-        # Nothing to choose: only pinned students, who must keep their projects at the minimum.
-        forced = binding & (res.pinned_count > 0)
-        return Outcome(None, "infeasible") if forced.any() else Outcome(np.zeros(0, np.int64), "optimal")
+        return Outcome(np.zeros(0, np.int64), "optimal")
     n_places = int((units.supply * units.size).sum())
     values = None
     proven = True
