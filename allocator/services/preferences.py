@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.orm import Session, aliased
 
-from allocator.models import Cohort, Membership, Preference, Project, User, utcnow
+from allocator.models import Cohort, Membership, Preference, Project, StudentGroup, User, utcnow
 from allocator.services.access import Actor, require_member
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid, NotFound
+from allocator.services.group_lists import group_id_of, write_group_ranking
 from allocator.services.phases import PHASE_LABELS, Window, phase_of, preferences_open, window_of
 
 __all__ = [
@@ -62,6 +63,9 @@ class PreferencesView:
     items: tuple[RankedChoice, ...]
     options: tuple[ChoiceOption, ...]
     window: Window | None = None  # what is true now of the choosing window (what the page tells the student)
+    # The student's group: saving the list saves the group's shared list (and every member's).
+    group_id: int | None = None
+    group_name: str | None = None
 
     @property
     def project_ids(self) -> tuple[int, ...]:
@@ -147,12 +151,14 @@ def _view(session: Session, membership: Membership, cohort: Cohort, phase: str) 
     now = utcnow()
     deadline = cohort.preferences_close_at
     time_left = deadline - now if is_open and deadline is not None and deadline > now else None
+    group_id = group_id_of(session, cohort.id, membership.user_id)
     return PreferencesView(
         cohort_id=cohort.id, phase=phase, phase_label=PHASE_LABELS.get(phase, phase), is_open=is_open,
         read_only=not is_open, opens_at=cohort.preferences_open_at, deadline=deadline, time_left=time_left,
         saved_at=membership.preferences_saved_at, min_choices=_effective_min(cohort, len(options)),
         max_choices=cohort.max_choices, items=items, options=tuple(options),
-        window=window_of(cohort, "preferences", phase, now=now),
+        window=window_of(cohort, "preferences", phase, now=now), group_id=group_id,
+        group_name=session.get(StudentGroup, group_id).name if group_id is not None else None,
     )
 
 
@@ -200,6 +206,10 @@ def save_preferences(session: Session, *, actor: Actor, cohort_id: int, project_
     if len(ids) > cohort.max_choices:
         raise Invalid(f"You can rank at most {cohort.max_choices} projects; your list has {len(ids)}.")
 
+    group_id = group_id_of(session, cohort_id, actor.user_id)
+    if group_id is not None:
+        write_group_ranking(session, group_id=group_id, cohort_id=cohort_id, actor_id=actor.user_id, project_ids=ids)
+        return _view(session, membership, cohort, phase)
     session.execute(delete(Preference).where(Preference.cohort_id == cohort_id,
                                              Preference.student_id == actor.user_id))
     if ids:
