@@ -18,6 +18,7 @@ from allocator.services.access import Actor, require_member
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid, NotFound
 from allocator.services.group_lists import group_id_of, write_group_ranking
+from allocator.services.places import effective_places
 from allocator.services.phases import PHASE_LABELS, Window, phase_of, preferences_open, window_of
 
 __all__ = [
@@ -155,16 +156,18 @@ def _view(session: Session, membership: Membership, cohort: Cohort, phase: str) 
     return PreferencesView(
         cohort_id=cohort.id, phase=phase, phase_label=PHASE_LABELS.get(phase, phase), is_open=is_open,
         read_only=not is_open, opens_at=cohort.preferences_open_at, deadline=deadline, time_left=time_left,
-        saved_at=membership.preferences_saved_at, min_choices=_effective_min(cohort, len(options)),
+        saved_at=membership.preferences_saved_at, min_choices=_effective_min(cohort, len(options), membership),
         max_choices=cohort.max_choices, items=items, options=tuple(options),
         window=window_of(cohort, "preferences", phase, now=now), group_id=group_id,
         group_name=session.get(StudentGroup, group_id).name if group_id is not None else None,
     )
 
 
-def _effective_min(cohort: Cohort, approved: int) -> int:
-    # A cohort with fewer approved projects than its minimum cannot ask for more than there are.
-    return min(cohort.min_choices, approved)
+def _effective_min(cohort: Cohort, approved: int, membership: Membership | None = None) -> int:
+    # A student ranks at least as many projects as they have places; a cohort with fewer approved
+    # projects than that cannot ask for more than there are.
+    places = effective_places(cohort, membership) if membership is not None else 1
+    return min(max(cohort.min_choices, places), approved)
 
 
 def _closed_message(phase: str) -> str:
@@ -200,7 +203,7 @@ def save_preferences(session: Session, *, actor: Actor, cohort_id: int, project_
         title, status = catalogue[pid]
         if status != "approved":
             raise Invalid(f"“{title}” is no longer available to choose; remove it from your list and save again.")
-    minimum = _effective_min(cohort, approved)
+    minimum = _effective_min(cohort, approved, membership)
     if len(ids) < minimum:
         raise Invalid(f"Please rank at least {minimum} projects; your list has {len(ids)}.")
     if len(ids) > cohort.max_choices:
