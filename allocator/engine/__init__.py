@@ -28,6 +28,7 @@ from .model import (
     OBJECTIVES,
     STATUSES,
     BadOptions,
+    Group,
     MalformedProblem,
     Problem,
     Project,
@@ -40,7 +41,7 @@ from .solver import DEFAULT_TIME_LIMIT, solve
 from .validate import validate
 
 __all__ = [
-    "BadOptions", "DEFAULT_TIME_LIMIT", "MalformedProblem", "MalformedResult", "OBJECTIVES", "Problem",
+    "BadOptions", "DEFAULT_TIME_LIMIT", "Group", "MalformedProblem", "MalformedResult", "OBJECTIVES", "Problem",
     "Project", "REASONS", "Reason", "Result", "STATUSES", "Student", "Supervisor", "dump_problem",
     "dump_result", "dumps_problem", "dumps_result", "explain", "load_problem", "load_result",
     "loads_problem", "loads_result", "parse_problem", "parse_result", "problem_to_dict", "result_to_dict",

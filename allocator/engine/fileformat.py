@@ -11,10 +11,11 @@ import json
 import os
 from typing import IO, Any
 
-from .model import STATUSES, OBJECTIVES, MalformedProblem, Problem, Project, Result, Student, Supervisor
+from .model import STATUSES, OBJECTIVES, Group, MalformedProblem, Problem, Project, Result, Student, Supervisor
 
-PROBLEM_KEYS = {"students", "projects", "supervisors", "pinned", "forbidden", "allow_unranked", "meta"}
-STUDENT_KEYS = {"id", "preferences"}
+PROBLEM_KEYS = {"students", "projects", "supervisors", "pinned", "forbidden", "allow_unranked", "groups", "meta"}
+STUDENT_KEYS = {"id", "preferences", "places", "tier"}
+GROUP_KEYS = {"id", "members"}
 PROJECT_KEYS = {"id", "capacity", "min_students", "supervisor"}
 SUPERVISOR_KEYS = {"id", "capacity"}
 PAIR_KEYS = {"student", "project"}
@@ -59,6 +60,7 @@ def parse_problem(data: Any) -> Problem:
         pinned=_pinned(data.get("pinned", [])),
         forbidden=frozenset(_pairs(data.get("forbidden", []), "forbidden")),
         allow_unranked=allow,
+        groups=_groups(data.get("groups", [])),
     )
 
 
@@ -72,7 +74,18 @@ def _students(raw: Any) -> list[Student]:
         prefs = s.get("preferences", [])
         if type(prefs) is not list:
             raise MalformedProblem(f"students[{i}] ({s['id']!r}): preferences must be a list of project ids")
-        append(Student(s["id"], tuple(prefs)))
+        append(Student(s["id"], tuple(prefs), s.get("places", 1), s.get("tier", 1)))
+    return out
+
+
+def _groups(raw: Any) -> list[Group]:
+    _list(raw, "groups")
+    out = []
+    for i, g in enumerate(raw):
+        _entry(g, i, "groups", GROUP_KEYS, "id", "members")
+        if type(g["members"]) is not list:
+            raise MalformedProblem(f"groups[{i}] ({g['id']!r}): members must be a list of student ids")
+        out.append(Group(g["id"], tuple(g["members"])))
     return out
 
 
@@ -159,7 +172,7 @@ def _decode(text: str | bytes, error: type[Exception]) -> Any:
 
 def problem_to_dict(problem: Problem) -> dict:
     out: dict[str, Any] = {
-        "students": [{"id": s.id, "preferences": list(s.preferences)} for s in problem.students],
+        "students": [_student_dict(s) for s in problem.students],
         "projects": [_project_dict(p) for p in problem.projects],
     }
     if problem.supervisors:
@@ -170,7 +183,18 @@ def problem_to_dict(problem: Problem) -> dict:
         out["forbidden"] = [{"student": s, "project": p} for s, p in sorted(problem.forbidden)]
     if problem.allow_unranked:
         out["allow_unranked"] = True
+    if problem.groups:
+        out["groups"] = [{"id": g.id, "members": list(g.members)} for g in problem.groups]
     return out
+
+
+def _student_dict(s: Student) -> dict:
+    d: dict[str, Any] = {"id": s.id, "preferences": list(s.preferences)}
+    if s.places != 1:
+        d["places"] = s.places
+    if s.tier != 1:
+        d["tier"] = s.tier
+    return d
 
 
 def _project_dict(p: Project) -> dict:
@@ -197,7 +221,7 @@ def result_to_dict(result: Result) -> dict:
     return {
         "status": result.status,
         "objective": result.objective,
-        "assignment": result.assignment,
+        "assignment": {s: p if type(p) is str else list(p) for s, p in result.assignment.items()},
         "unassigned": result.unassigned,
         "profile": result.profile,
         "cost": result.cost,
@@ -245,7 +269,8 @@ def parse_result(data: Any, problem: Problem | None = None) -> Result:
     if problem is not None:
         ranks = _ranks(problem, data["assignment"])
     return Result(
-        status=data["status"], objective=data["objective"], assignment=dict(data["assignment"]),
+        status=data["status"], objective=data["objective"],
+        assignment={s: p if type(p) is str else list(p) for s, p in data["assignment"].items()},
         unassigned=list(data["unassigned"]), profile=list(data["profile"]), cost=data["cost"],
         seconds=float(data["seconds"]), solver=data["solver"], message=data.get("message", ""),
         bound=dict(data.get("bound") or {}), seed=data.get("seed", 0), weights=data.get("weights"), ranks=ranks,
@@ -256,8 +281,8 @@ def _check_result_types(data: dict) -> None:
     checks = [
         (data["status"] in STATUSES, f"status must be one of {', '.join(STATUSES)}"),
         (data["objective"] in OBJECTIVES, f"objective must be one of {', '.join(OBJECTIVES)}"),
-        (type(data["assignment"]) is dict and all(type(p) is str for p in data["assignment"].values()),
-         "assignment must map student ids to project ids"),
+        (type(data["assignment"]) is dict and all(_projects_value(p) for p in data["assignment"].values()),
+         "assignment must map student ids to a project id or a list of project ids"),
         (type(data["unassigned"]) is list and all(type(s) is str for s in data["unassigned"]),
          "unassigned must be a list of student ids"),
         (type(data["profile"]) is list and all(type(c) is int and c >= 0 for c in data["profile"]),
@@ -277,14 +302,20 @@ def _check_result_types(data: dict) -> None:
             raise MalformedResult(message)
 
 
-def _ranks(problem: Problem, assignment: dict) -> dict[str, int]:
+def _projects_value(value: Any) -> bool:
+    return type(value) is str or (type(value) is list and all(type(p) is str for p in value))
+
+
+def _ranks(problem: Problem, assignment: dict) -> dict[str, int | list[int]]:
     ix = problem.index
-    for s, p in assignment.items():
+    for s, got in assignment.items():
         if s not in ix.student_pos:
             raise MalformedResult(f"the result places {s!r}, who is not a student of the problem")
-        if p not in ix.project_pos:
-            raise MalformedResult(f"the result places {s} on {p!r}, which is not a project of the problem")
-    return {s: problem.rank(s, p) for s, p in assignment.items()}
+        for p in [got] if type(got) is str else got:
+            if p not in ix.project_pos:
+                raise MalformedResult(f"the result places {s} on {p!r}, which is not a project of the problem")
+    return {s: problem.rank(s, p) if type(p) is str else [problem.rank(s, q) for q in p]
+            for s, p in assignment.items()}
 
 
 # ---------------------------------------------------------------- writing

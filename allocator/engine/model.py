@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from . import members
+
 OBJECTIVES = ("min-cost", "greedy", "generous", "weighted")
 STATUSES = ("optimal", "feasible", "infeasible", "unknown")
 
@@ -29,8 +31,21 @@ class BadOptions(ValueError):
 # Named tuples rather than dataclasses: a cohort has thousands of students, and building a frozen
 # dataclass costs several times more per instance, on the path whose speed the CLI is judged by.
 class Student(NamedTuple):
+    """`places`: how many distinct projects the student may be given (elective modules, lab places).
+    `tier`: 1 is served first; the objective is optimal for tier 1, then for tier 2 given tier 1, …"""
+
     id: str
     preferences: tuple[str, ...] = ()  # rank 1 first
+    places: int = 1
+    tier: int = 1
+
+
+class Group(NamedTuple):
+    """Students placed together on one project, or not at all. Its members rank the same list and
+    have one place each; a project's capacity (and its supervisor's) counts every member."""
+
+    id: str
+    members: tuple[str, ...]
 
 
 class Project(NamedTuple):
@@ -65,6 +80,10 @@ class Index(NamedTuple):
     pinned_project: np.ndarray
     forbidden_student: np.ndarray
     forbidden_project: np.ndarray
+    places: np.ndarray  # per student
+    tier: np.ndarray  # per student, 1 first
+    group_of: np.ndarray  # per student: position of their group in `Problem.groups`, -1 if none
+    group_members: list[np.ndarray]  # per group: its members' positions
 
     @property
     def unranked_rank(self) -> int:
@@ -77,6 +96,17 @@ class Problem:
 
     A project's `supervisor` that is not among `supervisors` has no capacity limit of their own.
     A `min_students` of 0 or 1 never binds, since a project with one student has at least one.
+
+    Places, tiers and groups (rules checked here, each broken one a one-line MalformedProblem):
+    - `places` and `tier` are whole numbers from 1. A student with more than one place who ranks any
+      project must rank at least `places` of them unless `allow_unranked` (an empty list is a student
+      who has not ranked yet, as with one place).
+    - A student is in at most one group; a group has at least one member, every member has one place
+      and the same preference list. Members may have different tiers: each member's placement counts in
+      their own tier.
+    - `pinned` maps a student to one project. For a student with several places it fixes one of them;
+      the solver chooses the rest. A group's members are pinned all to the same project or none of them.
+    - A forbidden (member, project) pair keeps the whole group off that project.
     """
 
     students: tuple[Student, ...]
@@ -85,6 +115,7 @@ class Problem:
     pinned: Mapping[str, str] = field(default_factory=dict)
     forbidden: frozenset[tuple[str, str]] = frozenset()
     allow_unranked: bool = False
+    groups: tuple[Group, ...] = ()
     index: Index = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -94,12 +125,19 @@ class Problem:
         set_(self, "supervisors", _as_tuple(self.supervisors, "supervisors"))
         set_(self, "pinned", dict(self.pinned))
         set_(self, "forbidden", frozenset(self.forbidden))
+        set_(self, "groups", _groups(self.groups))
         set_(self, "index", _build_index(self))
 
     @property
     def k(self) -> int:
         """The longest preference list."""
         return self.index.k
+
+    @property
+    def extended(self) -> bool:
+        """Whether the problem uses groups, several places or tiers beyond 1."""
+        ix = self.index
+        return bool(self.groups) or bool((ix.places > 1).any()) or bool((ix.tier > 1).any())
 
     def rank(self, student: str, project: str) -> int:
         """The rank `student` gave `project`, or k + 1 when they did not rank it."""
@@ -112,14 +150,22 @@ class Problem:
 
 @dataclass(frozen=True)
 class Result:
-    """What a solve produced. `profile[r - 1]` counts students placed at rank r; its last entry counts
-    unranked placements. `cost` is the sum of ranks (unranked counts k + 1), or of the weights for the
-    `weighted` objective. `bound` holds proven limits when the solver stopped before proving optimality,
-    e.g. {"placed": 1995} (no allocation places more) or {"cost": 4210} (none costs less)."""
+    """What a solve produced.
+
+    `assignment` maps a placed student to a project id, or, for a student with more than one place,
+    to the list of their project ids (best rank first, possibly fewer than their places); unplaced
+    students are in `unassigned`. `projects_of` reads both shapes alike. Counts are of placements: a
+    student with two places placed twice counts twice in `placed` and in `profile`, whose entry
+    `profile[r - 1]` counts placements at rank r and whose last entry counts unranked placements.
+    `students_placed` counts students with at least one placement. `cost` is the sum over placements
+    of their ranks (unranked counts k + 1), or of the weights for the `weighted` objective. `ranks`
+    mirrors `assignment`: an int, or a list of ints parallel to the student's projects. `bound` holds
+    proven limits when the solver stopped before proving optimality, e.g. {"placed": 1995} (no
+    allocation places more) or {"cost": 4210} (none costs less)."""
 
     status: str
     objective: str
-    assignment: dict[str, str]
+    assignment: dict[str, str | list[str]]
     unassigned: list[str]
     profile: list[int]
     cost: int
@@ -129,7 +175,7 @@ class Result:
     bound: dict[str, int] = field(default_factory=dict)
     seed: int = 0
     weights: list[int] | None = None
-    ranks: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    ranks: dict[str, int | list[int]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def proven(self) -> bool:
@@ -137,11 +183,44 @@ class Result:
 
     @property
     def placed(self) -> int:
+        """The number of placements (students, when everyone has one place)."""
+        return sum(1 if type(p) is str else len(p) for p in self.assignment.values())
+
+    @property
+    def students_placed(self) -> int:
         return len(self.assignment)
 
-    def rank_of(self, student: str) -> int | None:
-        """The rank of the student's project in their list (k + 1 when unranked), None if unplaced."""
+    def projects_of(self, student: str) -> tuple[str, ...]:
+        """The student's projects, best rank first; () when unplaced."""
+        got = self.assignment.get(student)
+        if got is None:
+            return ()
+        return (got,) if type(got) is str else tuple(got)
+
+    def placements(self) -> list[tuple[str, str]]:
+        """Every (student, project) pair, students in assignment order."""
+        return [(s, p) for s in self.assignment for p in self.projects_of(s)]
+
+    def rank_of(self, student: str) -> int | list[int] | None:
+        """The rank of the student's project in their list (k + 1 when unranked), None if unplaced; a
+        list of ranks for a student with several places."""
         return self.ranks.get(student)
+
+    def ranks_of(self, student: str) -> tuple[int, ...]:
+        """The ranks of the student's projects, parallel to `projects_of`."""
+        got = self.ranks.get(student)
+        if got is None:
+            return ()
+        return (got,) if type(got) is int else tuple(got)
+
+    def profile_by_tier(self, problem: Problem) -> dict[int, list[int]]:
+        """Per tier present in the problem, its placements counted by rank (shaped like `profile`)."""
+        tier_of = {s.id: s.tier for s in problem.students}
+        out = {t: [0] * len(self.profile) for t in sorted(set(tier_of.values()))}
+        for s in self.assignment:
+            for r in self.ranks_of(s) or (problem.rank(s, p) for p in self.projects_of(s)):
+                out[tier_of[s]][r - 1] += 1
+        return out
 
 
 def _as_tuple(value: object, what: str) -> tuple:
@@ -154,10 +233,20 @@ def _students(students: object) -> tuple[Student, ...]:
     students = _as_tuple(students, "students")
     if any(type(s) is not Student or type(s.preferences) is not tuple for s in students):
         students = tuple(
-            Student(s.id, _as_tuple(s.preferences, f"student {s.id}")) if isinstance(s, Student) else s
+            s._replace(preferences=_as_tuple(s.preferences, f"student {s.id}")) if isinstance(s, Student) else s
             for s in students
         )
     return students
+
+
+def _groups(groups: object) -> tuple[Group, ...]:
+    groups = _as_tuple(groups, "groups")
+    out = []
+    for g in groups:
+        if not isinstance(g, Group):
+            raise MalformedProblem(f"expected a group, got {type(g).__name__}")
+        out.append(g if type(g.members) is tuple else g._replace(members=_as_tuple(g.members, f"group {g.id}")))
+    return tuple(out)
 
 
 def _build_index(problem: Problem) -> Index:
@@ -176,10 +265,16 @@ def _build_index(problem: Problem) -> Index:
     forbidden_student, forbidden_project = _pairs(problem.forbidden, student_pos, project_pos, "forbidden")
     if type(problem.allow_unranked) is not bool:
         raise MalformedProblem("allow_unranked must be true or false")
+    places = members.counts(problem.students, "places")
+    tier = members.counts(problem.students, "tier")
+    members.check_places(problem, places)
+    _ids(problem.groups, Group, "group")
+    group_of, group_members = members.group_index(problem, student_pos, places)
     return Index(
         student_ids, project_ids, supervisor_ids, student_pos, project_pos,
         pref_student, pref_project, pref_rank, k, capacity, minimum, supervisor_of, supervisor_capacity,
         pinned_student, pinned_project, forbidden_student, forbidden_project,
+        places, tier, group_of, group_members,
     )
 
 

@@ -33,6 +33,10 @@ def solve(
     sentence = clash.pin_clash(problem)
     if sentence:
         return _empty(problem, objective, weights, seed, start, "infeasible", "none", sentence)
+    if problem.extended:  # groups, several places or tiers: their own path (extended.py)
+        from . import extended
+
+        return extended.solve(problem, objective, weights, seed, start, start + time_limit)
     res = residual(problem)
     if quota.has_binding_minimums(problem, res):
         out = quota.solve(problem, res, objective, weights, seed, start + time_limit)
