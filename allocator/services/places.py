@@ -167,13 +167,11 @@ def read_places_columns(data: bytes) -> tuple[PlacesRow, ...]:
     at = {name: header.index(name) for name in ("email", "places", "tier") if name in header}
     rows = []
     for line, record in enumerate(reader, start=2):
-        def get(name: str) -> str:
-            i = at.get(name)
-            return record[i] if i is not None and i < len(record) else ""
-        email = get("email").strip().lower()
+        cells = {name: record[i] if i < len(record) else "" for name, i in at.items()}
+        email = cells["email"].strip().lower()
         if email:
-            rows.append(PlacesRow(line, email, _cell(get("places"), "places", line, MAX_PLACES),
-                                  _cell(get("tier"), "tier", line, MAX_TIER), has_places="places" in at))
+            rows.append(PlacesRow(line, email, _cell(cells.get("places", ""), "places", line, MAX_PLACES),
+                                  _cell(cells.get("tier", ""), "tier", line, MAX_TIER), has_places="places" in at))
     return tuple(rows)
 
 
@@ -183,9 +181,9 @@ def apply_places_rows(session: Session, *, actor: Actor, cohort_id: int, rows: S
     require_admin(session, actor)
     if not rows:
         return 0
-    found = {email: m for email, m in session.execute(
+    found = dict(session.execute(
         select(User.email, Membership).join(Membership, Membership.user_id == User.id)
-        .where(Membership.cohort_id == cohort_id, User.email.in_([r.email for r in rows]))).all()}
+        .where(Membership.cohort_id == cohort_id, User.email.in_([r.email for r in rows]))).all())
     changed = 0
     for row in rows:
         membership = found.get(row.email)

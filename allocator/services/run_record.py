@@ -34,7 +34,7 @@ from allocator import engine
 from allocator.models import OBJECTIVES
 from allocator.services.errors import Invalid
 
-__all__ = ["DamagedRecord", "MAX_MESSAGE", "MAX_REASON", "MAX_SEED", "MAX_TIME_LIMIT", "DEFAULT_TIME_LIMIT", "Move", "RECORD_VERSION",
+__all__ = ["DamagedRecord", "MAX_MESSAGE", "MAX_REASON", "MAX_SEED", "MAX_TIME_LIMIT", "DEFAULT_TIME_LIMIT", "Move", "RECORD_VERSION", "group_key",
            "RunParameters", "RunRecord", "check_settings", "from_json", "local", "people_in", "portable", "project_key",
            "project_of", "settings_from_json", "student_key", "supervisor_key", "to_json", "user_of"]
 
@@ -50,7 +50,7 @@ SETTINGS_KEYS = {"objective", "weights", "allow_unranked", "capacity_overrides",
                  "forbids", "supervisor_capacity_overrides", "seed", "time_limit"}
 MOVE_KEYS = {"student", "from", "to", "reason"}
 # The engine's problem file, without its free-form "meta": a record holds nothing it does not read.
-PROBLEM_KEYS = {"students", "projects", "supervisors", "pinned", "forbidden", "allow_unranked"}
+PROBLEM_KEYS = {"students", "projects", "supervisors", "pinned", "forbidden", "allow_unranked", "groups"}
 _KEY = re.compile(r"([SPL])([1-9][0-9]{0,17})")
 
 
@@ -71,6 +71,12 @@ def project_key(project_id: int) -> str:
 
 def supervisor_key(user_id: int) -> str:
     return f"L{user_id}"
+
+
+def group_key(group_id: int) -> str:
+    """A group's id in a run's problem: a label only (a group may be dissolved later; the run keeps its
+    members), so backups keep it as it is."""
+    return f"G{group_id}"
 
 
 def _id_of(key: Any, prefix: str) -> int:
@@ -363,6 +369,9 @@ def _rekey(data: Any, student: Callable[[Any], Any], project: Callable[[Any], An
         if name in problem:
             p[name] = [{**x, "student": student(x.get("student")), "project": project(x.get("project"))}
                        for x in entries(name)]
+    if "groups" in problem:
+        p["groups"] = [{**g, "members": [student(m) for m in _list(g.get("members", []), "groups.members")]}
+                       for g in entries("groups")]
     out["problem"] = p
     settings = _only(data.get("settings", {}), SETTINGS_KEYS, "settings")
     s = dict(settings)

@@ -36,12 +36,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator import engine
-from allocator.models import Cohort, Membership, Preference, Project, User, utcnow
+from allocator.models import Cohort, GroupChoice, GroupMember, Membership, Preference, Project, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import cohort_names, cohort_of
 from allocator.services.audit import record_audit
 from allocator.services.errors import Invalid
-from allocator.services.run_record import RunParameters, project_key, student_key, supervisor_key
+from allocator.services.run_record import RunParameters, group_key, project_key, student_key, supervisor_key
 
 __all__ = ["ProblemKeys", "build_problem_json", "export_problem", "problem_keys"]
 
@@ -199,6 +199,41 @@ def _load(session: Session, cohort_id: int):
     return cohort, projects, students
 
 
+def _places_tiers_groups(session: Session, cohort: Cohort,
+                         students: list[int]) -> tuple[dict, list[dict], dict[int, list[int]]]:
+    """Each student's extra keys ("places", "tier", when not 1) and the cohort's groups in the file's form.
+    A group smaller than the cohort's minimum is not a group yet: its members are placed one by one. A
+    group member has one place."""
+    wanted = set(students)
+    members: dict[int, list[int]] = {}
+    for gid, uid in session.execute(select(GroupMember.group_id, GroupMember.user_id)
+                                    .where(GroupMember.cohort_id == cohort.id)
+                                    .order_by(GroupMember.group_id, GroupMember.user_id)):
+        if uid in wanted:
+            members.setdefault(gid, []).append(uid)
+    groups = [{"id": group_key(gid), "members": [student_key(u) for u in uids]}
+              for gid, uids in sorted(members.items()) if len(uids) >= max(2, cohort.group_min_size)]
+    grouped = {u for uids in members.values() if len(uids) >= max(2, cohort.group_min_size) for u in uids}
+    lists: dict[int, list[int]] = {}
+    for gid, pid in session.execute(select(GroupChoice.group_id, GroupChoice.project_id)
+                                    .where(GroupChoice.cohort_id == cohort.id)
+                                    .order_by(GroupChoice.group_id, GroupChoice.rank)):
+        lists.setdefault(gid, []).append(pid)
+    # The group's shared list is what its members rank, whatever their own rows say (an import may differ).
+    shared = {u: lists.get(gid, []) for gid, uids in members.items() for u in uids if u in grouped}
+    extra: dict[int, dict[str, int]] = {}
+    for uid, places, tier in session.execute(select(Membership.user_id, Membership.places, Membership.tier)
+                                             .where(Membership.cohort_id == cohort.id,
+                                                    Membership.role == "student")):
+        if uid not in wanted:
+            continue
+        n = 1 if uid in grouped else (places if places is not None else cohort.places_per_student)
+        entry = {k: v for k, v in (("places", n), ("tier", tier)) if v != 1}
+        if entry:
+            extra[uid] = entry
+    return extra, groups, shared
+
+
 def problem_keys(session: Session, cohort_id: int) -> ProblemKeys:
     """The keys a problem of this cohort built now would hold, mapped back to database ids."""
     _, projects, students = _load(session, cohort_id)
@@ -244,12 +279,17 @@ def build_problem_json(session: Session, cohort_id: int, *, overrides: Mapping[s
         out_projects.append(entry)
     supervisors = [{"id": supervisor_key(uid), "capacity": loads[uid]}
                    for uid in sorted(supervising) if loads.get(uid) is not None]
+    extra, groups, shared = _places_tiers_groups(session, cohort, students)
+    for uid, pids in shared.items():
+        prefs[uid] = [keys[pid] for pid in pids if pid in keys]
     problem: dict[str, Any] = {
-        "students": [{"id": student_key(uid), "preferences": prefs[uid]} for uid in students],
+        "students": [{"id": student_key(uid), "preferences": prefs[uid], **extra.get(uid, {})} for uid in students],
         "projects": out_projects,
     }
     if supervisors:
         problem["supervisors"] = supervisors
+    if groups:
+        problem["groups"] = groups
 
     def pairs(name: str) -> list[dict[str, str]]:
         result = []
