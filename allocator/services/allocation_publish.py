@@ -6,6 +6,8 @@ database transaction open) and then records who was emailed with `mark_emailed`.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -135,7 +137,8 @@ def _carry_answers(session: Session, *, run_id: int, previous_id: int | None) ->
     kept = (select(literal(run_id), Response.student_id, Response.accepted, Response.reason, Response.responded_at)
             .join(old, and_(old.run_id == previous_id, old.student_id == Response.student_id))
             .join(new, and_(new.run_id == run_id, new.student_id == Response.student_id))
-            .where(Response.run_id == previous_id, new.project_id == old.project_id))
+            .where(Response.run_id == previous_id, new.project_id == old.project_id)
+            .distinct())  # a student with several places matches once per unchanged project
     return session.execute(insert(Response).from_select(
         ["run_id", "student_id", "accepted", "reason", "responded_at"], kept)).rowcount or 0
 
@@ -155,6 +158,18 @@ def _run_rows(session: Session, run_id: int) -> list:
         .where(Assignment.run_id == run_id)
         .order_by(student.id)
     ).all()
+
+
+def _one_per_student(rows: list) -> list:
+    """One row per student: a student with several places is told once, of all their projects."""
+    merged: dict[int, SimpleNamespace] = {}
+    for r in rows:
+        if r.sid in merged:
+            first = merged[r.sid]
+            first.title = " and ".join(t for t in (first.title, r.title) if t) or None
+        else:
+            merged[r.sid] = SimpleNamespace(**r._asdict())
+    return list(merged.values())
 
 
 def _notify_publication(session: Session, cohort: Cohort, *, rows, told, before, first: bool) -> int:
@@ -212,7 +227,8 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
         select(Assignment.student_id, Assignment.project_id, Project.title, Project.supervisor_id)
         .outerjoin(Project, Project.id == Assignment.project_id)
         .where(Assignment.run_id == previous_id))} if previous_id is not None else {}
-    told = [r for r in rows if previous_id is None or r.sid not in before or before[r.sid].project_id != r.project_id]
+    told = _one_per_student(
+        [r for r in rows if previous_id is None or r.sid not in before or before[r.sid].project_id != r.project_id])
 
     def title_before(sid: int) -> str | None:
         return before[sid].title if sid in before else None
