@@ -1,8 +1,235 @@
-"""Groups, several places per student and priority tiers (work in progress)."""
+"""Groups, several places per student and priority tiers.
+
+A problem that uses any of them is solved here, so the single-place path (solver, flow, quota) stays
+as it was. The objective is lexicographic over tiers: tier 1's placements, then tier 1's profile
+for the objective, then tier 2's placements given those, and so on. Each placement arc carries a
+code `tier index × (k + 2) + rank`, and a level is a cost per code, so the levels of
+`objectives.levels` (costs per rank) are reused per tier.
+
+Without groups the model is still a network: a student's source arc carries their places, each
+(student, project) arc one, and a return arc from sink to source makes it a circulation, so that the
+first level is "tier 1 placed" rather than "everyone placed". It is solved with the same
+level-by-level min-cost flows as the single-place path. Groups (a group takes all its seats on one
+project or none) and binding minimums are not a network; they go to the program in `groups.py`,
+though a problem with minimums first tries the flow, which is the answer when no project runs short.
+"""
 from __future__ import annotations
 
-from .model import BadOptions, Problem, Result
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from . import clash, flow, groups
+from .model import Problem, Result
+from .network import Network, pair_codes, permutation, residual
+from .objectives import Level, levels, rank_costs
+
+
+class Units(NamedTuple):
+    """What the solver chooses for: a free student (their remaining places) or a free group (one
+    project for all its members), with every project each unit may take."""
+
+    members: list[np.ndarray]  # per unit, student positions
+    supply: np.ndarray  # per unit: placements still to choose (1 for a group)
+    size: np.ndarray  # per unit: seats one placement takes
+    tier_count: np.ndarray  # units × tiers: members in each tier
+    choice_unit: np.ndarray
+    choice_project: np.ndarray
+    choice_rank: np.ndarray
+    pinned: np.ndarray  # per student: pinned project, -1 if none
+    tiers: list[int]
 
 
 def solve(problem: Problem, objective: str, weights, seed: int, start: float, deadline: float) -> Result:
-    raise BadOptions("groups, several places and tiers are not solved yet")
+    res = residual(problem)
+    units = build_units(problem, res)
+    lv = tier_levels(problem, units, objective, weights)
+    minimum = problem.index.minimum
+    binding = (minimum >= 2) & (res.pinned_count < minimum)
+    if not problem.groups:
+        unit_of, project_of = flow_allocation(problem, res, units, lv, seed)
+        if not binding.any() or not short(problem, res, units, unit_of, project_of).size:
+            return result(problem, units, unit_of, project_of, objective, weights, seed, start, "optimal",
+                          "min-cost-flow")
+    out = groups.solve(problem, res, units, lv, binding, seed, deadline)
+    if out.chosen is None:
+        message = out.message
+        if out.status == "infeasible":
+            message = clash.forced_minimum_clash(problem, res) or clash.generic_minimum_clash(problem, res)
+        return _empty(problem, objective, weights, seed, start, out.status, message)
+    chosen = out.chosen
+    return result(problem, units, units.choice_unit[chosen], units.choice_project[chosen], objective, weights,
+                  seed, start, out.status, groups.SOLVER, out.message)
+
+
+def build_units(problem: Problem, res) -> Units:
+    ix = problem.index
+    n, m, k = len(ix.student_ids), len(ix.project_ids), ix.k
+    pinned = np.full(n, -1, np.int64)
+    pinned[ix.pinned_student] = ix.pinned_project
+    remaining = ix.places - (pinned >= 0)
+    singles = np.flatnonzero((ix.group_of < 0) & (remaining > 0))
+    free_groups = [g for g in ix.group_members if pinned[g[0]] < 0]
+    members = [np.array([i], np.int32) for i in singles.tolist()] + free_groups
+    n_units = len(members)
+    supply = np.concatenate([remaining[singles], np.ones(len(free_groups), np.int64)]).astype(np.int64)
+    size = np.array([g.size for g in members], np.int64).reshape(-1)
+    tiers = sorted(set(ix.tier.tolist()))
+    tier_pos = np.searchsorted(np.array(tiers), ix.tier)
+    tier_count = np.zeros((n_units, len(tiers)), np.int64)
+    unit_of = np.full(n, -1, np.int64)  # every member's unit
+    for u, g in enumerate(members):
+        unit_of[g] = u
+        np.add.at(tier_count[u], tier_pos[g], 1)
+    rep_unit = np.full(n, -1, np.int64)
+    rep_unit[[int(g[0]) for g in members]] = np.arange(n_units)
+    keep = rep_unit[ix.pref_student] >= 0
+    cu, cp, cr = rep_unit[ix.pref_student[keep]], ix.pref_project[keep].astype(np.int64), ix.pref_rank[keep]
+    if problem.allow_unranked and n_units:
+        grid = np.ones((n_units, m), bool)
+        grid[cu, cp] = False
+        uu, up = np.nonzero(grid)
+        cu, cp = np.concatenate([cu, uu]), np.concatenate([cp, up])
+        cr = np.concatenate([cr, np.full(uu.size, k + 1)])
+    ok = res.capacity[cp] >= size[cu]
+    # A member's forbidden pair keeps their whole unit off the project, and a student pinned to
+    # one project takes their other places elsewhere.
+    barred_s = np.concatenate([ix.forbidden_student, ix.pinned_student]).astype(np.int64)
+    barred_p = np.concatenate([ix.forbidden_project, ix.pinned_project]).astype(np.int64)
+    barred_u = unit_of[barred_s]
+    barred = pair_codes(barred_u[barred_u >= 0], barred_p[barred_u >= 0], m)
+    ok &= ~np.isin(pair_codes(cu, cp, m), barred)
+    return Units(members, supply, size, tier_count, cu[ok], cp[ok], cr[ok].astype(np.int64), pinned, tiers)
+
+
+def codes(units: Units, k: int) -> np.ndarray:
+    """Each choice's level code for a single student: tier index × (k + 2) + rank."""
+    tier_index = units.tier_count.argmax(axis=1)
+    return tier_index[units.choice_unit] * (k + 2) + units.choice_rank
+
+
+def tier_levels(problem: Problem, units: Units, objective: str, weights) -> list[Level]:
+    """Per tier with a choice to make: its placements (maximised), then the objective's levels."""
+    k, n_tiers = problem.k, len(units.tiers)
+    width = k + 2
+    out = []
+    for t, tier in enumerate(units.tiers):
+        has = units.tier_count[units.choice_unit, t] > 0
+        if not has.any():
+            continue
+        present = np.zeros(width, bool)
+        present[units.choice_rank[has]] = True
+        present[0] = False
+        suffix = "" if n_tiers == 1 else f" (tier {tier})"
+        placed = np.zeros(n_tiers * width, np.int64)
+        placed[t * width + 1: (t + 1) * width] = -1
+        out.append(Level("placed" + suffix, placed))
+        for level in levels(problem, objective, weights, present):
+            coef = np.zeros(n_tiers * width, np.int64)
+            coef[t * width: (t + 1) * width] = level.coef
+            out.append(Level(level.name + suffix, coef))
+    return out
+
+
+def choice_costs(units: Units, level: Level, k: int) -> np.ndarray:
+    """A level's cost per choice: the sum over the unit's members, each at their own tier."""
+    per_tier = level.coef.reshape(len(units.tiers), k + 2)[:, units.choice_rank].T  # choices × tiers
+    return (per_tier * units.tier_count[units.choice_unit]).sum(axis=1)
+
+
+def flow_allocation(problem: Problem, res, units: Units, lv: list[Level], seed: int):
+    """The optimal (unit, project) pairs ignoring minimums, on a circulation whose node numbers
+    follow the seed (the lottery between equally good allocations, as in network.build_network)."""
+    ix = problem.index
+    n_units, m, v = len(units.members), len(ix.project_ids), len(ix.supervisor_ids)
+    unit_node = 1 + np.argsort(permutation(n_units, seed, 1))
+    project_node = 1 + n_units + np.argsort(permutation(m, seed, 2))
+    supervisor_node = 1 + n_units + m + np.arange(v)
+    sink = 1 + n_units + m + v
+    has_sup = ix.supervisor_of >= 0
+    out_head = np.full(m, sink)
+    out_head[has_sup] = supervisor_node[ix.supervisor_of[has_sup]]
+    order = permutation(n_units, seed, 1)
+    total = int(units.supply.sum())
+    parts = [  # (tails, heads, caps, level, arc_student, arc_project)
+        (np.zeros(n_units), unit_node[order], units.supply[order], 0, -1, -1),
+        (unit_node[units.choice_unit], project_node[units.choice_project], 1, codes(units, ix.k),
+         units.choice_unit, units.choice_project),
+        (project_node, out_head, np.maximum(res.capacity, 0), 0, -1, -1),
+        (supervisor_node, np.full(v, sink), np.maximum(res.supervisor_capacity, 0), 0, -1, -1),
+        (np.array([sink]), np.array([0]), total, 0, -1, -1),
+    ]
+    cols = [np.concatenate([np.broadcast_to(part[c], np.shape(part[0])) for part in parts]) for c in range(6)]
+    tails, heads, caps, level, arc_unit, arc_project = cols
+    net = Network(sink + 1, 0, sink, tails.astype(np.int32), heads.astype(np.int32),
+                  np.minimum(caps, max(total, 1)).astype(np.int64), level.astype(np.int32),
+                  arc_unit.astype(np.int32), arc_project.astype(np.int32), np.zeros(sink + 1, np.int64))
+    if not lv:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    out = flow.solve_circulation(net, lv)
+    if out is None:
+        raise flow.FlowError("a circulation without lower bounds is always feasible: a bug")
+    used = (out.flow > 0) & (net.arc_student >= 0) & (net.arc_project >= 0)
+    return net.arc_student[used].astype(np.int64), net.arc_project[used].astype(np.int64)
+
+
+def short(problem: Problem, res, units: Units, unit_of: np.ndarray, project_of: np.ndarray) -> np.ndarray:
+    """Projects that run below their minimum with these (unit, project) placements."""
+    ix = problem.index
+    load = np.bincount(project_of, weights=units.size[unit_of], minlength=len(ix.project_ids))
+    load = load.astype(np.int64) + res.pinned_count
+    return np.flatnonzero((load > 0) & (load < ix.minimum))
+
+
+def pairs(problem: Problem, units: Units, unit_of: np.ndarray, project_of: np.ndarray):
+    """(student, project) positions of every placement, pinned ones included."""
+    ix = problem.index
+    sizes = units.size[unit_of]
+    students = [units.members[u] for u in unit_of.tolist()]
+    s = np.concatenate(students + [ix.pinned_student.astype(np.int64)]) if students else \
+        ix.pinned_student.astype(np.int64)
+    p = np.concatenate([np.repeat(project_of, sizes), ix.pinned_project]).astype(np.int64)
+    return s.astype(np.int64), p
+
+
+def result(problem: Problem, units: Units, unit_of, project_of, objective, weights, seed, start, status,
+           solver, message="") -> Result:
+    ix = problem.index
+    s, p = pairs(problem, units, unit_of, project_of)
+    rank = np.full(s.size, ix.k + 1, np.int64)
+    ranked = pair_codes(ix.pref_student, ix.pref_project, len(ix.project_ids))
+    order = np.argsort(ranked)
+    mine = pair_codes(s, p, len(ix.project_ids))
+    at = np.minimum(np.searchsorted(ranked[order], mine), max(ranked.size - 1, 0))
+    if ranked.size:
+        hit = ranked[order][at] == mine
+        rank[hit] = ix.pref_rank[order][at][hit]
+    # Students in file order; a student's projects best rank first.
+    order = np.lexsort((p, rank, s))
+    s, p, rank = s[order], p[order], rank[order]
+    sid, pid = ix.student_ids, ix.project_ids
+    assignment: dict = {}
+    ranks: dict = {}
+    for i, j, r in zip(s.tolist(), p.tolist(), rank.tolist()):
+        if ix.places[i] == 1:
+            assignment[sid[i]], ranks[sid[i]] = pid[j], r
+        else:
+            assignment.setdefault(sid[i], []).append(pid[j])
+            ranks.setdefault(sid[i], []).append(r)
+    return Result(
+        status=status, objective=objective, assignment=assignment,
+        unassigned=[x for x in sid if x not in assignment],
+        profile=np.bincount(rank, minlength=ix.k + 2)[1:].tolist(),
+        cost=int(rank_costs(problem, objective, weights)[rank].sum()),
+        seconds=round(time.perf_counter() - start, 4), solver=solver, message=message, seed=seed,
+        weights=list(weights) if weights is not None else None, ranks=ranks,
+    )
+
+
+def _empty(problem, objective, weights, seed, start, status, message) -> Result:
+    return Result(
+        status=status, objective=objective, assignment={}, unassigned=list(problem.index.student_ids),
+        profile=[0] * (problem.k + 1), cost=0, seconds=round(time.perf_counter() - start, 4), solver=groups.SOLVER,
+        message=message, seed=seed, weights=list(weights) if weights is not None else None,
+    )

@@ -25,27 +25,53 @@ def validate(problem: Problem, result: Result) -> list[str]:
         _capacities(problem, result)
         + _supervisors(problem, result)
         + _pins_and_forbids(problem, result)
+        + _groups(problem, result)
         + _ranks_profile_cost(problem, result)
         + (_maximal(problem, result) if result.status == "optimal" else [])
     )
 
 
+def _projects(result: Result, s: str) -> list:
+    """The student's projects as listed, whichever shape the assignment uses."""
+    got = result.assignment[s]
+    return [got] if type(got) is str else list(got) if type(got) is list else [got]
+
+
 def _ids(problem: Problem, result: Result) -> list[str]:
-    students = {s.id for s in problem.students}
+    students = {s.id: s for s in problem.students}
     projects = {p.id for p in problem.projects}
     errors = [f"{s} is not a student" for s in result.assignment if s not in students]
-    errors += [f"{s} is placed on {p}, which is not a project" for s, p in result.assignment.items() if p not in projects]
+    for s, got in result.assignment.items():
+        if s not in students:
+            continue
+        places = students[s].places
+        if places == 1 and type(got) is not str:
+            errors.append(f"{s} has one place, so the assignment must give one project id, not {got!r}")
+            continue
+        if places > 1 and (type(got) is not list or not got):
+            errors.append(f"{s} has {places} places, so the assignment must give a list of project ids")
+            continue
+        mine = _projects(result, s)
+        errors += [f"{s} is placed on {p}, which is not a project" for p in mine if type(p) is not str or p not in projects]
+        if len(set(map(str, mine))) < len(mine):
+            errors.append(f"{s} is placed on the same project twice")
+        if len(mine) > places:
+            errors.append(f"{s} has {places} places but is placed on {len(mine)} projects")
     unassigned = Counter(result.unassigned)
     errors += [f"{s} is listed as unplaced {c} times" for s, c in unassigned.items() if c > 1]
     errors += [f"{s} is both placed and listed as unplaced" for s in unassigned if s in result.assignment]
-    missing = students - set(result.assignment) - set(unassigned)
+    missing = students.keys() - set(result.assignment) - set(unassigned)
     errors += [f"{s} is neither placed nor listed as unplaced" for s in sorted(missing)]
     errors += [f"{s} is listed as unplaced but is not a student" for s in unassigned if s not in students]
     return errors
 
 
+def _placements(result: Result) -> list[tuple[str, str]]:
+    return [(s, p) for s in result.assignment for p in _projects(result, s)]
+
+
 def _capacities(problem: Problem, result: Result) -> list[str]:
-    count = Counter(result.assignment.values())
+    count = Counter(p for _, p in _placements(result))
     errors = []
     for p in problem.projects:
         c = count[p.id]
@@ -58,7 +84,7 @@ def _capacities(problem: Problem, result: Result) -> list[str]:
 
 def _supervisors(problem: Problem, result: Result) -> list[str]:
     supervisor_of = {p.id: p.supervisor for p in problem.projects}
-    load = Counter(supervisor_of[p] for p in result.assignment.values())
+    load = Counter(supervisor_of[p] for _, p in _placements(result))
     return [
         f"supervisor {v.id} has {load[v.id]} students but capacity {v.capacity}"
         for v in problem.supervisors
@@ -67,9 +93,19 @@ def _supervisors(problem: Problem, result: Result) -> list[str]:
 
 
 def _pins_and_forbids(problem: Problem, result: Result) -> list[str]:
-    a = result.assignment
-    errors = [f"{s} is pinned to {p} but placed on {a.get(s, 'nothing')}" for s, p in problem.pinned.items() if a.get(s) != p]
-    errors += [f"{s} is placed on {p}, which is forbidden for them" for s, p in problem.forbidden if a.get(s) == p]
+    a = {s: _projects(result, s) for s in result.assignment}
+    errors = [f"{s} is pinned to {p} but placed on {', '.join(a.get(s, [])) or 'nothing'}"
+              for s, p in problem.pinned.items() if p not in a.get(s, [])]
+    errors += [f"{s} is placed on {p}, which is forbidden for them" for s, p in problem.forbidden if p in a.get(s, [])]
+    return errors
+
+
+def _groups(problem: Problem, result: Result) -> list[str]:
+    errors = []
+    for g in problem.groups:
+        got = {tuple(_projects(result, s)) if s in result.assignment else () for s in g.members}
+        if len(got) > 1:
+            errors.append(f"group {g.id} is split: its members are not all placed on the same project")
     return errors
 
 
@@ -82,7 +118,7 @@ def _ranks_profile_cost(problem: Problem, result: Result) -> list[str]:
     weights = result.weights if result.objective == "weighted" else None
     if result.objective == "weighted" and weights is None:
         return ["a weighted result must say its weights"]
-    for s, p in result.assignment.items():
+    for s, p in _placements(result):
         rank = prefs[s].index(p) + 1 if p in prefs[s] else k + 1
         if rank == k + 1 and not problem.allow_unranked and problem.pinned.get(s) != p:
             errors.append(f"{s} is placed on {p}, which they did not rank, and unranked placements are not allowed")
@@ -101,24 +137,34 @@ def _ranks_profile_cost(problem: Problem, result: Result) -> list[str]:
 
 
 def _maximal(problem: Problem, result: Result) -> list[str]:
-    """An optimal result places as many as possible, so nobody unplaced fits anywhere as it stands."""
-    count = Counter(result.assignment.values())
+    """An optimal result places as many as possible in every tier, so no student with a place to
+    spare (and no unplaced group) fits anywhere as it stands."""
+    placements = _placements(result)
+    count = Counter(p for _, p in placements)
     supervisor_cap = {v.id: v.capacity for v in problem.supervisors}
     projects = {p.id: p for p in problem.projects}
-    load = Counter(projects[p].supervisor for p in result.assignment.values())
-    students = {s.id: s for s in problem.students}
+    load = Counter(projects[p].supervisor for _, p in placements)
+    group_of = {s: g for g in problem.groups for s in g.members}
 
-    def fits(p) -> bool:
-        if count[p.id] >= p.capacity or (count[p.id] == 0 and p.min_students > 1):
+    def fits(p, seats: int) -> bool:
+        if count[p.id] + seats > p.capacity or (count[p.id] == 0 and p.min_students > seats):
             return False
-        return p.supervisor not in supervisor_cap or load[p.supervisor] < supervisor_cap[p.supervisor]
+        return p.supervisor not in supervisor_cap or load[p.supervisor] + seats <= supervisor_cap[p.supervisor]
 
     errors = []
-    for s in result.unassigned:
-        if s in problem.pinned:
+    for student in problem.students:
+        s = student.id
+        mine = set(_projects(result, s)) if s in result.assignment else set()
+        group = group_of.get(s)
+        if len(mine) >= student.places or s in problem.pinned and student.places == 1:
             continue
-        options = problem.projects if problem.allow_unranked else [projects[p] for p in students[s].preferences]
-        room = next((p.id for p in options if (s, p.id) not in problem.forbidden and fits(p)), None)
+        if group is not None and (s != group.members[0] or any(m in problem.pinned for m in group.members)):
+            continue
+        who = group.members if group is not None else (s,)
+        options = problem.projects if problem.allow_unranked else [projects[p] for p in student.preferences]
+        room = next((p.id for p in options if p.id not in mine and fits(p, len(who))
+                     and not any((m, p.id) in problem.forbidden for m in who)), None)
         if room:
-            errors.append(f"{s} is unplaced although {room} has room for them, so more students could be placed")
+            what = f"group {group.id}" if group is not None else s
+            errors.append(f"{what} could take {room}, which has room, so more students could be placed")
     return errors

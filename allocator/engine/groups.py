@@ -1,0 +1,156 @@
+"""Groups (and minimum sizes, when places or tiers are in play) as a mixed-integer program.
+
+One binary per choice a unit can make (a free student's project, or a free group's project, which
+places all its members at once), each unit at most its places, each project at most its seats
+counted in students, each supervisor likewise, and a project with a binding minimum either closed or
+at its minimum. The tiered levels (`extended.tier_levels`) are merged while their weighted sum stays
+exact in double arithmetic, and solved stage by stage on HiGHS with one thread, each stage keeping the
+values of the stages before it: the same problem and seed give the same allocation. The seed orders
+the variables, which is how it chooses between equally good allocations.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .network import permutation
+from .objectives import Level
+
+SOLVER = "highs"
+MERGE_LIMIT = 2**33  # as in quota.py: a merged range whose every unit doubles still tell apart
+ABSOLUTE_GAP = 0.5  # integer objectives: a gap below one unit is a proof
+
+
+@dataclass(frozen=True)
+class Outcome:
+    chosen: np.ndarray | None  # positions of the chosen choices; None when none was found
+    status: str
+    message: str = ""
+
+
+def merge(lv: list[Level], n_places: int) -> list[list[tuple[Level, int]]]:
+    """Consecutive levels as weighted sums: one unit of a level outweighs any change of the later ones."""
+    spans = [n_places * int(level.coef.max() - level.coef.min()) + 1 for level in lv]
+    out, i = [], 0
+    while i < len(lv):
+        j, total = i + 1, spans[i]
+        while j < len(lv) and total * spans[j] <= MERGE_LIMIT:
+            total *= spans[j]
+            j += 1
+        out.append([(lv[t], math.prod(spans[t + 1: j])) for t in range(i, j)])
+        i = j
+    return out
+
+
+def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, deadline: float) -> Outcome:
+    from ortools.linear_solver import pywraplp
+
+    from .extended import choice_costs
+
+    if not units.choice_unit.size:
+        # Nothing to choose: only pinned students, who must keep their projects at the minimum.
+        forced = binding & (res.pinned_count > 0)
+        return Outcome(None, "infeasible") if forced.any() else Outcome(np.zeros(0, np.int64), "optimal")
+    model = _Model(problem, res, units, binding, seed)
+    solver = model.solver
+    n_places = int((units.supply * units.size).sum())
+    values = None
+    proven = True
+    for stage in merge(lv, n_places):
+        coef = sum(scale * choice_costs(units, level, problem.k) for level, scale in stage)
+        objective = solver.Objective()
+        objective.Clear()
+        for x, c in zip(model.xs, coef.tolist()):
+            if c:
+                objective.SetCoefficient(x, c)
+        objective.SetMinimization()
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0.01:
+            proven = False
+            break
+        solver.SetSolverSpecificParametersAsString(
+            f"mip_abs_gap = {ABSOLUTE_GAP}\nmip_rel_gap = 0\nrandom_seed = 0\noutput_flag = false\n"
+            f"log_to_console = false\ntime_limit = {remaining:.3f}\n")
+        status = solver.Solve()
+        if status == pywraplp.Solver.INFEASIBLE:
+            return Outcome(None, "infeasible")
+        if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+            proven = False
+            break
+        values = np.array([x.solution_value() for x in model.xs])
+        if status != pywraplp.Solver.OPTIMAL:
+            proven = False
+            break
+        keep = solver.Constraint(-solver.infinity(), float(np.round(coef @ values)))
+        for x, c in zip(model.xs, coef.tolist()):
+            if c:
+                keep.SetCoefficient(x, c)
+    if values is None:
+        return Outcome(None, "unknown", "no allocation was found or ruled out within the time limit")
+    chosen = np.flatnonzero(values > 0.5)
+    if proven:
+        return Outcome(chosen, "optimal")
+    return Outcome(chosen, "feasible", "the time limit came before this allocation was proven optimal")
+
+
+class _Model:
+    """The choices as a pywraplp model on HiGHS, variables in the seed's order."""
+
+    def __init__(self, problem, res, units, binding: np.ndarray, seed: int):
+        from ortools.linear_solver import pywraplp
+
+        self.solver = solver = pywraplp.Solver.CreateSolver("HIGHS")
+        solver.SuppressOutput()
+        solver.SetNumThreads(1)
+        ix = problem.index
+        n_choices = units.choice_unit.size
+        order = permutation(n_choices, seed, 7)
+        xs = [None] * n_choices
+        for c in order.tolist():
+            xs[c] = solver.BoolVar("")
+        self.xs = xs
+        inf = solver.infinity()
+        cu, cp = units.choice_unit, units.choice_project
+        seats = units.size[cu]
+
+        def row(lo, hi, choices, coefs):
+            con = solver.Constraint(lo, hi)
+            for c, a in zip(choices.tolist(), coefs.tolist()):
+                con.SetCoefficient(xs[c], a)
+            return con
+
+        for u, mine in _split(cu, len(units.members)):
+            if mine.size > units.supply[u]:
+                row(-inf, int(units.supply[u]), mine, np.ones(mine.size, np.int64))
+        forced = binding & (res.pinned_count > 0)
+        for j, mine in _split(cp, len(ix.project_ids)):
+            cap = int(res.capacity[j])
+            if forced[j]:
+                row(int(ix.minimum[j] - res.pinned_count[j]), cap, mine, seats[mine])
+            elif binding[j]:
+                y = solver.BoolVar("")
+                row(-inf, 0, mine, seats[mine]).SetCoefficient(y, -cap)
+                row(0, inf, mine, seats[mine]).SetCoefficient(y, -int(ix.minimum[j]))
+                for c in mine.tolist():  # closure cuts tighten the relaxation
+                    con = solver.Constraint(-inf, 0)
+                    con.SetCoefficient(xs[c], 1)
+                    con.SetCoefficient(y, -1)
+            elif seats[mine].sum() > cap:
+                row(-inf, cap, mine, seats[mine])
+        sup = ix.supervisor_of[cp]
+        for v, mine in _split(np.where(sup >= 0, sup, len(ix.supervisor_ids)), len(ix.supervisor_ids)):
+            if seats[mine].sum() > res.supervisor_capacity[v]:
+                row(-inf, int(res.supervisor_capacity[v]), mine, seats[mine])
+
+
+def _split(keys: np.ndarray, size: int):
+    """(key, positions) for each key below `size` that occurs."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    cuts = np.flatnonzero(np.diff(sorted_keys)) + 1
+    for part in np.split(order, cuts):
+        if part.size and keys[part[0]] < size:
+            yield int(keys[part[0]]), part
