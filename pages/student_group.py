@@ -45,7 +45,7 @@ if view.group_id is None:
     if view.can_change:
         with st.form("group-create"):
             name = st.text_input("Group name", key="group-name", max_chars=services.GROUP_NAME_MAX)
-            if st.form_submit_button("Start a group", type="primary"):
+            if st.form_submit_button("Start a group", type="primary", key="group-create-submit"):
                 done(ui.run_action(services.create_group, actor=ctx.actor, cohort_id=ctx.cohort_id, name=name),
                      "Your group is started: invite the others by email.")
     st.stop()
@@ -61,7 +61,7 @@ if len(view.members) < view.min_size:
 if view.can_change:
     with st.form("group-invite", clear_on_submit=True):
         email = st.text_input("Invite a student of this cohort (email)", key="group-invite-email")
-        if st.form_submit_button("Invite"):
+        if st.form_submit_button("Invite", key="group-invite-submit"):
             done(ui.run_action(services.invite_to_group, actor=ctx.actor, cohort_id=ctx.cohort_id, email=email),
                  f"Invitation sent to {email.strip()}.")
 
