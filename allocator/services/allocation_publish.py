@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Iterable
 
-from sqlalchemy import and_, delete, func, insert, literal, select, update
+from sqlalchemy import and_, delete, distinct, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from allocator import config, mail
@@ -314,7 +314,7 @@ def list_declined(session: Session, *, actor: Actor, cohort_id: int) -> Response
         return ResponsesView(None, cohort.responses_locked, 0, 0, 0, ())
     counts = dict(session.execute(select(Response.accepted, func.count()).where(Response.run_id == run_id)
                                   .group_by(Response.accepted)).all())
-    placed = session.scalar(select(func.count()).select_from(Assignment)
+    placed = session.scalar(select(func.count(distinct(Assignment.student_id)))
                             .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None))) or 0
     accepted, declined = counts.get(True, 0), counts.get(False, 0)
     return ResponsesView(run_id, cohort.responses_locked, accepted, declined, max(0, placed - accepted - declined),
@@ -359,6 +359,11 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
         select(Assignment.student_id, Assignment.project_id)
         .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None)).order_by(Assignment.student_id))
         if s not in declined_ids and s in students and p in approved]
+    # A pin fixes one place: a student with several keeps their first one pinned, the others re-solved.
+    first: dict[int, tuple[int, int, str]] = {}
+    for pin in keep:
+        first.setdefault(pin[0], pin)
+    keep = list(first.values())
     keep = _without_stranded(session, keep, base)
     kept = {s for s, _, _ in keep}
     pins = [pin for pin in base.pins if pin[0] not in kept and pin[0] not in declined_ids] + keep

@@ -102,16 +102,17 @@ def _engine_problem(problem: dict[str, Any]) -> engine.Problem:
         raise Invalid(f"The cohort's data cannot be allocated as it stands: {err}.") from None
 
 
-def ranks_and_profile(problem: engine.Problem, placement: Mapping[str, str | None],
+def ranks_and_profile(problem: engine.Problem, placement: Mapping[str, str | list[str] | None],
                       objective: str, weights: list[int] | None) -> tuple[list[int], int]:
-    """The engine's profile and cost of an allocation of `problem` (for runs made by hand)."""
+    """The engine's profile and cost of an allocation of `problem` (for runs made by hand); a student
+    with several places maps to a list of projects, each counted at its rank."""
     prefs = {s.id: s.preferences for s in problem.students}
     k = problem.k
     profile = [0] * (k + 1)
     cost = 0
-    for sid, pid in placement.items():
-        if pid is None:
-            continue
+    pairs = [(sid, pid) for sid, got in placement.items() if got is not None
+             for pid in ([got] if isinstance(got, str) else got)]
+    for sid, pid in pairs:
         p = prefs.get(sid, [])
         rank = p.index(pid) + 1 if pid in p else k + 1
         profile[rank - 1] += 1
