@@ -15,6 +15,7 @@ from allocator.models import (
 )
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import cohort_names, humanise, run_of, stored_record
+from allocator.services.allocation.explain_groups import group_reasons, uses_groups_or_places
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Invalid, NotAllowed, NotFound
 from allocator.services.run_record import (
@@ -26,13 +27,30 @@ from allocator.services.run_record import (
 __all__ = ["explain_for_student", "explain_student"]
 
 
+@dataclass(frozen=True)
+class _Said:
+    """A sentence of `explain_groups`, shaped like the engine's reasons where this module reads them."""
+    text: str
+    reason: str = "group"
+    project: str = ""
+
+
 def _explain(session: Session, run: AllocationRun, student_id: int, stored: RunRecord):
-    """(project key the student got or None, its rank in their list or None, the engine's reasons)."""
+    """(project key the student got or None, its rank in their list or None, the reasons: the engine's,
+    or with groups or several places, this app's sentences (`explain_groups`))."""
     problem = stored.problem
     sid = student_key(student_id)
     prefs = next((s.preferences for s in problem.students if s.id == sid), None)
     if prefs is None:
         raise NotFound("That student is not in this run.")
+    if uses_groups_or_places(problem):
+        placed: dict[str, list[str]] = {}
+        for s, p in session.execute(select(Assignment.student_id, Assignment.project_id).where(
+                Assignment.run_id == run.id, Assignment.project_id.is_not(None)).order_by(Assignment.rank)):
+            placed.setdefault(student_key(s), []).append(project_key(p))
+        got = next(iter(placed.get(sid, [])), None)
+        reasons = group_reasons(problem, placed, sid, proven=run.status == "optimal")
+        return got, (prefs.index(got) + 1 if got in prefs else None), [_Said(text) for text in reasons]
     placement = {student_key(s): project_key(p) for s, p in session.execute(
         select(Assignment.student_id, Assignment.project_id)
         .where(Assignment.run_id == run.id, Assignment.project_id.is_not(None)))}
@@ -60,20 +78,23 @@ def _placement_source(session: Session, run: AllocationRun, student_id: int) -> 
     restore, a re-run for the declined) leaves most students where its parent had them, and then their
     placement, and so its explanation, is the parent's: a move's own status ("feasible", solver
     "manual") says nothing about the solve that placed everyone else."""
+    def rows_in(run_id: int) -> list:
+        # One row per placement (several for a student with several places).
+        return session.execute(select(Assignment.project_id, Assignment.manual).where(
+            Assignment.run_id == run_id, Assignment.student_id == student_id)).all()
+
     seen: set[int] = set()
     while True:
-        row = session.execute(select(Assignment.project_id, Assignment.manual)
-                              .where(Assignment.run_id == run.id, Assignment.student_id == student_id)).one_or_none()
-        if row is not None and row.manual:
+        rows = rows_in(run.id)
+        if any(row.manual for row in rows):
             return _Source(run, by_hand=True)
         seen.add(run.id)
         parent = (session.get(AllocationRun, run.parent_run_id)
                   if run.kind != "solve" and run.parent_run_id not in (None, *seen) else None)
-        if row is None or parent is None or parent.status == "infeasible":
+        if not rows or parent is None or parent.status == "infeasible":
             return _Source(run, by_hand=False)
-        before = session.execute(select(Assignment.project_id).where(
-            Assignment.run_id == parent.id, Assignment.student_id == student_id)).one_or_none()
-        if before is None or before.project_id != row.project_id:
+        before = rows_in(parent.id)
+        if not before or {r.project_id for r in before} != {r.project_id for r in rows}:
             return _Source(run, by_hand=False)
         run = parent
 
