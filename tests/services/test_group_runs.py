@@ -136,3 +136,16 @@ def test_the_explanation_for_a_group_that_did_not_fit_its_first_choice(world):
     assert (mine.project_title, mine.rank) == ("Alpha", 2)
     said = services.explain_for_student(world.session, actor=f.actor(p["Bo"]), cohort_id=cid)
     assert said == ["Your group of 3 could not fit in Beta (your 1st choice), which had 1 place left."]  # Max has the other
+
+
+def test_a_backup_of_a_run_with_groups_and_several_places_restores_whole(world):
+    view = world.run()
+    data = services.backup_cohort(world.session, actor=world.admin, cohort_id=world.cohort.id)
+    restored = services.restore_cohort(world.session, actor=world.admin, data=data, name="Restored with groups")
+    assert restored.runs == 1
+    runs = services.list_runs(world.session, actor=world.admin, cohort_id=restored.cohort_id)
+    again = world.rows(runs[0].id)
+    assert sorted(pid is None for _, pid in again) == sorted(pid is None for _, pid in world.rows(view.id))
+    assert len(again) == len(world.rows(view.id)) == 8  # Max has two rows, Tia one with no project
+    mix = services.run_mix(world.session, actor=world.admin, run_id=runs[0].id)
+    assert (mix.groups_placed, mix.places_given) == (1, 2)
