@@ -34,7 +34,7 @@ from allocator import engine
 from allocator.models import OBJECTIVES
 from allocator.services.errors import Invalid
 
-__all__ = ["DamagedRecord", "MAX_MESSAGE", "MAX_REASON", "MAX_SEED", "MAX_TIME_LIMIT", "DEFAULT_TIME_LIMIT", "Move", "RECORD_VERSION", "group_key",
+__all__ = ["DamagedRecord", "MAX_MESSAGE", "MAX_REASON", "MAX_SEED", "MAX_TIME_LIMIT", "DEFAULT_TIME_LIMIT", "Move", "RECORD_VERSION",
            "RunParameters", "RunRecord", "check_settings", "from_json", "local", "people_in", "portable", "project_key",
            "project_of", "settings_from_json", "student_key", "supervisor_key", "to_json", "user_of"]
 
@@ -71,12 +71,6 @@ def project_key(project_id: int) -> str:
 
 def supervisor_key(user_id: int) -> str:
     return f"L{user_id}"
-
-
-def group_key(group_id: int) -> str:
-    """A group's id in a run's problem: a label only (a group may be dissolved later; the run keeps its
-    members), so backups keep it as it is."""
-    return f"G{group_id}"
 
 
 def _id_of(key: Any, prefix: str) -> int:

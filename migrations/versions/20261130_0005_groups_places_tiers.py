@@ -76,6 +76,10 @@ def _create_group_tables() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_group_members')),
         sa.UniqueConstraint('cohort_id', 'user_id', name=op.f('uq_group_members_cohort_id_user_id')))
     op.create_index('ix_group_members_group_id', 'group_members', ['group_id'], unique=False)
+    _create_group_list_tables()
+
+
+def _create_group_list_tables() -> None:
     op.create_table(
         'group_invitations',
         sa.Column('id', sa.Integer(), nullable=False),

@@ -54,7 +54,20 @@ def test_three_students_form_a_group_rank_together_and_are_placed_together(app, 
         services.save_preferences(s, actor=ada_actor, cohort_id=dep.cohort_id,
                                   project_ids=[pid for pid, _, _ in wanted])
 
-    # Ada starts the group and invites Ben and Cy by email.
+    form_group(app, ada, ben, cy)
+    rank_together(app, dep, wanted, ada, ben, cy)
+    title = run_and_publish(app, dep, ada, ben, cy)
+
+    # All three see the same project.
+    for person in (ada, ben, cy):
+        switch(app, person)
+        app.go("My allocation")
+        expect(app.main.get_by_role("heading", name=title)).to_be_visible()
+    app.screenshot(artifacts, "group-journey")
+
+
+def form_group(app, ada, ben, cy) -> None:
+    """Ada starts the group and invites Ben and Cy by email; they accept."""
     app.open("/")
     app.sign_in(ada.name, ada.email)
     app.go("My group")
@@ -67,7 +80,6 @@ def test_three_students_form_a_group_rank_together_and_are_placed_together(app, 
         app.click("group-invite-submit")
         expect(app.main.get_by_text(f"Invitation sent to {person.email}")).to_be_visible()
 
-    # Ben and Cy accept.
     for person in (ben, cy):
         switch(app, person)
         app.go("My group")
@@ -77,7 +89,10 @@ def test_three_students_form_a_group_rank_together_and_are_placed_together(app, 
         expect(app.main.get_by_text("You joined The e2e trio")).to_be_visible()
     expect(app.main.get_by_text(f"{ada.name} ({ada.email})", exact=False)).to_be_visible()
 
-    # Cy reorders the group's list on My preferences: everyone's list follows, and My group says who did it.
+
+def rank_together(app, dep, wanted, ada, ben, cy) -> None:
+    """Cy (signed in) reorders the group's list on My preferences: everyone's list follows, and Ben's My
+    group says who did it."""
     app.go("My preferences")
     expect(app.main.get_by_text("You rank for your group")).to_be_visible()
     app.main.get_by_text("Move, remove or change choices with buttons").click()
@@ -90,10 +105,18 @@ def test_three_students_form_a_group_rank_together_and_are_placed_together(app, 
     app.go("My group")
     expect(app.main.locator('[data-testid="stDataFrame"]')).to_be_visible()  # the shared list
     expect(app.main.locator("p").filter(has_text=cy.name).filter(has_text="reordered the list")).to_have_count(1)
+    cy_id = user_id_of(dep, cy)
     with db.session(dep.database_url) as s:
-        assert s.scalar(select(GroupChoice.changed_by_id).where(GroupChoice.rank == 1)) is not None
+        assert s.scalar(select(GroupChoice.changed_by_id).where(GroupChoice.rank == 1)) == cy_id
 
-    # The coordinator runs and publishes in the studio.
+
+def user_id_of(dep, person) -> int:
+    with db.session(dep.database_url) as s:
+        return s.scalar(select(User.id).where(User.email == person.email))
+
+
+def run_and_publish(app, dep, ada, ben, cy) -> str:
+    """The coordinator runs and publishes in the studio; the title of the one project the group got."""
     set_phase(dep, "closed")
     switch(app, dep.admin)
     app.go("Allocation studio")
@@ -111,10 +134,4 @@ def test_three_students_form_a_group_rank_together_and_are_placed_together(app, 
             .where(Assignment.run_id == run_id, User.email.in_([ada.email, ben.email, cy.email]))).all())
         title = s.get(Project, placed[ada.email]).title if placed.get(ada.email) else None
     assert title is not None and len(set(placed.values())) == 1, placed
-
-    # All three see the same project.
-    for person in (ada, ben, cy):
-        switch(app, person)
-        app.go("My allocation")
-        expect(app.main.get_by_role("heading", name=title)).to_be_visible()
-    app.screenshot(artifacts, "group-journey")
+    return title

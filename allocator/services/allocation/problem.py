@@ -41,7 +41,7 @@ from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import cohort_names, cohort_of
 from allocator.services.audit import record_audit
 from allocator.services.errors import Invalid
-from allocator.services.run_record import RunParameters, group_key, project_key, student_key, supervisor_key
+from allocator.services.run_record import RunParameters, project_key, student_key, supervisor_key
 
 __all__ = ["ProblemKeys", "build_problem_json", "export_problem", "problem_keys"]
 
@@ -200,6 +200,12 @@ def _load(session: Session, cohort_id: int):
     return cohort, projects, students
 
 
+def _group_key(group_id: int) -> str:
+    """A group's id in a run's problem: a label only (the group may be dissolved later; the run keeps its
+    members), so a backup keeps it as it is."""
+    return f"G{group_id}"
+
+
 def _places_tiers_groups(session: Session, cohort: Cohort,
                          students: list[int]) -> tuple[dict, list[dict], dict[int, list[int]]]:
     """Each student's extra keys ("places", "tier", when not 1) and the cohort's groups in the file's form.
@@ -212,7 +218,7 @@ def _places_tiers_groups(session: Session, cohort: Cohort,
                                     .order_by(GroupMember.group_id, GroupMember.user_id)):
         if uid in wanted:
             members.setdefault(gid, []).append(uid)
-    groups = [{"id": group_key(gid), "members": [student_key(u) for u in uids]}
+    groups = [{"id": _group_key(gid), "members": [student_key(u) for u in uids]}
               for gid, uids in sorted(members.items()) if len(uids) >= max(2, cohort.group_min_size)]
     grouped = {u for uids in members.values() if len(uids) >= max(2, cohort.group_min_size) for u in uids}
     lists: dict[int, list[int]] = {}
@@ -281,8 +287,7 @@ def build_problem_json(session: Session, cohort_id: int, *, overrides: Mapping[s
     supervisors = [{"id": supervisor_key(uid), "capacity": loads[uid]}
                    for uid in sorted(supervising) if loads.get(uid) is not None]
     extra, groups, shared = _places_tiers_groups(session, cohort, students)
-    for uid, pids in shared.items():
-        prefs[uid] = [keys[pid] for pid in pids if pid in keys]
+    prefs.update({uid: [keys[pid] for pid in pids if pid in keys] for uid, pids in shared.items()})
     problem: dict[str, Any] = {
         "students": [{"id": student_key(uid), "preferences": prefs[uid], **extra.get(uid, {})} for uid in students],
         "projects": out_projects,
