@@ -1,4 +1,8 @@
-"""Why a student did not get each choice they ranked above the one they got, in plain words."""
+"""Why a student did not get each choice they ranked above the one they got, in plain words.
+
+A group member hears about their group ("could not fit your group of 3: it had 2 places left"); a
+student with several places hears about every choice above their worst placement that they did not
+get, or about every choice they did not get while a place is left empty."""
 from __future__ import annotations
 
 from collections import Counter
@@ -9,7 +13,8 @@ from .model import Problem, Result
 from .words import choice, count
 
 REASONS = (
-    "pinned", "forbidden", "no_places", "closed", "full", "full_tie", "full_tradeoff", "supervisor_full",
+    "pinned", "forbidden", "no_places", "closed", "full", "full_tie", "full_tradeoff", "group_too_big",
+    "supervisor_full",
     "needed_for_minimum", "objective", "not_proven", "no_allocation",
 )
 
@@ -34,10 +39,14 @@ def explain(problem: Problem, result: Result, student: str, names: Mapping[str, 
         why = result.message or "no allocation was found within the time limit"
         return [Reason(q, r, "no_allocation", f"{(names or {}).get(q, q)} (your {choice(r, problem.k)}) could not "
                        f"be given: no allocation was made, because {why}.") for r, q in enumerate(prefs, start=1)]
-    got = result.assignment.get(student)
-    better = prefs[: prefs.index(got)] if got in prefs else prefs
+    got = result.projects_of(student)
+    places = problem.students[ix.student_pos[student]].places
+    if len(got) >= places and all(p in prefs for p in got):
+        better = [q for q in prefs[: max(prefs.index(p) for p in got)] if q not in got]
+    else:
+        better = [q for q in prefs if q not in got]
     ctx = _Context(problem, result, names or {})
-    return [ctx.reason(student, q, r) for r, q in enumerate(better, start=1)]
+    return [ctx.reason(student, q, prefs.index(q) + 1) for q in better]
 
 
 class _Context:
@@ -46,8 +55,10 @@ class _Context:
         self.k = problem.k
         self.projects = {p.id: p for p in problem.projects}
         self.supervisor_cap = {v.id: v.capacity for v in problem.supervisors}
-        self.count = Counter(result.assignment.values())
-        self.load = Counter(self.projects[p].supervisor for p in result.assignment.values())
+        placements = result.placements()
+        self.count = Counter(p for _, p in placements)
+        self.load = Counter(self.projects[p].supervisor for _, p in placements)
+        self.group = {s: g for g in problem.groups for s in g.members}
 
     def name(self, id_: str) -> str:
         return self.names.get(id_, id_)
@@ -58,13 +69,23 @@ class _Context:
 
     def _why(self, student: str, q: str, rank: int) -> tuple[str, str]:
         problem, project = self.problem, self.projects[q]
-        got = self.result.assignment.get(student)
-        if student in problem.pinned:
+        mine = self.result.projects_of(student)
+        got = mine[0] if mine else None
+        group = self.group.get(student)
+        seats = len(group.members) if group is not None else 1
+        if student in problem.pinned and problem.students[problem.index.student_pos[student]].places == 1:
             return "pinned", f"was not considered: the coordinator fixed your place on {self.name(got)}."
         if (student, q) in problem.forbidden:
             return "forbidden", "was ruled out for you by the coordinator."
+        if group is not None and any((s, q) in problem.forbidden for s in group.members):
+            return "forbidden", "was ruled out for someone in your group by the coordinator."
         if project.capacity == 0:
             return "no_places", "had no places."
+        if seats > 1 and self.count[q] + seats > project.capacity:
+            left = project.capacity - self.count[q]
+            room = (f"it has only {count(left, 'place')}" if left == project.capacity
+                    else f"it had {count(left, 'place')} left" if left else "it had no places left")
+            return "group_too_big", f"could not fit your group of {seats}: {room}."
         if self.count[q] == 0 and project.min_students > 1:
             return "closed", (f"did not run: it needed at least {project.min_students} students and not "
                               f"enough could be placed on it without a worse allocation overall.")
@@ -88,7 +109,7 @@ class _Context:
         return "objective", "had room, but moving you there would make the allocation worse under the chosen objective."
 
     def _full(self, q: str, rank: int, capacity: int) -> tuple[str, str]:
-        ranks = [self.problem.rank(s, q) for s, p in self.result.assignment.items() if p == q]
+        ranks = [self.problem.rank(s, p) for s, p in self.result.placements() if p == q]
         places = count(capacity, "place")
         if all(r < rank for r in ranks):
             return "full", f"was full: its {places} went to students who ranked it higher than you did."

@@ -26,6 +26,10 @@ from .network import Network, pair_codes, permutation, residual
 from .objectives import Level, levels, rank_costs
 
 
+# Min-cost flow works in int64 and scales costs by about the number of nodes; merged costs stay far below.
+FLOW_MERGE_LIMIT = 2**31
+
+
 class Units(NamedTuple):
     """What the solver chooses for: a free student (their remaining places) or a free group (one
     project for all its members), with every project each unit may take."""
@@ -56,7 +60,10 @@ def solve(problem: Problem, objective: str, weights, seed: int, start: float, de
     if out.chosen is None:
         message = out.message
         if out.status == "infeasible":
-            message = clash.forced_minimum_clash(problem, res) or clash.generic_minimum_clash(problem, res)
+            # Only pins can rule every allocation out, through a project they force to run.
+            forced = ((res.pinned_count > 0) & binding).any()
+            message = clash.forced_minimum_clash(problem, res) or (
+                clash.generic_minimum_clash(problem, res) if forced else "no allocation keeps every pin at once")
         return _empty(problem, objective, weights, seed, start, out.status, message)
     chosen = out.chosen
     return result(problem, units, units.choice_unit[chosen], units.choice_project[chosen], objective, weights,
@@ -71,15 +78,17 @@ def build_units(problem: Problem, res) -> Units:
     remaining = ix.places - (pinned >= 0)
     singles = np.flatnonzero((ix.group_of < 0) & (remaining > 0))
     free_groups = [g for g in ix.group_members if pinned[g[0]] < 0]
-    members = [np.array([i], np.int32) for i in singles.tolist()] + free_groups
-    n_units = len(members)
+    members = list(singles.astype(np.int32).reshape(-1, 1)) + free_groups
+    n_units, n_singles = len(members), singles.size
     supply = np.concatenate([remaining[singles], np.ones(len(free_groups), np.int64)]).astype(np.int64)
-    size = np.array([g.size for g in members], np.int64).reshape(-1)
+    size = np.concatenate([np.ones(n_singles, np.int64), [g.size for g in free_groups]]).astype(np.int64)
     tiers = sorted(set(ix.tier.tolist()))
     tier_pos = np.searchsorted(np.array(tiers), ix.tier)
     tier_count = np.zeros((n_units, len(tiers)), np.int64)
+    tier_count[np.arange(n_singles), tier_pos[singles]] = 1
     unit_of = np.full(n, -1, np.int64)  # every member's unit
-    for u, g in enumerate(members):
+    unit_of[singles] = np.arange(n_singles)
+    for u, g in enumerate(free_groups, start=n_singles):
         unit_of[g] = u
         np.add.at(tier_count[u], tier_pos[g], 1)
     rep_unit = np.full(n, -1, np.int64)
@@ -167,7 +176,16 @@ def flow_allocation(problem: Problem, res, units: Units, lv: list[Level], seed: 
                   arc_unit.astype(np.int32), arc_project.astype(np.int32), np.zeros(sink + 1, np.int64))
     if not lv:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    out = flow.solve_circulation(net, lv)
+    if len(units.tiers) == 1:
+        # One tier: "placed" first is a plain maximum flow of least cost, as on the single-place path.
+        net = Network(*net[:3], *(a[:-1] for a in net[3:9]), None)
+        out = flow.solve(net, lv[1:])
+    else:
+        # Levels merged into weighted sums while small, as the program does: each min-cost flow settles
+        # several levels at once (one unit of a level outweighs every change of the later ones).
+        merged = [Level("+".join(level.name for level, _ in part), sum(scale * level.coef for level, scale in part))
+                  for part in groups.merge(lv, total, FLOW_MERGE_LIMIT)]
+        out = flow.solve_circulation(net, merged)
     if out is None:
         raise flow.FlowError("a circulation without lower bounds is always feasible: a bug")
     used = (out.flow > 0) & (net.arc_student >= 0) & (net.arc_project >= 0)
@@ -209,17 +227,23 @@ def result(problem: Problem, units: Units, unit_of, project_of, objective, weigh
     order = np.lexsort((p, rank, s))
     s, p, rank = s[order], p[order], rank[order]
     sid, pid = ix.student_ids, ix.project_ids
-    assignment: dict = {}
-    ranks: dict = {}
-    for i, j, r in zip(s.tolist(), p.tolist(), rank.tolist()):
-        if ix.places[i] == 1:
-            assignment[sid[i]], ranks[sid[i]] = pid[j], r
-        else:
-            assignment.setdefault(sid[i], []).append(pid[j])
-            ranks.setdefault(sid[i], []).append(r)
+    one = ix.places[s] == 1
+    assignment = dict(zip([sid[i] for i in s[one].tolist()], [pid[j] for j in p[one].tolist()]))
+    ranks = dict(zip([sid[i] for i in s[one].tolist()], rank[one].tolist()))
+    if not one.all():
+        many = ~one
+        for a, b, c in zip([sid[i] for i in s[many].tolist()], [pid[j] for j in p[many].tolist()],
+                           rank[many].tolist()):
+            if a in assignment:
+                assignment[a].append(b)
+                ranks[a].append(c)
+            else:
+                assignment[a], ranks[a] = [b], [c]
+        # Students in file order, whatever their number of places.
+        assignment = {x: assignment[x] for x in sid if x in assignment}
     return Result(
         status=status, objective=objective, assignment=assignment,
-        unassigned=[x for x in sid if x not in assignment],
+        unassigned=[sid[i] for i in np.setdiff1d(np.arange(len(sid)), s).tolist()],
         profile=np.bincount(rank, minlength=ix.k + 2)[1:].tolist(),
         cost=int(rank_costs(problem, objective, weights)[rank].sum()),
         seconds=round(time.perf_counter() - start, 4), solver=solver, message=message, seed=seed,
