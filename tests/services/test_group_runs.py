@@ -91,7 +91,7 @@ def test_publishing_tells_each_member_the_same_project_and_explains_the_group(wo
     assert world.session.scalar(select(Response.accepted).where(Response.student_id == p["Max"].id)) is True
     if seen["Ann"].project_title != "Alpha":  # the group could not have its first choice
         said = services.explain_for_student(world.session, actor=f.actor(p["Bo"]), cohort_id=world.cohort.id)
-        assert said and said[0].startswith("Your group of 3 could not fit in Alpha (your 1st choice)")
+        assert said and said[0].startswith("Alpha (your 1st choice) could not fit your group of 3")
     lines = services.explain_student(world.session, actor=world.admin, run_id=view.id, student_id=p["Max"].id)
     assert lines[0].startswith("Max is placed on")
 
@@ -135,7 +135,7 @@ def test_the_explanation_for_a_group_that_did_not_fit_its_first_choice(world):
     mine = services.get_my_allocation(world.session, actor=f.actor(p["Bo"]), cohort_id=cid)
     assert (mine.project_title, mine.rank) == ("Alpha", 2)
     said = services.explain_for_student(world.session, actor=f.actor(p["Bo"]), cohort_id=cid)
-    assert said == ["Your group of 3 could not fit in Beta (your 1st choice), which had 1 place left."]  # Max has the other
+    assert said == ["Beta (your 1st choice) could not fit your group of 3: it had 1 place left."]  # Max has the other
 
 
 def test_a_backup_of_a_run_with_groups_and_several_places_restores_whole(world):

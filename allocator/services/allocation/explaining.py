@@ -15,7 +15,6 @@ from allocator.models import (
 )
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import cohort_names, humanise, run_of, stored_record
-from allocator.services.allocation.explain_groups import group_reasons, uses_groups_or_places
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Invalid, NotAllowed, NotFound
 from allocator.services.run_record import (
@@ -27,40 +26,31 @@ from allocator.services.run_record import (
 __all__ = ["explain_for_student", "explain_student"]
 
 
-@dataclass(frozen=True)
-class _Said:
-    """A sentence of `explain_groups`, shaped like the engine's reasons where this module reads them."""
-    text: str
-    reason: str = "group"
-    project: str = ""
-
-
 def _explain(session: Session, run: AllocationRun, student_id: int, stored: RunRecord):
-    """(project key the student got or None, its rank in their list or None, the reasons: the engine's,
-    or with groups or several places, this app's sentences (`explain_groups`))."""
+    """(project key the student got or None (their best one, with several places), its rank in their
+    list or None, the engine's reasons, which speak of a group member's group)."""
     problem = stored.problem
     sid = student_key(student_id)
     prefs = next((s.preferences for s in problem.students if s.id == sid), None)
     if prefs is None:
         raise NotFound("That student is not in this run.")
-    if uses_groups_or_places(problem):
-        placed: dict[str, list[str]] = {}
-        for s, p in session.execute(select(Assignment.student_id, Assignment.project_id).where(
-                Assignment.run_id == run.id, Assignment.project_id.is_not(None)).order_by(Assignment.rank)):
-            placed.setdefault(student_key(s), []).append(project_key(p))
-        got = next(iter(placed.get(sid, [])), None)
-        reasons = group_reasons(problem, placed, sid, proven=run.status == "optimal")
-        return got, (prefs.index(got) + 1 if got in prefs else None), [_Said(text) for text in reasons]
-    placement = {student_key(s): project_key(p) for s, p in session.execute(
-        select(Assignment.student_id, Assignment.project_id)
-        .where(Assignment.run_id == run.id, Assignment.project_id.is_not(None)))}
+    several = {s.id for s in problem.students if s.places > 1}
+    placed: dict[str, list[str]] = {}
+    for s, p in session.execute(select(Assignment.student_id, Assignment.project_id).where(
+            Assignment.run_id == run.id, Assignment.project_id.is_not(None)).order_by(Assignment.id)):
+        placed.setdefault(student_key(s), []).append(project_key(p))
+    for key, got in placed.items():  # best rank first, as the engine gives them
+        got.sort(key=lambda p, key=key: problem.rank(key, p))
+    placement = {s: (ps if s in several else ps[0]) for s, ps in placed.items()}
+    ranks = {s: ([problem.rank(s, p) for p in ps] if s in several else problem.rank(s, ps[0]))
+             for s, ps in placed.items()}
     weights = list(stored.settings.weights) if run.objective == "weighted" and stored.settings.weights else None
     result = engine.Result(
         status=run.status, objective=run.objective, assignment=placement,
         unassigned=[s.id for s in problem.students if s.id not in placement],
         profile=list(run.profile or []), cost=run.cost or 0, seconds=run.seconds, solver=run.solver,
-        weights=weights, ranks={s: problem.rank(s, p) for s, p in placement.items()})
-    got = placement.get(sid)
+        weights=weights, ranks=ranks)
+    got = next(iter(placed.get(sid, [])), None)
     return got, (prefs.index(got) + 1 if got in prefs else None), engine.explain(problem, result, sid)
 
 
