@@ -69,6 +69,8 @@ def set_group_rules(session: Session, *, actor: Actor, cohort_id: int, groups_al
     if high < low:
         raise Invalid("The largest group cannot be smaller than the smallest.")
     places = _whole(places_per_student, "Places per student", 1, MAX_PLACES)
+    if groups_allowed and places > 1:
+        raise Invalid("A group member has one place: allow groups, or several places per student, not both.")
     before = _rules(cohort)
     cohort.groups_allowed, cohort.group_min_size, cohort.group_max_size = bool(groups_allowed), low, high
     cohort.places_per_student = places

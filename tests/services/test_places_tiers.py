@@ -68,9 +68,12 @@ def test_bad_places_and_staff_are_refused(session, world):
 
 def test_group_rules_are_checked(session, world):
     c, admin = world["cohort"], f.actor(world["admin"])
-    rules = services.set_group_rules(session, actor=admin, cohort_id=c.id, groups_allowed=True, group_min_size=2,
+    rules = services.set_group_rules(session, actor=admin, cohort_id=c.id, groups_allowed=False, group_min_size=2,
                                      group_max_size=5, places_per_student=2)
     assert (rules.group_max_size, rules.places_per_student) == (5, 2)
+    with pytest.raises(Invalid, match="not both"):
+        services.set_group_rules(session, actor=admin, cohort_id=c.id, groups_allowed=True, group_min_size=2,
+                                 group_max_size=5, places_per_student=2)
     with pytest.raises(Invalid, match="cannot be smaller"):
         services.set_group_rules(session, actor=admin, cohort_id=c.id, groups_allowed=True, group_min_size=4,
                                  group_max_size=3, places_per_student=1)
@@ -144,3 +147,13 @@ def test_a_student_with_several_places_has_one_row_per_placement(session, world)
     mine = [(r["project_id"], r["rank"]) for r in rows if r["student_id"] == x.id]
     assert mine == [(world["projects"][0].id, 1), (world["projects"][1].id, 2)]
     assert [r["project_id"] for r in rows if r["student_id"] == world["students"][3].id] == [None]
+
+
+def test_a_copy_of_the_cohort_keeps_its_group_and_places_rules(session, world):
+    admin = f.actor(world["admin"])
+    services.set_group_rules(session, actor=admin, cohort_id=world["cohort"].id, groups_allowed=True,
+                             group_min_size=3, group_max_size=5, places_per_student=1)
+    copy = services.copy_cohort(session, actor=admin, cohort_id=world["cohort"].id, name="Next year")
+    rules = services.group_rules(session, actor=admin, cohort_id=copy.id)
+    assert (rules.groups_allowed, rules.group_min_size, rules.group_max_size, rules.places_per_student) == (
+        True, 3, 5, 1)
