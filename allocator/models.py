@@ -133,12 +133,14 @@ class Cohort(Base):
     default_objective: Mapped[str] = mapped_column(String(20), default="generous")
     auto_approve: Mapped[bool] = mapped_column(Boolean, default=False)
     responses_locked: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Students may form groups that are placed together on one project, or not at all.
-    groups_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    group_min_size: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
-    group_max_size: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
+    # Students may form groups that are placed together on one project, or not at all. The defaults of
+    # issue 16's columns are the database's own, so code that does not know them (an older revision's
+    # data, a bulk insert) leaves them out and still writes a valid row.
+    groups_allowed: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    group_min_size: Mapped[int] = mapped_column(Integer, server_default="2")
+    group_max_size: Mapped[int] = mapped_column(Integer, server_default="4")
     # How many distinct projects each student is given (a student's own `Membership.places` overrides it).
-    places_per_student: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    places_per_student: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="cohort", passive_deletes=True)
@@ -165,7 +167,7 @@ class Membership(Base):
     # Students only: places this student is given (None: the cohort's `places_per_student`).
     places: Mapped[int | None] = mapped_column(Integer)
     # Students only: 1 is served first (e.g. students with a support plan), then 2, and so on.
-    tier: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    tier: Mapped[int] = mapped_column(Integer, server_default="1")
     preferences_saved_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

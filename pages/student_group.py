@@ -76,7 +76,7 @@ st.page_link("pages/student_preferences.py", label="Edit the group's list on My 
 
 st.subheader("What changed")
 for note in view.history[:30]:
-    st.markdown(f"{ui.fmt_datetime(note.at)} · **{ui.md(note.who)}** {ui.md(note.description)}")
+    st.markdown(f"{ui.fmt_datetime(note.at)} · **{ui.md(note.who)}** {ui.md(note.text)}")
 
 if view.can_change:
     with st.popover("Leave the group"):

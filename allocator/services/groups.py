@@ -66,7 +66,7 @@ class GroupRankedChoice:
 class GroupNote:
     at: datetime
     who: str
-    description: str
+    text: str  # what happened, in words
 
 
 @dataclass(frozen=True)

@@ -160,9 +160,17 @@ def _cell(value: str, label: str, line: int, high: int) -> int | None:
 
 
 def read_places_columns(data: bytes) -> tuple[PlacesRow, ...]:
-    """The optional `places` and `tier` columns of a people file (empty when it has neither)."""
-    text = data.decode("utf-8-sig", errors="replace")
-    reader = csv.reader(_io.StringIO(text))
+    """The optional `places` and `tier` columns of a people file (empty when it has neither). The people
+    reader (`io.read_people`) judges the file as a whole; this one reads only these two columns."""
+    try:
+        return _places_columns(data)
+    except csv.Error as err:
+        raise Invalid(f"The places and tier columns could not be read ({err}); nothing was imported.") from None
+
+
+def _places_columns(data: bytes) -> tuple[PlacesRow, ...]:
+    text = data.replace(b"\0", b"").decode("utf-8-sig", errors="replace")
+    reader = csv.reader(_io.StringIO(text, newline=""))
     header = [h.strip().lower() for h in next(reader, [])]
     if "email" not in header or not ({"places", "tier"} & set(header)):
         return ()

@@ -51,7 +51,7 @@ def test_three_students_form_a_group_and_share_the_creators_list(session):
     # Joining replaced Ben's own list with the group's.
     for who in (w.ada, w.ben, w.cy):
         assert own_list(session, w.cohort, who) == [w.projects[0].id, w.projects[1].id]
-    assert {n.description for n in view.history} >= {"created the group “Team A”", "joined the group", "invited Ben"}
+    assert {n.text for n in view.history} >= {"created the group “Team A”", "joined the group", "invited Ben"}
     invited = session.scalars(select(Notification.subject).where(Notification.user_id == w.ben.id)).all()
     assert any("invited you" in s for s in invited)
 
@@ -65,7 +65,7 @@ def test_any_member_edits_the_ranking_attributed_and_seen_by_all(session):
         assert own_list(session, w.cohort, who) == ids
     view = w.act(services.my_group, w.ben, cohort_id=w.cohort.id)
     assert [(c.project_id, c.changed_by) for c in view.ranking] == [(ids[0], "Cy"), (ids[1], "Cy")]
-    assert view.history[0].who == "Cy" and "added “Project 2”" in view.history[0].description
+    assert view.history[0].who == "Cy" and "added “Project 2”" in view.history[0].text
     # A row that keeps its project at its rank keeps its author.
     services.save_preferences(session, actor=f.actor(w.ada), cohort_id=w.cohort.id, project_ids=ids + [w.projects[3].id])
     view = w.act(services.my_group, w.ben, cohort_id=w.cohort.id)
