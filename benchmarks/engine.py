@@ -252,6 +252,13 @@ def with_groups(data: dict, n_groups: int, seed: int) -> dict:
     return data
 
 
+def in_process(data: dict, objective: str, repeats: int) -> float:
+    from allocator import engine
+
+    problem = engine.parse_problem(data)
+    return statistics.median(engine.solve(problem, objective).seconds for _ in range(max(repeats, 5)))
+
+
 def groups_table(work: Path, repeats: int, limit: float) -> None:
     """Groups and places: whole processes (median wall) and the engine's solve seconds."""
     grouped = with_groups(make_instance(2000, 200, 8, seed=4, slack=1.1), 300, seed=4)
@@ -272,15 +279,17 @@ def groups_table(work: Path, repeats: int, limit: float) -> None:
                                           objective, "--out", str(work / f"{name}-{objective}.json"),
                                           "--time-limit", str(limit)]
     wall = bench(jobs, repeats)
-    print(f"\n{'instance':<36} {'objective':<9} {'wall s':>7} {'solve s':>8} {'status':<9} {'solver':<14} "
+    print(f"\n{'instance':<36} {'objective':<9} {'wall s':>7} {'solve s¹':>8} {'status':<9} {'solver':<14} "
           f"{'placed':>6}  profile")
     solve_s = {}
-    for label, name, _ in rows:
+    for label, name, data in rows:
         for objective in ("min-cost", "greedy", "generous"):
             result = json.loads((work / f"{name}-{objective}.json").read_text())
-            solve_s[name, objective] = result["seconds"]
-            print(f"{label:<36} {objective:<9} {wall[f'{name} {objective}']:7.2f} {result['seconds']:8.3f} "
+            solve_s[name, objective] = in_process(data, objective, repeats) if name != "groups" else result["seconds"]
+            print(f"{label:<36} {objective:<9} {wall[f'{name} {objective}']:7.2f} {solve_s[name, objective]:8.3f} "
                   f"{result['status']:<9} {result['solver']:<14} {sum(result['profile']):>6}  {result['profile']}")
+    print("¹ the engine's own seconds (a result's `seconds`): for the groups rows the last repeat's, for the "
+          "places rows the median of in-process solves (the process start and imports are the same for both)")
     print("Targets: 300 groups proven in < 5 s: min-cost {:.2f} s; two places < 2× one place (solve s): {}".format(
         solve_s["groups", "min-cost"],
         ", ".join(f"{o} {solve_s['two', o] / max(solve_s['one', o], 1e-9):.2f}×" for o in ("min-cost", "greedy",

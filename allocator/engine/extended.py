@@ -35,6 +35,7 @@ class Units(NamedTuple):
     project for all its members), with every project each unit may take."""
 
     members: list[np.ndarray]  # per unit, student positions
+    lead: np.ndarray  # per unit, its first member
     supply: np.ndarray  # per unit: placements still to choose (1 for a group)
     size: np.ndarray  # per unit: seats one placement takes
     tier_count: np.ndarray  # units × tiers: members in each tier
@@ -52,10 +53,9 @@ def solve(problem: Problem, objective: str, weights, seed: int, start: float, de
     minimum = problem.index.minimum
     binding = (minimum >= 2) & (res.pinned_count < minimum)
     if not problem.groups:
-        unit_of, project_of = flow_allocation(problem, res, units, lv, seed)
-        if not binding.any() or not short(problem, res, units, unit_of, project_of).size:
-            return result(problem, units, unit_of, project_of, objective, weights, seed, start, "optimal",
-                          "min-cost-flow")
+        chosen = flow_allocation(problem, res, units, lv, seed)
+        if not binding.any() or not short(problem, res, units, chosen).size:
+            return result(problem, units, chosen, objective, weights, seed, start, "optimal", "min-cost-flow")
     out = groups.solve(problem, res, units, lv, binding, seed, deadline)
     if out.chosen is None:
         message = out.message
@@ -65,9 +65,8 @@ def solve(problem: Problem, objective: str, weights, seed: int, start: float, de
             message = clash.forced_minimum_clash(problem, res) or (
                 clash.generic_minimum_clash(problem, res) if forced else "no allocation keeps every pin at once")
         return _empty(problem, objective, weights, seed, start, out.status, message)
-    chosen = out.chosen
-    return result(problem, units, units.choice_unit[chosen], units.choice_project[chosen], objective, weights,
-                  seed, start, out.status, groups.SOLVER, out.message)
+    return result(problem, units, out.chosen, objective, weights, seed, start, out.status, groups.SOLVER,
+                  out.message)
 
 
 def build_units(problem: Problem, res) -> Units:
@@ -92,7 +91,8 @@ def build_units(problem: Problem, res) -> Units:
         unit_of[g] = u
         np.add.at(tier_count[u], tier_pos[g], 1)
     rep_unit = np.full(n, -1, np.int64)
-    rep_unit[[int(g[0]) for g in members]] = np.arange(n_units)
+    lead = np.concatenate([singles, [int(g[0]) for g in free_groups]]).astype(np.int64)
+    rep_unit[lead] = np.arange(n_units)
     keep = rep_unit[ix.pref_student] >= 0
     cu, cp, cr = rep_unit[ix.pref_student[keep]], ix.pref_project[keep].astype(np.int64), ix.pref_rank[keep]
     if problem.allow_unranked and n_units:
@@ -109,7 +109,7 @@ def build_units(problem: Problem, res) -> Units:
     barred_u = unit_of[barred_s]
     barred = pair_codes(barred_u[barred_u >= 0], barred_p[barred_u >= 0], m)
     ok &= ~np.isin(pair_codes(cu, cp, m), barred)
-    return Units(members, supply, size, tier_count, cu[ok], cp[ok], cr[ok].astype(np.int64), pinned, tiers)
+    return Units(members, lead, supply, size, tier_count, cu[ok], cp[ok], cr[ok].astype(np.int64), pinned, tiers)
 
 
 def codes(units: Units, k: int) -> np.ndarray:
@@ -148,8 +148,9 @@ def choice_costs(units: Units, level: Level, k: int) -> np.ndarray:
 
 
 def flow_allocation(problem: Problem, res, units: Units, lv: list[Level], seed: int):
-    """The optimal (unit, project) pairs ignoring minimums, on a circulation whose node numbers
-    follow the seed (the lottery between equally good allocations, as in network.build_network)."""
+    """The positions of the chosen choices in an optimum that ignores minimums, on a network whose
+    node numbers follow the seed (the lottery between equally good allocations, as in
+    network.build_network)."""
     ix = problem.index
     n_units, m, v = len(units.members), len(ix.project_ids), len(ix.supervisor_ids)
     unit_node = 1 + np.argsort(permutation(n_units, seed, 1))
@@ -175,7 +176,7 @@ def flow_allocation(problem: Problem, res, units: Units, lv: list[Level], seed: 
                   np.minimum(caps, max(total, 1)).astype(np.int64), level.astype(np.int32),
                   arc_unit.astype(np.int32), arc_project.astype(np.int32), np.zeros(sink + 1, np.int64))
     if not lv:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64)
     if len(units.tiers) == 1:
         # One tier: "placed" first is a plain maximum flow of least cost, as on the single-place path.
         net = Network(*net[:3], *(a[:-1] for a in net[3:9]), None)
@@ -188,41 +189,38 @@ def flow_allocation(problem: Problem, res, units: Units, lv: list[Level], seed: 
         out = flow.solve_circulation(net, merged)
     if out is None:
         raise flow.FlowError("a circulation without lower bounds is always feasible: a bug")
-    used = (out.flow > 0) & (net.arc_student >= 0) & (net.arc_project >= 0)
-    return net.arc_student[used].astype(np.int64), net.arc_project[used].astype(np.int64)
+    # The choice arcs follow the source's arcs, in the order of the choices.
+    return np.flatnonzero(out.flow[n_units: n_units + units.choice_unit.size] > 0)
 
 
-def short(problem: Problem, res, units: Units, unit_of: np.ndarray, project_of: np.ndarray) -> np.ndarray:
-    """Projects that run below their minimum with these (unit, project) placements."""
+def short(problem: Problem, res, units: Units, chosen: np.ndarray) -> np.ndarray:
+    """Projects that run below their minimum with these choices."""
     ix = problem.index
-    load = np.bincount(project_of, weights=units.size[unit_of], minlength=len(ix.project_ids))
+    seats = units.size[units.choice_unit[chosen]]
+    load = np.bincount(units.choice_project[chosen], weights=seats, minlength=len(ix.project_ids))
     load = load.astype(np.int64) + res.pinned_count
     return np.flatnonzero((load > 0) & (load < ix.minimum))
 
 
-def pairs(problem: Problem, units: Units, unit_of: np.ndarray, project_of: np.ndarray):
-    """(student, project) positions of every placement, pinned ones included."""
+def placements(problem: Problem, units: Units, chosen: np.ndarray):
+    """(student, project, rank) of every placement, pinned ones included, as arrays."""
     ix = problem.index
-    sizes = units.size[unit_of]
-    students = [units.members[u] for u in unit_of.tolist()]
-    s = np.concatenate(students + [ix.pinned_student.astype(np.int64)]) if students else \
-        ix.pinned_student.astype(np.int64)
-    p = np.concatenate([np.repeat(project_of, sizes), ix.pinned_project]).astype(np.int64)
-    return s.astype(np.int64), p
+    unit_of, project_of, rank_of = (a[chosen] for a in (units.choice_unit, units.choice_project, units.choice_rank))
+    single = units.size[unit_of] == 1
+    sizes = units.size[unit_of[~single]]
+    in_groups = [units.members[u] for u in unit_of[~single].tolist()]
+    pin_rank = [problem.rank(ix.student_ids[i], ix.project_ids[j])
+                for i, j in zip(ix.pinned_student.tolist(), ix.pinned_project.tolist())]
+    s = np.concatenate([units.lead[unit_of[single]], *in_groups, ix.pinned_student]).astype(np.int64)
+    p = np.concatenate([project_of[single], np.repeat(project_of[~single], sizes), ix.pinned_project])
+    r = np.concatenate([rank_of[single], np.repeat(rank_of[~single], sizes), pin_rank])
+    return s, p.astype(np.int64), r.astype(np.int64)
 
 
-def result(problem: Problem, units: Units, unit_of, project_of, objective, weights, seed, start, status,
-           solver, message="") -> Result:
+def result(problem: Problem, units: Units, chosen, objective, weights, seed, start, status, solver,
+           message="") -> Result:
     ix = problem.index
-    s, p = pairs(problem, units, unit_of, project_of)
-    rank = np.full(s.size, ix.k + 1, np.int64)
-    ranked = pair_codes(ix.pref_student, ix.pref_project, len(ix.project_ids))
-    order = np.argsort(ranked)
-    mine = pair_codes(s, p, len(ix.project_ids))
-    at = np.minimum(np.searchsorted(ranked[order], mine), max(ranked.size - 1, 0))
-    if ranked.size:
-        hit = ranked[order][at] == mine
-        rank[hit] = ix.pref_rank[order][at][hit]
+    s, p, rank = placements(problem, units, chosen)
     # Students in file order; a student's projects best rank first.
     order = np.lexsort((p, rank, s))
     s, p, rank = s[order], p[order], rank[order]
@@ -231,14 +229,14 @@ def result(problem: Problem, units: Units, unit_of, project_of, objective, weigh
     assignment = dict(zip([sid[i] for i in s[one].tolist()], [pid[j] for j in p[one].tolist()]))
     ranks = dict(zip([sid[i] for i in s[one].tolist()], rank[one].tolist()))
     if not one.all():
-        many = ~one
-        for a, b, c in zip([sid[i] for i in s[many].tolist()], [pid[j] for j in p[many].tolist()],
-                           rank[many].tolist()):
-            if a in assignment:
-                assignment[a].append(b)
-                ranks[a].append(c)
-            else:
-                assignment[a], ranks[a] = [b], [c]
+        # Slices of two flat lists, not appends per placement: thousands of students have several places.
+        many_s, names = s[~one], [pid[j] for j in p[~one].tolist()]
+        rank_list = rank[~one].tolist()
+        starts = np.flatnonzero(np.r_[True, many_s[1:] != many_s[:-1]]).tolist()
+        spans = list(zip(starts, starts[1:] + [many_s.size]))
+        who = [sid[i] for i in many_s[starts].tolist()]
+        assignment.update(zip(who, [names[a:b] for a, b in spans]))
+        ranks.update(zip(who, [rank_list[a:b] for a, b in spans]))
         # Students in file order, whatever their number of places.
         assignment = {x: assignment[x] for x in sid if x in assignment}
     return Result(

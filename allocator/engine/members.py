@@ -23,11 +23,15 @@ def _known(value: object, pos: dict) -> bool:
 
 
 def counts(students: tuple[Student, ...], key: str) -> np.ndarray:
-    values = [s.places if key == "places" else s.tier for s in students]
-    if any(type(v) is not int or v < 1 for v in values):
+    values = [s.places for s in students] if key == "places" else [s.tier for s in students]
+    # One pass in C for the usual case (all whole numbers); the culprit is looked for only when needed.
+    if values and (set(map(type, values)) != {int} or min(values) < 1):
         s, v = next((s, v) for s, v in zip(students, values) if type(v) is not int or v < 1)
         raise _malformed(f"student {s.id} has {key} {v!r}; it must be a whole number, 1 or more")
-    return np.array([min(v, 2**20) for v in values], np.int64)
+    # Beyond any cohort's number of projects a count cannot bind; clipping keeps sums inside int64.
+    if values and max(values) > 2**20:
+        values = [min(v, 2**20) for v in values]
+    return np.array(values, np.int64)
 
 
 def check_places(problem: Problem, places: np.ndarray) -> None:
@@ -37,7 +41,7 @@ def check_places(problem: Problem, places: np.ndarray) -> None:
         s = problem.students[i]
         if 0 < len(s.preferences) < s.places:
             raise _malformed(f"student {s.id} has {s.places} places but ranks only {len(s.preferences)} "
-                                   f"project{'s' if len(s.preferences) > 1 else ''}")
+                             f"project{'s' if len(s.preferences) > 1 else ''}")
 
 
 def group_index(problem: Problem, student_pos: dict[str, int], places: np.ndarray):

@@ -140,3 +140,23 @@ def test_cli_solves_the_new_format(tmp_path):
     assert result["assignment"]["A"] == result["assignment"]["C"]
     bad = run("solve", write(tmp_path, {**DATA, "groups": [{"id": "G", "members": ["A", "M"]}]}))
     assert bad.returncode == 1 and "member M has 2 places" in bad.stderr
+
+
+def test_validate_says_when_an_unplaced_group_or_a_spare_place_could_be_filled():
+    problem = Problem([Student("A", ("P1",)), Student("B", ("P1",)), Student("M", ("P1", "P2"), places=2)],
+                      [Project("P1", 3), Project("P2", 1)], groups=[Group("G", ("A", "B"))])
+    result = engine.solve(problem)
+    assert result.assignment == {"A": "P1", "B": "P1", "M": ["P1", "P2"]}
+    from dataclasses import replace
+
+    lazy = replace(result, assignment={"M": ["P1"]}, unassigned=["A", "B"], profile=[1, 0, 0], cost=1)
+    errors = engine.validate(problem, lazy)
+    assert any("group G could take P1" in e for e in errors)
+    assert any("M could take P2" in e for e in errors)
+
+
+def test_a_program_out_of_time_says_so_and_places_nobody():
+    problem = random_extended(seed=3, n=40, m=8, k=3, groups=5)
+    result = engine.solve(problem, "greedy", time_limit=1e-9)
+    assert result.status == "unknown" and result.assignment == {} and result.message
+    assert engine.validate(problem, result) == []

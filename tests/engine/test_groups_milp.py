@@ -34,8 +34,27 @@ def choices(problem):
     return out, places
 
 
-def milp_key(problem, objective, weights):
+def tiered_levels(problem, x, objective, weights):
+    """Per tier, one cost vector per lexicographic level; a group's choice counts each member at their tier."""
     k = k_of(problem)
+    tier = {s.id: s.tier for s in problem.students}
+    levels = []
+    for t in sorted(set(tier.values())):
+        count = np.array([sum(tier[s] == t for s in e[1]) for e in x], float)
+        rank = np.array([e[3] for e in x])
+        levels.append(-count)
+        if objective == "min-cost":
+            levels.append(count * rank)
+        elif objective == "weighted":
+            levels.append(count * np.array([weights[r - 1] for r in rank]))
+        elif objective == "greedy":
+            levels += [-count * (rank == r) for r in range(1, k + 2)]
+        else:
+            levels += [count * (rank == r) for r in range(k + 1, 0, -1)]
+    return levels
+
+
+def milp_key(problem, objective, weights):
     x, places = choices(problem)
     n_x = len(x)
     quota = [j for j, p in enumerate(problem.projects) if p.min_students > 1]
@@ -69,20 +88,7 @@ def milp_key(problem, objective, weights):
         mine = [c for c, e in enumerate(x) if e[2] in own]
         add(mine, [seats[c] for c in mine], 0, v.capacity)
 
-    tier = {s.id: s.tier for s in problem.students}
-    levels = []
-    for t in sorted(set(tier.values())):
-        count = np.array([sum(tier[s] == t for s in e[1]) for e in x], float)
-        rank = np.array([e[3] for e in x])
-        levels.append(-count)
-        if objective == "min-cost":
-            levels.append(count * rank)
-        elif objective == "weighted":
-            levels.append(count * np.array([weights[r - 1] for r in rank]))
-        elif objective == "greedy":
-            levels += [-count * (rank == r) for r in range(1, k + 2)]
-        else:
-            levels += [count * (rank == r) for r in range(k + 1, 0, -1)]
+    levels = tiered_levels(problem, x, objective, weights)
     values = []
     for c in levels:
         full = np.concatenate([c, np.zeros(len(quota))])

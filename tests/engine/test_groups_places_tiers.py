@@ -34,3 +34,13 @@ def test_groups_places_tiers_match_brute_force(problem):
 @given(tiny_extended(minimums=True))
 def test_with_minimums_match_brute_force(problem):
     check(problem, seed=5)
+
+
+def test_regression_a_pin_forces_a_project_that_no_free_choice_can_join():
+    # S1's other place cannot go to P2 again, and S0 is pinned elsewhere: P2 stays below its minimum.
+    from allocator.engine import Problem, Project, Student
+
+    problem = Problem([Student("S0", ()), Student("S1", (), places=2)],
+                      [Project("P0", 2), Project("P1", 0), Project("P2", 2, 2)],
+                      pinned={"S0": "P0", "S1": "P2"}, allow_unranked=True)
+    check(problem, seed=5)
