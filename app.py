@@ -30,6 +30,7 @@ COMMON = [st.Page("pages/home.py", title="Home", icon=":material/home:", default
 BY_ROLE = {
     Role.STUDENT: {Role.STUDENT.label: [st.Page("pages/student_projects.py", title="Projects", icon=":material/library_books:"),
                             st.Page("pages/student_preferences.py", title="My preferences", icon=":material/star:"),
+                            st.Page("pages/student_group.py", title="My group", icon=":material/groups:"),
                             st.Page("pages/student_allocation.py", title="My allocation", icon=":material/task_alt:")]},
     Role.STAFF: {Role.STAFF.label: [st.Page("pages/staff_projects.py", title="My projects", icon=":material/folder_open:"),
                              st.Page("pages/staff_propose.py", title="Propose", icon=":material/edit_note:")]},

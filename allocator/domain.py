@@ -100,6 +100,14 @@ class Role(Labelled):
 MEMBER_ROLES = (Role.STUDENT, Role.STAFF)
 
 
+class InvitationStatus(Labelled):
+    """Where an invitation to join a student group stands."""
+
+    PENDING = "pending", "Waiting for an answer"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+
+
 class Phase(Labelled):
     """Where a cohort is in its year; it follows the coordinator's dates unless they force one."""
 

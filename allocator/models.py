@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -44,6 +45,7 @@ OBJECTIVES = domain.Objective.values()
 RUN_STATUSES = tuple(s.value for s in domain.STORED_RUN_STATUSES)
 RUN_KINDS = domain.RunKind.values()
 PHASES = domain.Phase.values()
+INVITATION_STATUSES = domain.InvitationStatus.values()
 
 
 def utcnow() -> datetime:
@@ -114,6 +116,8 @@ class Cohort(Base):
             "preferences_close_at IS NULL OR preferences_open_at IS NULL OR preferences_close_at >= preferences_open_at",
             name="preferences_window_ordered",
         ),
+        CheckConstraint("group_min_size >= 2 AND group_max_size >= group_min_size", name="group_sizes_valid"),
+        CheckConstraint("places_per_student >= 1", name="places_per_student_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -131,6 +135,14 @@ class Cohort(Base):
     default_objective: Mapped[str] = mapped_column(String(20), default=domain.Objective.GENEROUS.value)
     auto_approve: Mapped[bool] = mapped_column(Boolean, default=False)
     responses_locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Students may form groups that are placed together on one project, or not at all. The defaults of
+    # issue 16's columns are the database's own, so code that does not know them (an older revision's
+    # data, a bulk insert) leaves them out and still writes a valid row.
+    groups_allowed: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    group_min_size: Mapped[int] = mapped_column(Integer, server_default="2")
+    group_max_size: Mapped[int] = mapped_column(Integer, server_default="4")
+    # How many distinct projects each student is given (a student's own `Membership.places` overrides it).
+    places_per_student: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="cohort", passive_deletes=True)
@@ -144,6 +156,8 @@ class Membership(Base):
         UniqueConstraint("cohort_id", "user_id"),
         CheckConstraint(_in("role", ROLES), name="role_known"),
         CheckConstraint("max_load IS NULL OR max_load >= 0", name="max_load_nonnegative"),
+        CheckConstraint("places IS NULL OR places >= 1", name="places_positive"),
+        CheckConstraint("tier >= 1", name="tier_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,6 +166,10 @@ class Membership(Base):
     role: Mapped[str] = mapped_column(String(10))
     # Staff only: most students across all their projects in this cohort (None: no limit).
     max_load: Mapped[int | None] = mapped_column(Integer)
+    # Students only: places this student is given (None: the cohort's `places_per_student`).
+    places: Mapped[int | None] = mapped_column(Integer)
+    # Students only: 1 is served first (e.g. students with a support plan), then 2, and so on.
+    tier: Mapped[int] = mapped_column(Integer, server_default="1")
     preferences_saved_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -250,7 +268,8 @@ class AllocationRun(Base):
 class Assignment(Base):
     __tablename__ = "assignments"
     __table_args__ = (
-        UniqueConstraint("run_id", "student_id"),
+        # A student with several places has one row per project (one row with no project if unplaced).
+        UniqueConstraint("run_id", "student_id", "project_id"),
         CheckConstraint("rank IS NULL OR rank >= 1", name="rank_positive"),
         CheckConstraint("project_id IS NOT NULL OR rank IS NULL", name="unplaced_has_no_rank"),
     )
@@ -308,3 +327,93 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
+
+
+class StudentGroup(Base):
+    """Students of one cohort who apply together: placed on one project together, or not at all."""
+
+    __tablename__ = "student_groups"
+    __table_args__ = (
+        # Lets members and the shared list prove they belong to the group's cohort.
+        UniqueConstraint("id", "cohort_id"),
+        CheckConstraint("length(name) > 0", name="name_not_empty"),
+        Index("ix_student_groups_cohort_id", "cohort_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+    __table_args__ = (
+        # One group per student per cohort.
+        UniqueConstraint("cohort_id", "user_id"),
+        ForeignKeyConstraint(["group_id", "cohort_id"], ["student_groups.id", "student_groups.cohort_id"],
+                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["cohort_id", "user_id"], ["memberships.cohort_id", "memberships.user_id"],
+                             ondelete="CASCADE"),
+        Index("ix_group_members_group_id", "group_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer)
+    cohort_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(Integer)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupInvitation(Base):
+    __tablename__ = "group_invitations"
+    __table_args__ = (
+        UniqueConstraint("group_id", "email"),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint(_in("status", INVITATION_STATUSES), name="status_known"),
+        Index("ix_group_invitations_email", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("student_groups.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(10), default=domain.InvitationStatus.PENDING.value)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+
+
+class GroupChoice(Base):
+    """One project of a group's shared ranking, with who put it at this rank and when."""
+
+    __tablename__ = "group_choices"
+    __table_args__ = (
+        UniqueConstraint("group_id", "rank"),
+        UniqueConstraint("group_id", "project_id"),
+        CheckConstraint("rank >= 1", name="rank_positive"),
+        ForeignKeyConstraint(["group_id", "cohort_id"], ["student_groups.id", "student_groups.cohort_id"],
+                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["project_id", "cohort_id"], ["projects.id", "projects.cohort_id"], ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer)
+    cohort_id: Mapped[int] = mapped_column(Integer)
+    project_id: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int] = mapped_column(Integer)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupChange(Base):
+    """What happened to a group, by whom: every member sees the list (joins, leaves, ranking changes)."""
+
+    __tablename__ = "group_changes"
+    __table_args__ = (Index("ix_group_changes_group_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("student_groups.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    description: Mapped[str] = mapped_column(Text)

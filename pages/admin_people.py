@@ -24,7 +24,65 @@ with st.container():
     if message := st.session_state.pop(FLASH, None):
         st.success(message)
 
-members_tab, import_tab, waiting_tab = st.tabs(["Members", "Import from CSV", "Not yet ranked"])
+
+
+def places_and_tier(person) -> None:
+    """A student's own number of places (blank: the cohort's) and tier, with the reason for a tier change."""
+    p1, p2, p3, p4 = st.columns([1, 1, 2, 1])
+    places = p1.number_input("Places (empty: the cohort's)", min_value=1, max_value=services.MAX_PLACES, step=1,
+                             value=person.places, key=f"people-{person.user_id}-places")
+    tier = p2.number_input("Tier (1 first)", min_value=1, max_value=services.MAX_TIER, step=1, value=person.tier,
+                           key=f"people-{person.user_id}-tier")
+    reason = p3.text_input("Reason for the tier", key=f"people-{person.user_id}-tier-reason", max_chars=500)
+    p4.write("")
+    if p4.button("Save places and tier", key=f"people-{person.user_id}-save-places"):
+        ok = ui.run_action(services.set_places, actor=ctx.actor, cohort_id=cid, user_id=person.user_id,
+                           places=None if places is None else int(places))
+        if ok is not None and int(tier) != person.tier:
+            ok = ui.run_action(services.set_tier, actor=ctx.actor, cohort_id=cid, user_id=person.user_id,
+                               tier=int(tier), reason=reason)
+        if ok is not None:
+            st.session_state[FLASH] = f"Saved {person.name}'s places and tier."
+            st.rerun()
+
+
+def groups_tab_body() -> None:
+    rules = ui.read(services.group_rules, actor=ctx.actor, cohort_id=cid)
+    with st.expander("Group and places rules", expanded=not rules.groups_allowed):
+        with st.form("people-group-rules"):
+            allowed = st.checkbox("Students may form groups", value=rules.groups_allowed, key="rules-allowed")
+            g1, g2, g3 = st.columns(3)
+            low = g1.number_input("Smallest group", min_value=2, max_value=services.MAX_GROUP_SIZE,
+                                  value=rules.group_min_size, key="rules-min")
+            high = g2.number_input("Largest group", min_value=2, max_value=services.MAX_GROUP_SIZE,
+                                   value=rules.group_max_size, key="rules-max")
+            places = g3.number_input("Places per student", min_value=1, max_value=services.MAX_PLACES,
+                                     value=rules.places_per_student, key="rules-places")
+            if st.form_submit_button("Save rules"):
+                if ui.run_action(services.set_group_rules, actor=ctx.actor, cohort_id=cid, groups_allowed=allowed,
+                                 group_min_size=int(low), group_max_size=int(high),
+                                 places_per_student=int(places)) is not None:
+                    st.session_state[FLASH] = "Saved the group and places rules."
+                    st.rerun()
+    groups = ui.read(services.list_groups, actor=ctx.actor, cohort_id=cid)
+    st.caption(f"{len(groups)} group(s), {sum(len(g.members) for g in groups)} student(s) in groups")
+    for g in groups:
+        with st.container(border=True):
+            st.markdown(f"**{ui.md(g.name)}** · {len(g.members)} member(s): "
+                        + ", ".join(ui.md(m.name) for m in g.members)
+                        + f"  \n{g.choices} project(s) ranked · {g.pending} invitation(s) pending · "
+                          f"started by {ui.md(g.created_by)}")
+            with st.popover("Dissolve"):
+                why = st.text_input("Reason (sent to the members, kept in the audit log)",
+                                    key=f"group-{g.id}-reason", max_chars=500)
+                if st.button("Dissolve the group", key=f"group-{g.id}-dissolve", type="primary"):
+                    text = ui.run_action(services.dissolve_group, actor=ctx.actor, group_id=g.id, reason=why)
+                    if text:
+                        st.session_state[FLASH] = text
+                        st.rerun()
+
+
+members_tab, groups_tab, import_tab, waiting_tab = st.tabs(["Members", "Groups", "Import from CSV", "Not yet ranked"])
 
 with members_tab:
     s1, s2 = st.columns([3, 2])
@@ -36,6 +94,8 @@ with members_tab:
     if members:
         st.dataframe([{"Name": m.name, "Email": m.email, "Role": m.role, "Coordinator": m.is_admin,
                        "Max load": m.max_load, "Ranked": m.choices if m.role == Role.STUDENT else None,
+                       "Places": m.places if m.role == Role.STUDENT else None,
+                       "Tier": m.tier if m.role == Role.STUDENT else None, "Group": m.group,
                        "Projects": m.projects if m.role == Role.STAFF else None} for m in members],
                      hide_index=True, width="stretch", key="people-table")
         by_id = {m.user_id: m for m in members}
@@ -66,6 +126,8 @@ with members_tab:
                     if view:
                         st.session_state[FLASH] = f"Saved {view.name}'s maximum load."
                         st.rerun()
+            if person.role == "student":
+                places_and_tier(person)
             a1, a2 = st.columns(2)
             if person.is_admin:
                 if a1.button("Remove coordinator rights", key=f"people-{picked}-demote",
@@ -99,9 +161,13 @@ with members_tab:
                     st.session_state[FLASH] = f"Added {view.name} as {view.role}."
                     st.rerun()
 
+with groups_tab:
+    groups_tab_body()
+
 with import_tab:
     st.markdown("A CSV with columns **email**, **name** and **role** (student or staff); optionally "
-                "**max_load** for staff. Column names can be in any case; Excel's “CSV UTF-8” is fine.")
+                "**max_load** for staff, **places** and **tier** for students. Column names can be in any "
+                "case; Excel's “CSV UTF-8” is fine.")
     default_role = st.selectbox("If a row has no role", [None, *MEMBER_ROLES], key="people-default-role",
                                 format_func=lambda r: {None: "Reject the row", Role.STUDENT: "Make them a student",
                                                        Role.STAFF: "Make them staff"}[r])

@@ -52,6 +52,9 @@ else:
         supervisor += f" ({ui.md(view.supervisor_email)})"
     st.markdown(f"**Supervisor:** {supervisor}  \n**Rank:** {choice}"
                 + (f"  \n**Code:** {ui.md(view.project_code)}" if view.project_code else ""))
+    for title, rank in view.more_projects:
+        st.markdown(f"**Also:** {ui.md(title)} · "
+                    + (f"your {ui.ordinal(rank)} choice" if rank else "not one of the projects you ranked"))
     with st.expander("Project description"):
         ui.user_markdown(view.project_description, title=view.project_title)
 

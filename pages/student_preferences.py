@@ -127,6 +127,9 @@ if st.session_state.pop(SAVE_REQUEST, False) and DRAFT in st.session_state:
         messages.success(f"Saved {ui.fmt_datetime(saved.saved_at)}.")
 
 view = ui.read(services.get_preferences, actor=ctx.actor, cohort_id=ctx.cohort_id)
+if view.group_name:
+    st.info(f":material/groups: You rank for your group **{ui.md(view.group_name)}**: saving changes the "
+            "group's list, which every member sees (see **My group** for who changed what).")
 
 # Where things stand: deadline, time left, saved or not. Only dates still true are named.
 window = view.window

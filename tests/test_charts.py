@@ -324,3 +324,14 @@ def test_a_page_of_1400_projects_fits_a_screen():
     assert len(fig.layout.yaxis.categoryarray) == charts.PER_PAGE
     assert fig.layout.height <= 160 + charts.ROW_PX * charts.PER_PAGE  # no longer thousands of pixels
     assert charts.paged(ordered, page=99).page == 56 and charts.paged([], page=1).pages == 1
+
+
+def test_tier_profiles_are_shares_of_each_tier_with_counts_on_hover():
+    from allocator import charts_tiers
+
+    fig = charts_tiers.tier_profiles([(1, [3, 1, 0], 4), (2, [0, 1, 0], 3)])
+    first, second = fig.data
+    assert (first.name, second.name) == ("Tier 1", "Tier 2")
+    assert list(first.x) == ["1st", "2nd", "Unranked", "Unplaced"]
+    assert list(first.customdata) == [3, 1, 0, 0] and list(second.customdata) == [0, 1, 0, 2]
+    assert [round(v, 1) for v in second.y] == [0.0, 33.3, 0.0, 66.7]

@@ -26,6 +26,9 @@ TEMPLATES: dict[str, tuple[TemplateColumn, ...]] = {
         TemplateColumn("role", "student", "required; student or staff (also: supervisor, lecturer, academic)"),
         TemplateColumn("max_load", "", "staff only, optional: the most students they supervise, a whole "
                                        "number; blank for no limit"),
+        TemplateColumn("places", "", "students only, optional: how many projects they are given; blank for "
+                                     "the cohort's number"),
+        TemplateColumn("tier", "1", "students only, optional: 1 is served first, then 2, …; blank leaves it"),
     ),
     "projects": (
         TemplateColumn("code", EXAMPLE_PROJECT_CODE, f"optional, up to {domain.PROJECT_CODE_MAX} characters; "

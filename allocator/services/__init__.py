@@ -22,3 +22,5 @@ from allocator.services.cohort_admin import *  # noqa: F401,F403
 from allocator.services.catalogue import *  # noqa: F401,F403
 from allocator.services.people import *  # noqa: F401,F403
 from allocator.services.data_io import *  # noqa: F401,F403
+from allocator.services.places import *  # noqa: F401,F403
+from allocator.services.groups import *  # noqa: F401,F403

@@ -6,12 +6,14 @@ database transaction open) and then records who was emailed with `mark_emailed`.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Iterable
 
-from sqlalchemy import and_, delete, func, insert, literal, select, update
+from sqlalchemy import and_, delete, distinct, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from allocator import config, mail
@@ -136,7 +138,8 @@ def _carry_answers(session: Session, *, run_id: int, previous_id: int | None) ->
     kept = (select(literal(run_id), Response.student_id, Response.accepted, Response.reason, Response.responded_at)
             .join(old, and_(old.run_id == previous_id, old.student_id == Response.student_id))
             .join(new, and_(new.run_id == run_id, new.student_id == Response.student_id))
-            .where(Response.run_id == previous_id, new.project_id == old.project_id))
+            .where(Response.run_id == previous_id, new.project_id == old.project_id)
+            .distinct())  # a student with several places matches once per unchanged project
     return session.execute(insert(Response).from_select(
         ["run_id", "student_id", "accepted", "reason", "responded_at"], kept)).rowcount or 0
 
@@ -156,6 +159,18 @@ def _run_rows(session: Session, run_id: int) -> list:
         .where(Assignment.run_id == run_id)
         .order_by(student.id)
     ).all()
+
+
+def _one_per_student(rows: list) -> list:
+    """One row per student: a student with several places is told once, of all their projects."""
+    merged: dict[int, SimpleNamespace] = {}
+    for r in rows:
+        if r.sid in merged:
+            first = merged[r.sid]
+            first.title = " and ".join(t for t in (first.title, r.title) if t) or None
+        else:
+            merged[r.sid] = SimpleNamespace(**r._asdict())
+    return list(merged.values())
 
 
 def _notify_publication(session: Session, cohort: Cohort, *, rows, told, before, first: bool) -> int:
@@ -213,7 +228,8 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
         select(Assignment.student_id, Assignment.project_id, Project.title, Project.supervisor_id)
         .outerjoin(Project, Project.id == Assignment.project_id)
         .where(Assignment.run_id == previous_id))} if previous_id is not None else {}
-    told = [r for r in rows if previous_id is None or r.sid not in before or before[r.sid].project_id != r.project_id]
+    told = _one_per_student(
+        [r for r in rows if previous_id is None or r.sid not in before or before[r.sid].project_id != r.project_id])
 
     def title_before(sid: int) -> str | None:
         return before[sid].title if sid in before else None
@@ -299,7 +315,7 @@ def list_declined(session: Session, *, actor: Actor, cohort_id: int) -> Response
         return ResponsesView(None, cohort.responses_locked, 0, 0, 0, ())
     counts = dict(session.execute(select(Response.accepted, func.count()).where(Response.run_id == run_id)
                                   .group_by(Response.accepted)).all())
-    placed = session.scalar(select(func.count()).select_from(Assignment)
+    placed = session.scalar(select(func.count(distinct(Assignment.student_id)))
                             .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None))) or 0
     accepted, declined = counts.get(True, 0), counts.get(False, 0)
     return ResponsesView(run_id, cohort.responses_locked, accepted, declined, max(0, placed - accepted - declined),
@@ -344,6 +360,11 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
         select(Assignment.student_id, Assignment.project_id)
         .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None)).order_by(Assignment.student_id))
         if s not in declined_ids and s in students and p in approved]
+    # A pin fixes one place: a student with several keeps their first one pinned, the others re-solved.
+    first: dict[int, tuple[int, int, str]] = {}
+    for pin in keep:
+        first.setdefault(pin[0], pin)
+    keep = list(first.values())
     keep = _without_stranded(session, keep, base)
     kept = {s for s, _, _ in keep}
     pins = [pin for pin in base.pins if pin[0] not in kept and pin[0] not in declined_ids] + keep

@@ -30,7 +30,8 @@ DATE_FIELDS = ("proposals_open_at", "proposals_close_at", "preferences_open_at",
 SETTING_FIELDS = (*DATE_FIELDS, "phase_override", "min_choices", "max_choices", "allow_unranked",
                   "default_objective", "auto_approve", "responses_locked")
 # Rules a copy carries into next year's cohort; dates and the phase override are per year.
-COPIED_RULES = ("min_choices", "max_choices", "allow_unranked", "default_objective", "auto_approve")
+COPIED_RULES = ("min_choices", "max_choices", "allow_unranked", "default_objective", "auto_approve",
+                "groups_allowed", "group_min_size", "group_max_size", "places_per_student")
 
 
 class _Unset:

@@ -8,6 +8,7 @@ row imports nothing unless the coordinator asks for the valid rows only.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Callable, Iterable, Sequence
@@ -18,16 +19,18 @@ from sqlalchemy.orm import Session
 
 from allocator import config, io
 from allocator.domain import LIVE_PROJECT_STATUSES, MEMBER_ROLES, Role
-from allocator.models import Membership, Preference, Project, User, utcnow
+from allocator.models import GroupMember, Membership, Preference, Project, StudentGroup, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import cohort_of
 from allocator.services.errors import Invalid, NotAllowed, NotFound
 from allocator.services.notifications import notify
+from allocator.services.places import apply_places_rows, read_places_columns
 
 __all__ = ["MemberView", "list_members", "add_member", "change_role", "set_max_load", "remove_member", "set_admin",
            "not_submitted", "send_reminders", "preview_people_import", "apply_people_import"]
 
+PLACES_COLUMNS = ("places", "tier")  # read by services.places, not by io.read_people
 CHUNK = 2000  # emails per IN (...) query: well inside SQLite's and PostgreSQL's parameter limits
 
 
@@ -43,6 +46,9 @@ class MemberView:
     choices: int  # how many projects a student has ranked
     preferences_saved_at: datetime | None
     projects: int  # how many projects of the cohort a staff member supervises
+    places: int | None = None  # a student's own number of places (None: the cohort's)
+    tier: int = 1  # a student's priority tier (1 is served first)
+    group: str | None = None  # the name of the student's group
 
 
 # --------------------------------------------------------------------------------------------------
@@ -97,8 +103,11 @@ def _member_query(cohort_id: int):
                   .group_by(Project.supervisor_id).subquery())
     return (
         select(User.id, User.email, User.name, Membership.role, User.is_admin, User.active, Membership.max_load,
-               func.coalesce(prefs.c.n, 0), Membership.preferences_saved_at, func.coalesce(supervised.c.n, 0))
+               func.coalesce(prefs.c.n, 0), Membership.preferences_saved_at, func.coalesce(supervised.c.n, 0),
+               Membership.places, Membership.tier, StudentGroup.name)
         .join(Membership, Membership.user_id == User.id)
+        .outerjoin(GroupMember, (GroupMember.user_id == User.id) & (GroupMember.cohort_id == cohort_id))
+        .outerjoin(StudentGroup, StudentGroup.id == GroupMember.group_id)
         .outerjoin(prefs, prefs.c.uid == User.id)
         .outerjoin(supervised, supervised.c.uid == User.id)
         .where(Membership.cohort_id == cohort_id)
@@ -383,7 +392,10 @@ def preview_people_import(session: Session, *, actor: Actor, cohort_id: int, dat
     require_admin(session, actor)
     cohort_of(session, cohort_id)
     parsed = read_upload(io.read_people, data, default_role=default_role)
-    return _plan_people(session, cohort_id, parsed)[0]
+    read_places_columns(data)  # a bad places or tier cell is refused here, before the apply
+    preview = _plan_people(session, cohort_id, parsed)[0]
+    return dataclasses.replace(preview, ignored_columns=tuple(
+        c for c in preview.ignored_columns if c.strip().lower() not in PLACES_COLUMNS))
 
 
 def apply_people_import(session: Session, *, actor: Actor, cohort_id: int, data: bytes,
@@ -393,6 +405,7 @@ def apply_people_import(session: Session, *, actor: Actor, cohort_id: int, data:
     require_admin(session, actor)
     cohort_of(session, cohort_id)
     parsed = read_upload(io.read_people, data, default_role=default_role)
+    places_rows = read_places_columns(data)
     preview, plan = _plan_people(session, cohort_id, parsed)
     refuse_rejected(preview, valid_rows_only)
     ids: dict[str, int] = {}
@@ -414,6 +427,7 @@ def apply_people_import(session: Session, *, actor: Actor, cohort_id: int, data:
     if plan.member_updates:
         session.execute(update(Membership), plan.member_updates)
     session.expire_all()
+    apply_places_rows(session, actor=actor, cohort_id=cohort_id, rows=places_rows)
     result = io.ImportResult(added=len(preview.added), changed=len(preview.changed),
                              unchanged=len(preview.unchanged), skipped=len(preview.rejected))
     record_audit(session, actor=actor, action="people.import", cohort_id=cohort_id, added=result.added,

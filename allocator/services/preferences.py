@@ -14,10 +14,12 @@ from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from allocator.domain import Phase, ProjectStatus, Role
-from allocator.models import Cohort, Membership, Preference, Project, User, utcnow
+from allocator.models import Cohort, Membership, Preference, Project, StudentGroup, User, utcnow
 from allocator.services.access import Actor, require_member
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid, NotFound
+from allocator.services.group_lists import group_id_of, write_group_ranking
+from allocator.services.places import effective_places
 from allocator.services.phases import Window, phase_of, preferences_open, window_of
 
 __all__ = [
@@ -63,6 +65,9 @@ class PreferencesView:
     items: tuple[RankedChoice, ...]
     options: tuple[ChoiceOption, ...]
     window: Window | None = None  # what is true now of the choosing window (what the page tells the student)
+    # The student's group: saving the list saves the group's shared list (and every member's).
+    group_id: int | None = None
+    group_name: str | None = None
 
     @property
     def project_ids(self) -> tuple[int, ...]:
@@ -148,18 +153,22 @@ def _view(session: Session, membership: Membership, cohort: Cohort, phase: str) 
     now = utcnow()
     deadline = cohort.preferences_close_at
     time_left = deadline - now if is_open and deadline is not None and deadline > now else None
+    group_id = group_id_of(session, cohort.id, membership.user_id)
     return PreferencesView(
         cohort_id=cohort.id, phase=phase, phase_label=Phase.label_of(phase), is_open=is_open,
         read_only=not is_open, opens_at=cohort.preferences_open_at, deadline=deadline, time_left=time_left,
-        saved_at=membership.preferences_saved_at, min_choices=_effective_min(cohort, len(options)),
+        saved_at=membership.preferences_saved_at, min_choices=_effective_min(cohort, len(options), membership),
         max_choices=cohort.max_choices, items=items, options=tuple(options),
-        window=window_of(cohort, "preferences", phase, now=now),
+        window=window_of(cohort, "preferences", phase, now=now), group_id=group_id,
+        group_name=session.get(StudentGroup, group_id).name if group_id is not None else None,
     )
 
 
-def _effective_min(cohort: Cohort, approved: int) -> int:
-    # A cohort with fewer approved projects than its minimum cannot ask for more than there are.
-    return min(cohort.min_choices, approved)
+def _effective_min(cohort: Cohort, approved: int, membership: Membership | None = None) -> int:
+    # A student ranks at least as many projects as they have places; a cohort with fewer approved
+    # projects than that cannot ask for more than there are.
+    places = effective_places(cohort, membership) if membership is not None else 1
+    return min(max(cohort.min_choices, places), approved)
 
 
 def _closed_message(phase: str) -> str:
@@ -195,12 +204,16 @@ def save_preferences(session: Session, *, actor: Actor, cohort_id: int, project_
         title, status = catalogue[pid]
         if status != ProjectStatus.APPROVED:
             raise Invalid(f"“{title}” is no longer available to choose; remove it from your list and save again.")
-    minimum = _effective_min(cohort, approved)
+    minimum = _effective_min(cohort, approved, membership)
     if len(ids) < minimum:
         raise Invalid(f"Please rank at least {minimum} projects; your list has {len(ids)}.")
     if len(ids) > cohort.max_choices:
         raise Invalid(f"You can rank at most {cohort.max_choices} projects; your list has {len(ids)}.")
 
+    group_id = group_id_of(session, cohort_id, actor.user_id)
+    if group_id is not None:
+        write_group_ranking(session, group_id=group_id, cohort_id=cohort_id, actor_id=actor.user_id, project_ids=ids)
+        return _view(session, membership, cohort, phase)
     session.execute(delete(Preference).where(Preference.cohort_id == cohort_id,
                                              Preference.student_id == actor.user_id))
     if ids:

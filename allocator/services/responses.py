@@ -46,6 +46,8 @@ class MyAllocationView:
     reason: str
     responded_at: datetime | None
     responses_locked: bool
+    # A student with several places: their other projects as (title, rank), best rank first.
+    more_projects: tuple[tuple[str, int | None], ...] = ()
 
     @property
     def can_respond(self) -> bool:
@@ -64,7 +66,7 @@ def _view(session: Session, actor: Actor, cohort: Cohort) -> MyAllocationView:
     if run_id is None:
         return MyAllocationView(cohort.id, False, None, None, False, None, None, "", "", "", "", None,
                               session.scalar(select(choices)) or 0, None, "", None, cohort.responses_locked)
-    row = session.execute(
+    rows = session.execute(
         select(AllocationRun.published_at, Assignment.project_id, Assignment.rank, Project.code, Project.title,
                Project.description, User.name, User.email, Response.accepted, Response.reason,
                Response.responded_at, choices)
@@ -74,16 +76,18 @@ def _view(session: Session, actor: Actor, cohort: Cohort) -> MyAllocationView:
         .outerjoin(User, User.id == Project.supervisor_id)
         .outerjoin(Response, and_(Response.run_id == AllocationRun.id, Response.student_id == actor.user_id))
         .where(AllocationRun.id == run_id)
-    ).one()
+        .order_by(Assignment.rank.is_(None), Assignment.rank, Assignment.id)
+    ).all()
+    more = tuple((r.title or "", r.rank) for r in rows[1:])
     (published_at, project_id, rank, code, title, description, sup_name, sup_email, accepted, reason,
-     responded_at, n_choices) = row
+     responded_at, n_choices) = rows[0]
     placed = project_id is not None
     return MyAllocationView(
         cohort_id=cohort.id, published=True, run_id=run_id, published_at=published_at, placed=placed,
         project_id=project_id, project_code=code, project_title=title or "", project_description=description or "",
         supervisor_name=(sup_name or "(no supervisor)") if placed else "", supervisor_email=sup_email or "",
         rank=rank, choices=n_choices or 0, accepted=accepted, reason=reason or "", responded_at=responded_at,
-        responses_locked=cohort.responses_locked,
+        responses_locked=cohort.responses_locked, more_projects=more,
     )
 
 

@@ -49,7 +49,7 @@ SETTINGS_KEYS = {"objective", "weights", "allow_unranked", "capacity_overrides",
                  "forbids", "supervisor_capacity_overrides", "seed", "time_limit"}
 MOVE_KEYS = {"student", "from", "to", "reason"}
 # The engine's problem file, without its free-form "meta": a record holds nothing it does not read.
-PROBLEM_KEYS = {"students", "projects", "supervisors", "pinned", "forbidden", "allow_unranked"}
+PROBLEM_KEYS = {"students", "projects", "supervisors", "pinned", "forbidden", "allow_unranked", "groups"}
 _KEY = re.compile(r"([SPL])([1-9][0-9]{0,17})")
 
 
@@ -362,6 +362,9 @@ def _rekey(data: Any, student: Callable[[Any], Any], project: Callable[[Any], An
         if name in problem:
             p[name] = [{**x, "student": student(x.get("student")), "project": project(x.get("project"))}
                        for x in entries(name)]
+    if "groups" in problem:
+        p["groups"] = [{**g, "members": [student(m) for m in _list(g.get("members", []), "groups.members")]}
+                       for g in entries("groups")]
     out["problem"] = p
     settings = _only(data.get("settings", {}), SETTINGS_KEYS, "settings")
     s = dict(settings)

@@ -43,7 +43,7 @@ def draw(studio: Studio) -> None:
         st.info("Pick two or more runs.")
         return
     cmp = cached_read(studio, services.compare_runs, run_ids=tuple(picked))
-    profiles = {r.name: (r.profile, r.students) for r in cmp.runs}
+    profiles = {r.name: (r.profile, r.slots) for r in cmp.runs}
     picks = tuple(picked)
     st.plotly_chart(cached(("overlay", picks), lambda: charts.profiles_overlay(profiles)), key="compare-overlay",
                     width="stretch", config=CHART_CONFIG)

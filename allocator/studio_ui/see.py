@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from allocator import charts, glossary, services, ui
+from allocator import charts, charts_tiers, glossary, services, ui
 from allocator.studio_ui.common import CHART_CONFIG, KEEP, Studio, cached, cached_read, pct
 
 CHARTS = ("Project fill", "Supervisor load", "Demand versus capacity")
@@ -28,11 +28,12 @@ def draw(studio: Studio) -> None:
     note = studio.notes.get(current.id)
     run_line(current)
     headline(data.headline, note, ranks=len(current.profile) - 1)
+    mix_line(cached_read(studio, services.run_mix, run_id=current.id))
     left, right = st.columns(2)
     left.plotly_chart(cached(("profile", current.id), lambda: charts.rank_profile(
-        current.profile, current.students, name=current.name)), key="see-profile", width="stretch", config=CHART_CONFIG)
+        current.profile, current.slots, name=current.name)), key="see-profile", width="stretch", config=CHART_CONFIG)
     right.plotly_chart(cached(("top-k", current.id), lambda: charts.cumulative_top_k(
-        {current.name: (current.profile, current.students)})), key="see-topk", width="stretch", config=CHART_CONFIG)
+        {current.name: (current.profile, current.slots)})), key="see-topk", width="stretch", config=CHART_CONFIG)
     per_row_chart(current.id, data)
     students_table(studio, current)
 
@@ -61,6 +62,25 @@ def headline(h: services.Headline, note: services.RunNote | None, *, ranks: int)
     second[2].metric("Average rank", "—" if h.average_rank is None else f"{h.average_rank:.2f}")
     if h.unplaced:
         st.caption(f"{h.unplaced:,} unplaced, of whom {without:,} did not submit a list.")
+
+
+def mix_line(mix: services.RunMix) -> None:
+    """Groups and several places at a glance, and the rank profile per tier, when the run has any."""
+    if not mix.shown:
+        return
+    cols = st.columns(3)
+    if mix.groups:
+        cols[0].metric("Groups placed together", f"{mix.groups_placed:,} of {mix.groups:,}",
+                       help=f"{mix.grouped_students:,} students are in groups. A group is placed together on one "
+                            "project, or not at all.")
+    if mix.multi_place_students:
+        cols[1].metric("Places given", f"{mix.places_given:,} of {mix.places_wanted:,}",
+                       help=f"{mix.multi_place_students:,} students have more than one place.")
+    if len(mix.tiers) > 1:
+        cols[2].metric("Tiers", f"{len(mix.tiers)}", help="Tier 1 is served first, then tier 2, and so on.")
+        st.plotly_chart(cached(("tiers", tuple(mix.tiers)), lambda: charts_tiers.tier_profiles(
+            [(t.tier, t.profile, t.slots) for t in mix.tiers])), key="see-tiers", width="stretch",
+            config=CHART_CONFIG)
 
 
 def _worst(h: services.Headline, ranks: int) -> str:

@@ -263,7 +263,7 @@ def test_each_import_offers_its_template_with_the_accepted_values(cohort, site):
     helps = [t.value for t in at.dataframe if "Accepted values" in t.value.columns]
     assert [list(t["Column"]) for t in helps] == [
         ["code", "title", "description", "capacity", "min_students", "supervisor_email", "tags", "status"],
-        ["student_email", "project", "rank"], ["email", "name", "role", "max_load"]]
+        ["student_email", "project", "rank"], ["email", "name", "role", "max_load", "places", "tier"]]
 
 
 def test_imports_downloads_backup_and_restore(cohort, site):

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from allocator import db, glossary, services
-from allocator.models import AllocationRun, Assignment, AuditEvent, Notification, Project, User
+from allocator.models import (AllocationRun, Assignment, AuditEvent, Cohort, GroupChoice, GroupMember, Membership,
+                              Notification, Preference, Project, StudentGroup, User)
 from tests import factories as f
 from tests.conftest import APP_PATH
 
@@ -523,3 +524,47 @@ def test_every_run_status_has_its_one_explanation():
 
     assert set(glossary.STATUS_HELP) == set(STORED_RUN_STATUSES)
     assert all(text.startswith(status.capitalize()) for status, text in glossary.STATUS_HELP.items())
+
+
+# --- groups, places and tiers (issue 16) ------------------------------------------------------------------
+
+def test_the_headline_counts_groups_and_places_and_charts_the_tiers(cohort_data):
+    url, ids = cohort_data
+    s0, s1, s2, s3 = ids["students"][:4]
+    with db.session(url) as s, s.begin():
+        s.get(Cohort, ids["cohort"]).groups_allowed = True
+        group = StudentGroup(cohort_id=ids["cohort"], name="Pair")
+        s.add(group)
+        s.flush()
+        for uid in (s0, s1):
+            s.add(GroupMember(group_id=group.id, cohort_id=ids["cohort"], user_id=uid))
+        s.flush()
+        for m in s.scalars(select(Membership).where(Membership.user_id.in_([s2, s3]))):
+            m.places, m.tier = (2, 1) if m.user_id == s2 else (None, 2)
+    with db.session(url) as s, s.begin():
+        # The pair ranks one list: the group's, copied to both (as the group services write it).
+        order = list(s.scalars(select(Preference.project_id).where(Preference.student_id == s0)
+                               .order_by(Preference.rank)))
+        s.execute(Preference.__table__.delete().where(Preference.student_id == s1))
+        for rank, pid in enumerate(order, start=1):
+            s.add(Preference(cohort_id=ids["cohort"], student_id=s1, project_id=pid, rank=rank))
+            s.add(GroupChoice(group_id=group.id, cohort_id=ids["cohort"], project_id=pid, rank=rank))
+    at = studio()
+    view(at, "Run").button(key="studio-run-button").click().run()
+    assert not at.exception, at.exception
+    at = view(at, "See")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Groups placed together"] == "1 of 1"
+    assert metrics["Places given"] == "2 of 2" and metrics["Tiers"] == "2"
+    tiers = plotly(at, "see-tiers")
+    assert [t["name"] for t in tiers["data"]] == ["Tier 1", "Tier 2"]
+    [run] = runs(url)
+    rows = placement_rows(url, run.id)
+    assert len({pid for sid, pid in rows if sid in (s0, s1)}) == 1
+    assert len([pid for sid, pid in rows if sid == s2 and pid is not None]) == 2
+
+
+def placement_rows(url, run_id) -> list[tuple[int, int | None]]:
+    with db.session(url) as s:
+        return [tuple(r) for r in s.execute(select(Assignment.student_id, Assignment.project_id)
+                                            .where(Assignment.run_id == run_id))]

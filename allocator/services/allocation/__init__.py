@@ -30,6 +30,7 @@ from allocator.services.allocation import (
     adjusting,
     common,
     explaining,
+    mix,
     problem,
     reading,
     runs,
@@ -39,11 +40,12 @@ from allocator.services.allocation import (
 from allocator.services.allocation.adjusting import *  # noqa: F401,F403
 from allocator.services.allocation.common import *  # noqa: F401,F403
 from allocator.services.allocation.explaining import *  # noqa: F401,F403
+from allocator.services.allocation.mix import *  # noqa: F401,F403
 from allocator.services.allocation.problem import *  # noqa: F401,F403
 from allocator.services.allocation.reading import *  # noqa: F401,F403
 from allocator.services.allocation.runs import *  # noqa: F401,F403
 from allocator.services.allocation.settings import *  # noqa: F401,F403
 from allocator.services.allocation.views import *  # noqa: F401,F403
 
-__all__ = [name for module in (views, settings, common, problem, runs, reading, adjusting, explaining)
+__all__ = [name for module in (views, settings, common, problem, runs, reading, adjusting, explaining, mix)
            for name in module.__all__]

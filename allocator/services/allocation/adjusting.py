@@ -44,21 +44,21 @@ def _title(names: Mapping[str, str], project_id: int | None) -> str:
 
 
 def _refuse_a_move_against_the_rules(problem: engine.Problem, names: Mapping[str, str],
-                                     placed: Mapping[int, int | None], student_id: int,
+                                     placed: list[tuple[int, int | None]], student_id: int,
                                      project_id: int | None) -> None:
-    """Raise Invalid, in words, when moving the student (placed as in `placed`, student id -> project
-    id) to `project_id` breaks one of the run's rules: a project or supervisor over capacity, a forbidden
-    pair, a project left below its minimum."""
+    """Raise Invalid, in words, when moving the student (placed as in `placed`, (student id, project
+    id) per row) to `project_id` breaks one of the run's rules: a project or supervisor over capacity, a
+    forbidden pair, a project left below its minimum."""
     sid = student_key(student_id)
     who = names.get(sid, "This student")
     projects = {project_of(p.id): p for p in problem.projects}
     if project_id is not None and project_id not in projects:
         raise Invalid("That project is not one of this run's projects.")
-    old = placed[student_id]
+    old = next(p for s, p in placed if s == student_id)
     if old == project_id:
         raise Invalid(f"{who} is already on {_title(names, project_id)} in this run." if project_id is not None
                       else f"{who} is already unplaced in this run.")
-    after = Counter(p for p in placed.values() if p is not None)
+    after = Counter(p for _, p in placed if p is not None)
     if old is not None:
         after[old] -= 1
     if project_id is not None:
@@ -83,12 +83,33 @@ def _refuse_a_move_against_the_rules(problem: engine.Problem, names: Mapping[str
                           f"leave it with {after[pid]}. Move the others too, or run again with a lower minimum.")
 
 
+def _refuse_a_move_of_several(problem: engine.Problem, who: str, sid: str) -> None:
+    """A group is placed whole and a student with several places has several rows: neither is moved alone."""
+    if any(sid in g.members for g in problem.groups):
+        raise Invalid(f"{who} is in a group, which is placed together: moving one member would split it. "
+                      "Run again with pins or forbids instead.")
+    if any(s.id == sid and s.places > 1 for s in problem.students):
+        raise Invalid(f"{who} has several places, and a move changes one place only for now: run again with "
+                      "pins or forbids instead.")
+
+
+def _placement_of(rows: list[tuple]) -> dict[str, str | list[str] | None]:
+    """Student key -> project key, a list of keys for a student with several rows, None when unplaced."""
+    out: dict[str, list[str]] = {}
+    for s, p, *_ in rows:
+        out.setdefault(student_key(s), [])
+        if p is not None:
+            out[student_key(s)].append(project_key(p))
+    return {s: (ps[0] if len(ps) == 1 else ps) if ps else None for s, ps in out.items()}
+
+
 def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int, project_id: int | None,
                  reason: str = "") -> RunView:
     """Move one student (to another project, or to unplaced) in a new run derived from `run_id`.
 
     Refused when the project is full (this run's capacity, overrides included) or its supervisor is, when
-    the pair is forbidden in this run, or when the move would leave a project running below its minimum.
+    the pair is forbidden in this run, or when the move would leave a project running below its minimum;
+    and for a group member or a student with several places (see `_refuse_a_move_of_several`).
     Nothing is changed in the old run. Moving a pinned student overrides their pin in the new run; a
     project they did not rank is allowed by hand and counted as unranked.
     """
@@ -100,21 +121,22 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     stored = stored_record(session, run)
     problem = stored.problem
     names = cohort_names(session, run.cohort_id)
-    old_rows = {s: (p, r, pin, m) for s, p, r, pin, m in session.execute(
+    old_rows = session.execute(
         select(Assignment.student_id, Assignment.project_id, Assignment.rank, Assignment.pinned, Assignment.manual)
-        .where(Assignment.run_id == run.id))}
-    if student_id not in old_rows:
+        .where(Assignment.run_id == run.id).order_by(Assignment.id)).all()
+    mine = [row for row in old_rows if row[0] == student_id]
+    if not mine:
         raise NotFound("That student is not in this run.")
     sid = student_key(student_id)
     who = names.get(sid, "This student")
-    old = old_rows[student_id][0]
-    _refuse_a_move_against_the_rules(problem, names, {s: p for s, (p, *_) in old_rows.items()},
-                                     student_id, project_id)
+    _refuse_a_move_of_several(problem, who, sid)
+    old = mine[0][1]
+    _refuse_a_move_against_the_rules(problem, names, [(s, p) for s, p, *_ in old_rows], student_id, project_id)
     # The new run's rules: the old run's, minus this student's pin, plus unranked if the move needs it.
     prefs = next((s.preferences for s in problem.students if s.id == sid), ())
     unranked = project_id is not None and project_key(project_id) not in prefs
     effective = derived_problem(problem, unpin=sid, allow_unranked=unranked)
-    placement = {student_key(s): None if p is None else project_key(p) for s, (p, *_) in old_rows.items()}
+    placement = _placement_of(old_rows)
     placement[sid] = None if project_id is None else project_key(project_id)
     weights = list(stored.settings.weights) if run.objective == Objective.WEIGHTED and stored.settings.weights else None
     profile, cost = ranks_and_profile(effective, placement, run.objective, weights)
@@ -129,18 +151,25 @@ def move_student(session: Session, *, actor: Actor, run_id: int, student_id: int
     if project_id is not None:
         rank = db_ranks(session, run.cohort_id, [student_id]).get((student_id, project_id))
     rows = [dict(student_id=s, project_id=p, rank=r, pinned=pin, manual=m)
-            for s, (p, r, pin, m) in old_rows.items() if s != student_id]
+            for s, p, r, pin, m in old_rows if s != student_id]
     rows.append(dict(student_id=student_id, project_id=project_id, rank=rank, pinned=False, manual=True))
+    return _store_move(session, actor, run, stored, effective, Move(student_id, old, project_id, reason),
+                       who=who, names=names, cost=cost, profile=profile, rows=rows)
+
+
+def _store_move(session: Session, actor: Actor, run: AllocationRun, stored, effective: engine.Problem, move: Move,
+                *, who: str, names: Mapping[str, str], cost: int, profile: list[int], rows: list[dict]) -> RunView:
+    old, project_id, reason = move.from_project_id, move.to_project_id, move.reason
     message = (f"Derived from run #{run.id}: moved {who} from {_title(names, old)} to {_title(names, project_id)}"
                + (f" ({reason})" if reason else "") + ".")
     label = clean_label(f"{run.label or f'Run #{run.id}'} · moved {who}"[:RUN_LABEL_MAX])
     record = dataclasses.replace(stored, problem=effective, bound={}, engine_message=message,
-                                 move=Move(student_id, old, project_id, reason), declined=())
+                                 move=move, declined=())
     new = store_run(session, actor=actor, cohort_id=run.cohort_id, kind=RunKind.MOVE, label=label, objective=run.objective,
                     record=record, status=RunStatus.FEASIBLE, solver="manual", seconds=0.0, cost=cost, profile=profile,
                     message=message, parent_run_id=run.id, rows=rows)
     record_audit(session, actor=actor, action="allocation.moved", cohort_id=run.cohort_id, run_id=new.id,
-                 parent_run_id=run.id, student_id=student_id, from_project_id=old, to_project_id=project_id,
+                 parent_run_id=run.id, student_id=move.student_id, from_project_id=old, to_project_id=project_id,
                  reason=reason)
     return view_of(session.execute(run_query().where(AllocationRun.id == new.id)).one())
 

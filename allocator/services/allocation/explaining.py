@@ -28,22 +28,30 @@ __all__ = ["explain_for_student", "explain_student"]
 
 
 def _explain(session: Session, run: AllocationRun, student_id: int, stored: RunRecord):
-    """(project key the student got or None, its rank in their list or None, the engine's reasons)."""
+    """(project key the student got or None (their best one, with several places), its rank in their
+    list or None, the engine's reasons, which speak of a group member's group)."""
     problem = stored.problem
     sid = student_key(student_id)
     prefs = next((s.preferences for s in problem.students if s.id == sid), None)
     if prefs is None:
         raise NotFound("That student is not in this run.")
-    placement = {student_key(s): project_key(p) for s, p in session.execute(
-        select(Assignment.student_id, Assignment.project_id)
-        .where(Assignment.run_id == run.id, Assignment.project_id.is_not(None)))}
+    several = {s.id for s in problem.students if s.places > 1}
+    placed: dict[str, list[str]] = {}
+    for s, p in session.execute(select(Assignment.student_id, Assignment.project_id).where(
+            Assignment.run_id == run.id, Assignment.project_id.is_not(None)).order_by(Assignment.id)):
+        placed.setdefault(student_key(s), []).append(project_key(p))
+    for key, got in placed.items():  # best rank first, as the engine gives them
+        got.sort(key=lambda p, key=key: problem.rank(key, p))
+    placement = {s: (ps if s in several else ps[0]) for s, ps in placed.items()}
+    ranks = {s: ([problem.rank(s, p) for p in ps] if s in several else problem.rank(s, ps[0]))
+             for s, ps in placed.items()}
     weights = list(stored.settings.weights) if run.objective == Objective.WEIGHTED and stored.settings.weights else None
     result = engine.Result(
         status=run.status, objective=run.objective, assignment=placement,
         unassigned=[s.id for s in problem.students if s.id not in placement],
         profile=list(run.profile or []), cost=run.cost or 0, seconds=run.seconds, solver=run.solver,
-        weights=weights, ranks={s: problem.rank(s, p) for s, p in placement.items()})
-    got = placement.get(sid)
+        weights=weights, ranks=ranks)
+    got = next(iter(placed.get(sid, [])), None)
     return got, (prefs.index(got) + 1 if got in prefs else None), engine.explain(problem, result, sid)
 
 
@@ -61,20 +69,23 @@ def _placement_source(session: Session, run: AllocationRun, student_id: int) -> 
     restore, a re-run for the declined) leaves most students where its parent had them, and then their
     placement, and so its explanation, is the parent's: a move's own status ("feasible", solver
     "manual") says nothing about the solve that placed everyone else."""
+    def rows_in(run_id: int) -> list:
+        # One row per placement (several for a student with several places).
+        return session.execute(select(Assignment.project_id, Assignment.manual).where(
+            Assignment.run_id == run_id, Assignment.student_id == student_id)).all()
+
     seen: set[int] = set()
     while True:
-        row = session.execute(select(Assignment.project_id, Assignment.manual)
-                              .where(Assignment.run_id == run.id, Assignment.student_id == student_id)).one_or_none()
-        if row is not None and row.manual:
+        rows = rows_in(run.id)
+        if any(row.manual for row in rows):
             return _Source(run, by_hand=True)
         seen.add(run.id)
         parent = (session.get(AllocationRun, run.parent_run_id)
                   if run.kind != RunKind.SOLVE and run.parent_run_id not in (None, *seen) else None)
-        if row is None or parent is None or parent.status == RunStatus.INFEASIBLE:
+        if not rows or parent is None or parent.status == RunStatus.INFEASIBLE:
             return _Source(run, by_hand=False)
-        before = session.execute(select(Assignment.project_id).where(
-            Assignment.run_id == parent.id, Assignment.student_id == student_id)).one_or_none()
-        if before is None or before.project_id != row.project_id:
+        before = rows_in(parent.id)
+        if not before or {r.project_id for r in before} != {r.project_id for r in rows}:
             return _Source(run, by_hand=False)
         run = parent
 

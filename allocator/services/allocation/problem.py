@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from allocator import engine
 from allocator.domain import Objective, ProjectStatus, Role
-from allocator.models import Cohort, Membership, Preference, Project, User, utcnow
+from allocator.models import Cohort, GroupChoice, GroupMember, Membership, Preference, Project, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import cohort_names, cohort_of
 from allocator.services.audit import record_audit
@@ -103,16 +103,17 @@ def _engine_problem(problem: dict[str, Any]) -> engine.Problem:
         raise Invalid(f"The cohort's data cannot be allocated as it stands: {err}.") from None
 
 
-def ranks_and_profile(problem: engine.Problem, placement: Mapping[str, str | None],
+def ranks_and_profile(problem: engine.Problem, placement: Mapping[str, str | list[str] | None],
                       objective: str, weights: list[int] | None) -> tuple[list[int], int]:
-    """The engine's profile and cost of an allocation of `problem` (for runs made by hand)."""
+    """The engine's profile and cost of an allocation of `problem` (for runs made by hand); a student
+    with several places maps to a list of projects, each counted at its rank."""
     prefs = {s.id: s.preferences for s in problem.students}
     k = problem.k
     profile = [0] * (k + 1)
     cost = 0
-    for sid, pid in placement.items():
-        if pid is None:
-            continue
+    pairs = [(sid, pid) for sid, got in placement.items() if got is not None
+             for pid in ([got] if isinstance(got, str) else got)]
+    for sid, pid in pairs:
         p = prefs.get(sid, [])
         rank = p.index(pid) + 1 if pid in p else k + 1
         profile[rank - 1] += 1
@@ -200,6 +201,47 @@ def _load(session: Session, cohort_id: int):
     return cohort, projects, students
 
 
+def _group_key(group_id: int) -> str:
+    """A group's id in a run's problem: a label only (the group may be dissolved later; the run keeps its
+    members), so a backup keeps it as it is."""
+    return f"G{group_id}"
+
+
+def _places_tiers_groups(session: Session, cohort: Cohort,
+                         students: list[int]) -> tuple[dict, list[dict], dict[int, list[int]]]:
+    """Each student's extra keys ("places", "tier", when not 1) and the cohort's groups in the file's form.
+    A group smaller than the cohort's minimum is not a group yet: its members are placed one by one. A
+    group member has one place."""
+    wanted = set(students)
+    members: dict[int, list[int]] = {}
+    for gid, uid in session.execute(select(GroupMember.group_id, GroupMember.user_id)
+                                    .where(GroupMember.cohort_id == cohort.id)
+                                    .order_by(GroupMember.group_id, GroupMember.user_id)):
+        if uid in wanted:
+            members.setdefault(gid, []).append(uid)
+    groups = [{"id": _group_key(gid), "members": [student_key(u) for u in uids]}
+              for gid, uids in sorted(members.items()) if len(uids) >= max(2, cohort.group_min_size)]
+    grouped = {u for uids in members.values() if len(uids) >= max(2, cohort.group_min_size) for u in uids}
+    lists: dict[int, list[int]] = {}
+    for gid, pid in session.execute(select(GroupChoice.group_id, GroupChoice.project_id)
+                                    .where(GroupChoice.cohort_id == cohort.id)
+                                    .order_by(GroupChoice.group_id, GroupChoice.rank)):
+        lists.setdefault(gid, []).append(pid)
+    # The group's shared list is what its members rank, whatever their own rows say (an import may differ).
+    shared = {u: lists.get(gid, []) for gid, uids in members.items() for u in uids if u in grouped}
+    extra: dict[int, dict[str, int]] = {}
+    for uid, places, tier in session.execute(select(Membership.user_id, Membership.places, Membership.tier)
+                                             .where(Membership.cohort_id == cohort.id,
+                                                    Membership.role == "student")):
+        if uid not in wanted:
+            continue
+        n = 1 if uid in grouped else (places if places is not None else cohort.places_per_student)
+        entry = {k: v for k, v in (("places", n), ("tier", tier)) if v != 1}
+        if entry:
+            extra[uid] = entry
+    return extra, groups, shared
+
+
 def problem_keys(session: Session, cohort_id: int) -> ProblemKeys:
     """The keys a problem of this cohort built now would hold, mapped back to database ids."""
     _, projects, students = _load(session, cohort_id)
@@ -245,12 +287,16 @@ def build_problem_json(session: Session, cohort_id: int, *, overrides: Mapping[s
         out_projects.append(entry)
     supervisors = [{"id": supervisor_key(uid), "capacity": loads[uid]}
                    for uid in sorted(supervising) if loads.get(uid) is not None]
+    extra, groups, shared = _places_tiers_groups(session, cohort, students)
+    prefs.update({uid: [keys[pid] for pid in pids if pid in keys] for uid, pids in shared.items()})
     problem: dict[str, Any] = {
-        "students": [{"id": student_key(uid), "preferences": prefs[uid]} for uid in students],
+        "students": [{"id": student_key(uid), "preferences": prefs[uid], **extra.get(uid, {})} for uid in students],
         "projects": out_projects,
     }
     if supervisors:
         problem["supervisors"] = supervisors
+    if groups:
+        problem["groups"] = groups
 
     def pairs(name: str) -> list[dict[str, str]]:
         result = []

@@ -98,7 +98,7 @@ def run_charts(session: Session, *, actor: Actor, run_id: int) -> RunCharts:
         SupervisorLoadRow(user_of(v) if v else None, names.get(v, v) if v else "(no supervisor)", n, caps.get(v))
         for v, n in load.items()
     ]
-    return RunCharts(run=view, headline=headline_of(view.profile, view.students), project_fill=tuple(fill),
+    return RunCharts(run=view, headline=headline_of(view.profile, view.students, view.placed), project_fill=tuple(fill),
                      supervisor_load=tuple(supervisors), demand=tuple(demand))
 
 
@@ -143,5 +143,5 @@ def compare_runs(session: Session, *, actor: Actor, run_ids: Iterable[int]) -> C
             differences.append(DiffRow(sid, *people[sid], projects=tuple(shown(v, sid) for v in views),
                                        ranks=tuple(per_run.get(v.id, (None, None))[1] for v in views)))
     differences.sort(key=lambda d: (d.name.casefold(), d.student_id))
-    return Comparison(runs=views, headlines=tuple(headline_of(v.profile, v.students) for v in views),
+    return Comparison(runs=views, headlines=tuple(headline_of(v.profile, v.students, v.placed) for v in views),
                       differences=tuple(differences))

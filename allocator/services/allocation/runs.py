@@ -66,6 +66,24 @@ def store_run(session: Session, *, actor: Actor, cohort_id: int, kind: str, labe
     return run
 
 
+def assignment_rows(session: Session, cohort_id: int, problem: engine.Problem,
+                    result: engine.Result) -> list[dict[str, Any]]:
+    """One row per placement (a student with several places has several), one row with no project for
+    a student placed nowhere; each with the rank the student gave the project."""
+    ranks = db_ranks(session, cohort_id)
+    rows: list[dict[str, Any]] = []
+    for s in problem.students:
+        uid = user_of(s.id)
+        pin = problem.pinned.get(s.id)
+        keys = result.projects_of(s.id) or (None,)
+        for key in keys:
+            pid = project_of(key)
+            # A pin fixes one of a student's places: only that row is pinned when they have several.
+            rows.append(dict(student_id=uid, project_id=pid, rank=ranks.get((uid, pid)) if pid else None,
+                             pinned=pin is not None and (len(keys) == 1 or pin == key), manual=False))
+    return rows
+
+
 def solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: RunParameters, label: str,
                     kind: str, parent_run_id: int | None = None,
                     declined: Iterable[int] = ()) -> tuple[AllocationRun, RunView]:
@@ -84,14 +102,7 @@ def solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: R
     problems = engine.validate(problem, result)
     if problems:  # a solver bug: never store an allocation that breaks a rule
         raise RuntimeError("the engine's allocation failed validation: " + "; ".join(problems[:5]))
-    rows: list[dict[str, Any]] = []
-    if result.status != RunStatus.INFEASIBLE:
-        ranks = db_ranks(session, cohort.id)
-        for s in problem.students:
-            uid = user_of(s.id)
-            pid = project_of(result.assignment.get(s.id))
-            rows.append(dict(student_id=uid, project_id=pid, rank=ranks.get((uid, pid)) if pid else None,
-                             pinned=s.id in problem.pinned, manual=False))
+    rows = assignment_rows(session, cohort.id, problem, result) if result.status != RunStatus.INFEASIBLE else []
     record = RunRecord(problem=problem, settings=params, bound=result.bound, engine_message=result.message,
                        declined=tuple(declined))
     run = store_run(session, actor=actor, cohort_id=cohort.id, kind=kind, label=label, objective=params.objective,

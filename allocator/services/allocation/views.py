@@ -5,12 +5,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from allocator.domain import Objective, RunStatus
 from allocator.models import (
     AllocationRun,
+    Assignment,
     User,
 )
 from allocator.services.allocation.common import cohort_names, stored_record
@@ -84,19 +85,24 @@ class Headline:
     average_rank: float | None
 
 
-def headline_of(profile: Iterable[int], students: int) -> Headline:
-    """The headline figures of a run's profile (placed per rank, unranked last): placed and unplaced,
-    the share placed first and in their top three, the worst and the average rank."""
+def headline_of(profile: Iterable[int], students: int, placed_students: int | None = None) -> Headline:
+    """The headline figures of a run's profile (placements per rank, unranked last): students placed and
+    unplaced, the share of placements at a first choice and in the top three, the worst and the average
+    rank. With several places per student the profile counts placements, so `placed_students` (students
+    with at least one project) gives placed and unplaced, and the shares are of every placement made or
+    student left unplaced (of the students when each has one place)."""
     counts = [int(c) for c in profile]
     ranked, unranked = (counts[:-1], counts[-1]) if counts else ([], 0)
-    placed = sum(counts)
+    placements = sum(counts)
+    placed = placements if placed_students is None else placed_students
+    whole = placements + (students - placed)
     used = [r for r, c in enumerate(counts, start=1) if c]
     return Headline(
         students=students, placed=placed, unplaced=students - placed, unranked=unranked,
-        pct_first=100.0 * sum(ranked[:1]) / students if students else 0.0,
-        pct_top3=100.0 * sum(ranked[:3]) / students if students else 0.0,
+        pct_first=100.0 * sum(ranked[:1]) / whole if whole else 0.0,
+        pct_top3=100.0 * sum(ranked[:3]) / whole if whole else 0.0,
         worst_rank=used[-1] if used else None,
-        average_rank=sum(r * c for r, c in enumerate(counts, start=1)) / placed if placed else None,
+        average_rank=sum(r * c for r, c in enumerate(counts, start=1)) / placements if placements else None,
     )
 
 
@@ -115,7 +121,7 @@ class RunView:
     cost: int | None
     profile: tuple[int, ...]
     message: str
-    placed: int
+    placed: int  # students with a project
     unplaced: int
     students: int
     parent_run_id: int | None
@@ -123,6 +129,7 @@ class RunView:
     published_at: datetime | None
     # For an infeasible run: changes that would make it solvable, in the coordinator's words.
     suggestions: tuple[str, ...] = ()
+    placements: int = 0  # projects given (more than `placed` when students have several places)
 
     @property
     def name(self) -> str:
@@ -132,6 +139,12 @@ class RunView:
     @property
     def feasible(self) -> bool:
         return self.status != RunStatus.INFEASIBLE
+
+    @property
+    def slots(self) -> int:
+        """What a rank-profile chart counts: every placement, and every student left unplaced (the
+        students, when each has one place)."""
+        return self.placements + self.unplaced
 
 
 @dataclass(frozen=True)
@@ -211,23 +224,31 @@ def run_query():
                    AllocationRun.objective, AllocationRun.status, AllocationRun.solver, AllocationRun.seconds,
                    AllocationRun.cost, AllocationRun.profile, AllocationRun.message,
                    AllocationRun.students, AllocationRun.parent_run_id,
-                   AllocationRun.published_at)
+                   AllocationRun.published_at, _placed_students())
             .outerjoin(creator, creator.id == AllocationRun.created_by_id))
+
+
+def _placed_students():
+    """How many students the run gives at least one project (its profile counts placements)."""
+    return (select(func.count(distinct(Assignment.student_id)))
+            .where(Assignment.run_id == AllocationRun.id, Assignment.project_id.is_not(None))
+            .correlate(AllocationRun).scalar_subquery())
 
 
 def view_of(row, suggestions: tuple[str, ...] = ()) -> RunView:
     """A row of `run_query` as a `RunView`, with the suggestions an infeasible run carries."""
     (rid, cohort_id, label, kind, created_at, creator, objective, status, solver, seconds, cost, profile,
-     message, students, parent, published_at) = row
+     message, students, parent, published_at, placed) = row
     profile = tuple(int(c) for c in (profile or ()))
     students = int(students or 0)
-    placed = sum(profile)
+    placed = int(placed or 0)
     return RunView(
         id=rid, cohort_id=cohort_id, label=label or "", kind=kind or "solve", created_at=created_at,
         created_by=creator or "", objective=objective, status=status, solver=solver or "",
         seconds=float(seconds or 0.0), cost=cost, profile=profile, message=message or "", placed=placed,
         unplaced=students - placed, students=students, parent_run_id=parent,
         published=published_at is not None, published_at=published_at, suggestions=suggestions,
+        placements=sum(profile),
     )
 
 

@@ -223,11 +223,12 @@ def _check_assignments(c: Check, r: dict, path: str, person, project_keys: list[
         if not isinstance(a, list) or len(a) != 5:
             c.fail(apath, "should be [student, project, rank, pinned, manual]")
         student = person(a[0], apath, optional=False)
-        if student in students:
-            c.fail(apath, "assigns the same student twice")
-        students.add(student)
         if a[1] is not None and a[1] not in project_keys:
             c.fail(apath, "names a project the file does not list")
+        # A student with several places has one row per project (issue 16), never the same one twice.
+        if (student, a[1]) in students:
+            c.fail(apath, "assigns the same student twice")
+        students.add((student, a[1]))
         if a[2] is not None and (isinstance(a[2], bool) or not isinstance(a[2], int)
                                  or not 1 <= a[2] <= domain.CHOICES_MAX or a[1] is None):
             c.fail(apath, "has a bad rank")
