@@ -189,7 +189,7 @@ def seed_instance(students: int, path: Path) -> None:
 
     from allocator import db, migrate, seeding
     from allocator.models import Cohort
-    from allocator.services.problem_export import build_problem_json
+    from allocator.services.allocation.problem import build_problem_json
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/seed.db"

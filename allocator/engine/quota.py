@@ -74,7 +74,8 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
     present[0] = False
     lv = [placed_level(problem.k)] + levels(problem, objective, weights, present)
     groups = merged_groups(lv, int(res.free.sum()))
-    out = mip.solve(problem, res, net, binding(problem, res), [g.level for g in groups], deadline - reserve)
+    out = mip.solve(problem, res, net, binding(problem, res), [g.level for g in groups], deadline - reserve,
+                    [g.levels for g in groups])
     if out.infeasible:
         return Outcome(None, "infeasible", mip.SOLVER, clash.generic_minimum_clash(problem, res))
     proven = len(out.stages) == len(groups) and all(s.proven for s in out.stages)
