@@ -79,7 +79,7 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
     if out.infeasible:
         return Outcome(None, "infeasible", mip.SOLVER, clash.generic_minimum_clash(problem, res))
     proven = len(out.stages) == len(groups) and all(s.proven for s in out.stages)
-    open_ = out.open_ if out.open_ is not None else _closing_heuristic(problem, res)
+    open_ = out.open_ if out.open_ is not None else _closing_heuristic(problem, res, relaxed, deadline - reserve / 3)
     if open_ is None:
         return Outcome(None, "unknown", mip.SOLVER, "no allocation was found or ruled out within the time limit")
     project_of = lottery(problem, res, objective, weights, seed, open_)
@@ -105,25 +105,33 @@ def lottery(problem, res, objective, weights, seed, open_: np.ndarray) -> np.nda
     return project_of
 
 
-def _closing_heuristic(problem, res) -> np.ndarray | None:
+def _closing_heuristic(problem, res, relaxed: np.ndarray, deadline: float) -> np.ndarray | None:
     """A feasible choice of projects without the program: close what the flow leaves short, again
     until nothing is short (projects that pins force to run keep their minimum as a lower bound).
-    Min-cost flows, one level each, whatever the objective: this runs when time is already short."""
+    Min-cost flows, one level each, whatever the objective: this runs when time is already short,
+    so at the deadline it stops and runs what the last flow filled to its minimum; the lottery's
+    flow with those minimums as lower bounds always exists (that last flow, less the students on
+    projects it left short, is one)."""
     ix = problem.index
     bind = binding(problem, res)
     forced = bind & (res.pinned_count > 0)
     capacity = res.capacity.copy()
     lower = np.where(forced, ix.minimum - res.pinned_count, 0)
+    project_of = relaxed
+    if forced.any():  # the relaxed flow may leave them short: start from one that does not
+        project_of = flow.allocate(problem, res, "min-cost", None, 0, capacity, lower)
+        if project_of is None:
+            return None
     for _ in range(len(ix.project_ids) + 1):
+        n_placed = np.bincount(project_of[project_of >= 0], minlength=len(ix.project_ids)) + res.pinned_count
+        short = short_projects(problem, res, project_of)
+        short = short[~forced[short]]
+        if not short.size or time.perf_counter() >= deadline:
+            return (n_placed >= np.where(bind, ix.minimum, 1)) | forced
+        capacity[short] = 0
         project_of = flow.allocate(problem, res, "min-cost", None, 0, capacity, lower if forced.any() else None)
         if project_of is None:
             return None
-        short = short_projects(problem, res, project_of)
-        short = short[~forced[short]]
-        if not short.size:
-            n_placed = np.bincount(project_of[project_of >= 0], minlength=len(ix.project_ids))
-            return (n_placed + res.pinned_count) > 0
-        capacity[short] = 0
     return None
 
 
