@@ -87,7 +87,7 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
         return Outcome(project_of, "optimal", mip.SOLVER)
     stage = out.stages[-1] if out.stages else None
     group = groups[len(out.stages) - 1] if out.stages else groups[0]
-    bound, sentence = stopped(problem, res, group, stage, project_of)
+    bound, sentence = stopped(problem, res, group, stage, project_of, relaxed)
     return Outcome(project_of, "feasible", mip.SOLVER, sentence, bound)
 
 
@@ -162,35 +162,73 @@ def merged_groups(lv: list[Level], n_free: int) -> list[Group]:
     return groups
 
 
-def stopped(problem, res, group: Group, stage, project_of) -> tuple[dict[str, int], str]:
-    """Out of time: what is proven about the first level not settled, beside what was found."""
+def stopped(problem, res, group: Group, stage, project_of, relaxed) -> tuple[dict[str, int], str]:
+    """Out of time: what was found, what is proven (how many students at most can be placed, and
+    the best value the objective can reach), the gaps, and an estimate of the time a proof needs.
+    A bound enters `bound` only when it is a bound on all allocations: the objective's bound is
+    given for allocations placing as many students as this one, so it enters once placed is proven."""
     from .network import ranks_of
 
     head = "the time limit came before this allocation was proven optimal"
     if stage is None or not math.isfinite(stage.bound):
-        return {}, head
-    rank = ranks_of(problem, project_of)
-    rank[~res.free] = 0
-    values = [int(level.coef[rank].sum()) for level in group.levels]
-    # The merged bound minus the most the later levels can add gives the first level's bound.
+        return {}, f"{head}; nothing is proven yet about how far it is from the best"
+    if stage.proven:  # the next stage had no time to start
+        return {}, (f"{head}: it is proven best up to its {group.levels[-1].name}; nothing is proven yet "
+                    f"beyond that")
+
+    def level_values(of):
+        rank = ranks_of(problem, of)
+        rank[~res.free] = 0
+        return [int(level.coef[rank].sum()) for level in group.levels]
+
+    values = level_values(project_of)
     most = [v + sp - 1 for v, sp in zip(values, group.spans)]
-    lowest = math.ceil((stage.bound - _dot(group.scale[1:], most[1:])) / group.scale[0] - 1e-9)
-    first, found = group.levels[0], values[0]
-    if len(group.levels) > 1 and lowest >= values[0]:
-        # The first level is proven; say what is known of the second.
-        rest = stage.bound - group.scale[0] * values[0] - _dot(group.scale[2:], most[2:])
-        lowest = math.ceil(rest / group.scale[1] - 1e-9)
-        first, found = group.levels[1], values[1]
-    lowest = min(lowest, found)
-    pinned = _pinned_value(problem, first)
-    natural = first.sense() * (lowest + pinned)
-    if first.name.startswith("rank") or first.name == "placed":
-        natural = max(natural, 0)  # a count of students; a loose bound below 0 says nothing more
-    best = first.sense() * (found + pinned)
-    gap = abs(best - natural)
-    if gap == 0:
-        return {first.name: natural}, f"{head}; it is proven best up to its {first.name}, not beyond"
-    return {first.name: natural}, f"{head}; {_gap_sentence(first, natural, gap)}"
+    n_free = int(res.free.sum())
+    # The merged bound minus the most the later levels can add bounds the first level; with the
+    # first level at its value, what is left bounds the second.
+    first = math.ceil((stage.bound - _dot(group.scale[1:], most[1:])) / group.scale[0] - 1e-9)
+    if group.levels[0].name == "placed":
+        first = max(first, -n_free)  # no allocation places more students than there are
+    second = math.ceil((stage.bound - group.scale[0] * values[0] - _dot(group.scale[2:], most[2:]))
+                       / group.scale[-1 if len(group.levels) == 1 else 1] - 1e-9)
+    if group.levels[0].name == "placed":
+        # Until HiGHS solves its root relaxation its bound is weak; the flow without minimums is a
+        # relaxation too: it places the most, and is best among allocations placing as many.
+        loose = level_values(relaxed)
+        first = max(first, loose[0])
+        if values[0] == loose[0] and len(loose) > 1:
+            second = max(second, loose[1])
+    known = [(group.levels[0], values[0], min(first, values[0]))]
+    if len(group.levels) > 1:
+        known.append((group.levels[1], values[1], min(second, values[1])))
+    if known[0][0].name != "placed":  # placed was settled by an earlier stage
+        known.insert(0, (placed_level(problem.k), -int((project_of[res.free] >= 0).sum()), None))
+    bound, sentences = {}, []
+    settled = True
+    for level, found, lowest in known[:2]:
+        pinned = _pinned_value(problem, level)
+        best = level.sense() * (found + pinned)
+        natural = best if lowest is None else level.sense() * (lowest + pinned)
+        # Counts of students and costs are never below 0, and no count is above the number placed.
+        natural = max(natural, 0)
+        if level.name.startswith("rank"):
+            natural = min(natural, int((project_of >= 0).sum()) + len(problem.index.pinned_student))
+        if settled:
+            bound[level.name] = natural
+        sentences.append(_gap_sentence(level, best, natural))
+        settled = settled and natural == best
+    sentences.append(_estimate_sentence(stage.estimate))
+    return bound, f"{head}: " + "; ".join(sentences)
+
+
+def _estimate_sentence(seconds: float | None) -> str:
+    if seconds is None:
+        return "there is no estimate yet of how long a proof would take"
+    if seconds < 90:
+        return f"a proof might take about {max(1, round(seconds))} s more (an estimate from how fast the gap closed)"
+    if seconds < 2 * 3600:
+        return f"a proof might take about {round(seconds / 60)} min more (an estimate from how fast the gap closed)"
+    return "a proof might take hours more (an estimate from how fast the gap closed)"
 
 
 def _dot(a, b) -> int:
@@ -206,13 +244,23 @@ def _pinned_value(problem: Problem, level: Level) -> int:
     return int(level.coef[ranks_of(problem, project_of)[ix.pinned_student]].sum())
 
 
-def _gap_sentence(level: Level, natural: int, gap: int) -> str:
+def _gap_sentence(level: Level, best: int, natural: int) -> str:
+    """What this allocation achieves on `level` and what no allocation can beat."""
+    gap = abs(best - natural)
     if level.name == "placed":
-        return (f"no allocation places more than {count(natural, 'student')}, "
-                f"{count(gap, 'student')} more than this one")
+        if not gap:
+            return f"it places {count(best, 'student')}, as many as any allocation can"
+        return (f"it places {count(best, 'student')} and no allocation places more than {natural}, "
+                f"a gap of {count(gap, 'student')}")
     if level.name == "cost":
-        return f"none placing as many students costs less than {natural}, {gap} less than this one"
+        if not gap:
+            return f"its cost {best} is the least for as many students placed"
+        return (f"its cost is {best} and none placing as many students costs less than {natural}, "
+                f"a gap of {gap}")
     more = "more" if level.sense() < 0 else "fewer"
     rank = int(level.name.split()[-1])
     what = "an unranked project" if rank == len(level.coef) - 1 else f"their {ordinal(rank)} choice"
-    return f"none gives {more} than {count(natural, 'student')} {what}, {gap} {more} than this one"
+    if not gap:
+        return f"it gives {count(best, 'student')} {what}, proven best"
+    return (f"it gives {count(best, 'student')} {what} and none gives {more} than {natural}, "
+            f"a gap of {count(gap, 'student')}")
