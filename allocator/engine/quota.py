@@ -66,9 +66,10 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
     sentence = clash.forced_minimum_clash(problem, res)
     if sentence:
         return Outcome(None, "infeasible", "min-cost-flow", sentence)
-    # The final lottery flow costs about what the relaxed one did, and the fallback when the program
-    # finds nothing a few min-cost flows more; keep time for both.
-    reserve = 3 * (time.perf_counter() - started)
+    # A lottery flow costs one or two of the relaxed one, and the closing heuristic's flows, when the
+    # program stops before its first stage is proven, run up to its own deadline; keep time for all.
+    before = time.perf_counter() - started
+    reserve = 5 * before
     net = build_network(problem, res, 0, hub=hub_allowed(objective, weights))
     present = np.zeros(problem.k + 2, bool)
     present[net.level] = True
@@ -80,16 +81,32 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
     if out.infeasible:
         return Outcome(None, "infeasible", mip.SOLVER, clash.generic_minimum_clash(problem, res))
     proven = len(out.stages) == len(groups) and all(s.proven for s in out.stages)
-    open_ = out.open_ if out.open_ is not None else _closing_heuristic(problem, res, relaxed, deadline - reserve / 3)
-    if open_ is None:
+    project_of = None if out.open_ is None else lottery(problem, res, objective, weights, seed, out.open_)
+    if not out.stages or not out.stages[0].proven:
+        # The program's first incumbents can be poor (a third of the students left out, measured):
+        # the closing heuristic may do better, and the better of the two is kept.
+        fallback = _closing_heuristic(problem, res, relaxed, deadline - 2 * before)
+        if fallback is not None:
+            other = lottery(problem, res, objective, weights, seed, fallback)
+            if project_of is None or _values(problem, res, lv, other) < _values(problem, res, lv, project_of):
+                project_of = other
+    if project_of is None:
         return Outcome(None, "unknown", mip.SOLVER, "no allocation was found or ruled out within the time limit")
-    project_of = lottery(problem, res, objective, weights, seed, open_)
     if proven:
         return Outcome(project_of, "optimal", mip.SOLVER)
     stage = out.stages[-1] if out.stages else None
     group = groups[len(out.stages) - 1] if out.stages else groups[0]
     bound, sentence = stopped(problem, res, group, stage, project_of, relaxed)
     return Outcome(project_of, "feasible", mip.SOLVER, sentence, bound)
+
+
+def _values(problem, res, lv: list[Level], project_of: np.ndarray) -> list[int]:
+    """`project_of`'s value on each level, free students only: lexicographically less is better."""
+    from .network import ranks_of
+
+    rank = ranks_of(problem, project_of)
+    rank[~res.free] = 0
+    return [int(level.coef[rank].sum()) for level in lv]
 
 
 def lottery(problem, res, objective, weights, seed, open_: np.ndarray) -> np.ndarray:
@@ -171,9 +188,7 @@ def stopped(problem, res, group: Group, stage, project_of, relaxed) -> tuple[dic
     from .network import ranks_of
 
     head = "the time limit came before this allocation was proven optimal"
-    if stage is None or not math.isfinite(stage.bound):
-        return {}, f"{head}; nothing is proven yet about how far it is from the best"
-    if stage.proven:  # the next stage had no time to start
+    if stage is not None and stage.proven:  # the next stage had no time to start
         return {}, (f"{head}: it is proven best up to its {group.levels[-1].name}; nothing is proven yet "
                     f"beyond that")
 
@@ -183,22 +198,11 @@ def stopped(problem, res, group: Group, stage, project_of, relaxed) -> tuple[dic
         return [int(level.coef[rank].sum()) for level in group.levels]
 
     values = level_values(project_of)
-    most = [v + sp - 1 for v, sp in zip(values, group.spans)]
-    n_free = int(res.free.sum())
-    # The merged bound minus the most the later levels can add bounds the first level; with the
-    # first level at its value, what is left bounds the second.
-    first = math.ceil((stage.bound - _dot(group.scale[1:], most[1:])) / group.scale[0] - 1e-9)
-    if group.levels[0].name == "placed":
-        first = max(first, -n_free)  # no allocation places more students than there are
-    second = math.ceil((stage.bound - group.scale[0] * values[0] - _dot(group.scale[2:], most[2:]))
-                       / group.scale[-1 if len(group.levels) == 1 else 1] - 1e-9)
-    if group.levels[0].name == "placed":
-        # Until HiGHS solves its root relaxation its bound is weak; the flow without minimums is a
-        # relaxation too: it places the most, and is best among allocations placing as many.
-        loose = level_values(relaxed)
-        first = max(first, loose[0])
-        if values[0] == loose[0] and len(loose) > 1:
-            second = max(second, loose[1])
+    loose = level_values(relaxed) if group.levels[0].name == "placed" else None
+    first, second = _level_bounds(group, stage.bound if stage is not None else -math.inf, values, loose,
+                                  int(res.free.sum()))
+    if not math.isfinite(first):
+        return {}, f"{head}; nothing is proven yet about how far it is from the best"
     known = [(group.levels[0], values[0], min(first, values[0]))]
     if len(group.levels) > 1:
         known.append((group.levels[1], values[1], min(second, values[1])))
@@ -218,8 +222,30 @@ def stopped(problem, res, group: Group, stage, project_of, relaxed) -> tuple[dic
             bound[level.name] = natural
         sentences.append(_gap_sentence(level, best, natural))
         settled = settled and natural == best
-    sentences.append(_estimate_sentence(stage.estimate))
+    sentences.append(_estimate_sentence(stage.estimate if stage is not None else None))
     return bound, f"{head}: " + "; ".join(sentences)
+
+
+def _level_bounds(group: Group, merged: float, values: list[int], loose: list[int] | None, n_free: int):
+    """Bounds on the group's first level, and on its second with the first at its value in
+    `values`, from the merged bound and, when the group starts with placed, the flow relaxation."""
+    first = second = -math.inf
+    if math.isfinite(merged):
+        most = [v + sp - 1 for v, sp in zip(values, group.spans)]
+        # The merged bound minus the most the later levels can add bounds the first level; with the
+        # first level at its value, what is left bounds the second.
+        first = math.ceil((merged - _dot(group.scale[1:], most[1:])) / group.scale[0] - 1e-9)
+        if len(group.levels) > 1:
+            second = math.ceil((merged - group.scale[0] * values[0] - _dot(group.scale[2:], most[2:]))
+                               / group.scale[1] - 1e-9)
+    if loose is not None:
+        # Until HiGHS solves its root relaxation its bound is weak or absent; the flow without
+        # minimums is a relaxation too: it places the most, and is best among allocations placing
+        # as many. No allocation places more students than there are.
+        first = max(first, loose[0], -n_free)
+        if values[0] == loose[0] and len(loose) > 1:
+            second = max(second, loose[1])
+    return first, second
 
 
 def _estimate_sentence(seconds: float | None) -> str:
