@@ -128,6 +128,20 @@ class _Rows:
         return row[order], col[order], val[order], np.concatenate(self.lo), np.concatenate(self.hi)
 
 
+def _closing_rows(rows: _Rows, pj, into_closing, on_student, y_of, cap, minimum) -> None:
+    """Projects that may close: at most capacity × open, at least minimum × open, and the closure
+    cuts (a student on a project that may close needs it open)."""
+    inf = math.inf
+    keys = np.unique(pj[into_closing])
+    cols = np.flatnonzero(into_closing)
+    at_most = rows.groups(pj[into_closing], cols, 1.0, -inf, 0.0)
+    rows.add(at_most, y_of[keys], -cap[keys])
+    at_least = rows.groups(pj[into_closing], cols, 1.0, 0.0, inf)
+    rows.add(at_least, y_of[keys], -minimum[keys])
+    cut = rows.groups(cols, cols, 1.0, -inf, 0.0)
+    rows.add(cut, y_of[pj[cols]], np.where(on_student[cols], -1.0, -cap[pj[cols]]))
+
+
 class _Model:
     """The network's choices as arrays: x per arc that carries a choice (leaves a student or the
     hub), then y per project that may close."""
@@ -169,16 +183,7 @@ class _Model:
         sel = to_project & forced[pj]
         keys = np.unique(pj[sel])
         rows.groups(pj[sel], np.flatnonzero(sel), 1.0, minimum[keys] - res.pinned_count[keys], cap[keys])
-        # Projects that may close: at most capacity × open, at least minimum × open, and the closure
-        # cuts (a student on a project that may close needs it open).
-        keys = np.unique(pj[into_closing])
-        cols = np.flatnonzero(into_closing)
-        at_most = rows.groups(pj[into_closing], cols, 1.0, -inf, 0.0)
-        rows.add(at_most, y_of[keys], -cap[keys])
-        at_least = rows.groups(pj[into_closing], cols, 1.0, 0.0, inf)
-        rows.add(at_least, y_of[keys], -minimum[keys])
-        cut = rows.groups(cols, cols, 1.0, -inf, 0.0)
-        rows.add(cut, y_of[pj[cols]], np.where(on_student[cols], -1.0, -cap[pj[cols]]))
+        _closing_rows(rows, pj, into_closing, on_student, y_of, cap, minimum)
         # Other projects: capacity, where their arcs could exceed it.
         arcs_into = np.bincount(pj[to_project], minlength=len(ix.project_ids))
         sel = to_project & ~binding[pj] & (arcs_into[pj] > cap[pj])
