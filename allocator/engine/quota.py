@@ -216,11 +216,13 @@ def stopped(problem, res, group: Group, stage, project_of, relaxed) -> tuple[dic
         natural = best if lowest is None else level.sense() * (lowest + pinned)
         # Counts of students and costs are never below 0, and no count is above the number placed.
         natural = max(natural, 0)
+        most = int((project_of >= 0).sum()) + len(problem.index.pinned_student)
         if level.name.startswith("rank"):
-            natural = min(natural, int((project_of >= 0).sum()) + len(problem.index.pinned_student))
-        if settled:
+            natural = min(natural, most)
+        trivial = natural == (most if level.sense() < 0 and level.name != "placed" else 0)
+        if settled and not trivial:
             bound[level.name] = natural
-        sentences.append(_gap_sentence(level, best, natural))
+        sentences.append(_gap_sentence(level, best, None if trivial and natural != best else natural))
         settled = settled and natural == best
     sentences.append(_estimate_sentence(stage.estimate if stage is not None else None))
     return bound, f"{head}: " + "; ".join(sentences)
@@ -271,8 +273,12 @@ def _pinned_value(problem: Problem, level: Level) -> int:
     return int(level.coef[ranks_of(problem, project_of)[ix.pinned_student]].sum())
 
 
-def _gap_sentence(level: Level, best: int, natural: int) -> str:
-    """What this allocation achieves on `level` and what no allocation can beat."""
+def _gap_sentence(level: Level, best: int, natural: int | None) -> str:
+    """What this allocation achieves on `level` and what no allocation can beat (None: nothing
+    proven beyond the obvious)."""
+    if natural is None:
+        what = f"its cost is {best}" if level.name == "cost" else _gap_sentence(level, best, best).split(",")[0]
+        return f"{what}, and nothing better than the obvious is proven yet about it"
     gap = abs(best - natural)
     if level.name == "placed":
         if not gap:
