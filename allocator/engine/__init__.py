@@ -1,7 +1,8 @@
 """The allocation engine: a typed `Problem` in, a typed `Result` out.
 
-Pure by design: the standard library, numpy and OR-Tools only (CP-SAT is imported only when a
-problem has binding minimum project sizes), so the app, the CLI and the tests share one solve path.
+Pure by design: the standard library, numpy and OR-Tools only (OR-Tools' MathOpt and HiGHS are
+imported only when a problem has binding minimum project sizes), so the app, the CLI and the tests
+share one solve path.
 
     from allocator import engine
     problem = engine.load_problem("problem.json")

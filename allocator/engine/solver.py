@@ -1,4 +1,4 @@
-"""`solve`: pins first, then min-cost flow, and CP-SAT only when minimum project sizes bind."""
+"""`solve`: pins first, then min-cost flow, and a HiGHS program only when minimum project sizes bind."""
 from __future__ import annotations
 
 import time

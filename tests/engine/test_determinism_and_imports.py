@@ -56,7 +56,7 @@ def test_engine_imports_no_app_framework():
 
 
 def test_cli_path_imports_no_app_framework_nor_cp_sat(tmp_path):
-    """Without binding minimums even CP-SAT (a third of a second to import) stays out."""
+    """Without binding minimums neither CP-SAT nor MathOpt's HiGHS (the minimum-size path) is imported."""
     path = tmp_path / "p.json"
     path.write_text('{"students": [{"id": "S1", "preferences": ["P1"]}], "projects": [{"id": "P1", "capacity": 1}]}')
     code = (
@@ -70,6 +70,7 @@ def test_cli_path_imports_no_app_framework_nor_cp_sat(tmp_path):
     assert (tmp_path / "r.json").exists()
     assert not {m for m in loaded if m.split(".")[0] in FORBIDDEN_MODULES}
     assert "ortools.sat.python.cp_model" not in loaded
+    assert "ortools.math_opt.core.python.solver" not in loaded  # the minimum-size path's HiGHS
 
 
 def test_engine_source_imports_only_stdlib_numpy_ortools():

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
+
 from allocator import engine
 from allocator.engine import Problem, Project, Student, Supervisor
 
@@ -12,13 +14,15 @@ from .conftest import random_problem
 BUSY = "import time\nend = time.time() + 60\nwhile time.time() < end: pass\n"
 
 
-def test_same_allocation_under_two_time_limits_and_under_load():
+@pytest.mark.parametrize("objective", ["min-cost", "greedy", "generous"])
+def test_same_allocation_under_two_time_limits_and_under_load(objective):
+    # Greedy and generous take more than one stage here, so the later stages are covered too.
     problem = random_problem(8, 120, 40, 6, minimums=0.5, supervisors=8, unranked=True, slack=1.0)
-    quiet = engine.solve(problem, objective="min-cost", seed=4, time_limit=20)
-    long = engine.solve(problem, objective="min-cost", seed=4, time_limit=60)
+    quiet = engine.solve(problem, objective=objective, seed=4, time_limit=20)
+    long = engine.solve(problem, objective=objective, seed=4, time_limit=60)
     busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(2)]
     try:
-        loaded = engine.solve(problem, objective="min-cost", seed=4, time_limit=20)
+        loaded = engine.solve(problem, objective=objective, seed=4, time_limit=20)
     finally:
         for proc in busy:
             proc.kill()

@@ -16,6 +16,9 @@ def test_stopped_early_reports_feasible_with_a_bound():
     assert engine.validate(problem, early) == []
     if early.status == "feasible":
         assert not early.proven and early.message.startswith("the time limit came")
+        # What was found, what is proven and how long a proof might take, in one message.
+        assert "it places" in early.message or "nothing is proven" in early.message, early.message
+        assert "estimate" in early.message or "nothing is proven" in early.message, early.message
         assert early.bound.get("placed", full.placed) >= full.placed
         assert early.bound.get("cost", full.cost) <= full.cost
         assert (early.placed, -early.cost) <= (full.placed, -full.cost)
