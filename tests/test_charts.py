@@ -327,9 +327,8 @@ def test_a_page_of_1400_projects_fits_a_screen():
 
 
 def test_tier_profiles_are_shares_of_each_tier_with_counts_on_hover():
-    from allocator import charts_tiers
 
-    fig = charts_tiers.tier_profiles([(1, [3, 1, 0], 4), (2, [0, 1, 0], 3)])
+    fig = charts.tier_profiles([(1, [3, 1, 0], 4), (2, [0, 1, 0], 3)])
     first, second = fig.data
     assert (first.name, second.name) == ("Tier 1", "Tier 2")
     assert list(first.x) == ["1st", "2nd", "Unranked", "Unplaced"]

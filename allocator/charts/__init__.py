@@ -22,7 +22,7 @@ search, in the chart's own order, and `paged` cuts one page of them.
 
 One module per job: `rows` (the plain numbers a chart is drawn from, and the headline), `profiles`
 (rank-profile figures), `per_row` (one row per project or supervisor), `focus` (picking and paging those
-rows) and `style` (palette, layout and label helpers the figures share).
+rows) and `style` (palette, layout and label helpers the figures share) and `tiers` (the rank profile per priority tier).
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from allocator.charts.per_row import demand_vs_capacity, project_fill, superviso
 from allocator.charts.profiles import cumulative_top_k, profiles_overlay, rank_profile
 from allocator.charts.rows import Headline, ProjectDemand, ProjectFill, SupervisorLoad, headline
 from allocator.charts.style import LABEL_CHARS, MAX_HEIGHT, ROW_PX
+from allocator.charts.tiers import tier_profiles
 
 __all__ = [
     "DEMAND_FOCUS",
@@ -54,6 +55,7 @@ __all__ = [
     "project_fill",
     "rank_profile",
     "supervisor_load",
+    "tier_profiles",
     "LABEL_CHARS",
     "MAX_HEIGHT",
     "ROW_PX",

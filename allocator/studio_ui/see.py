@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from allocator import charts, charts_tiers, glossary, services, ui
+from allocator import charts, glossary, services, ui
 from allocator.studio_ui.common import CHART_CONFIG, KEEP, Studio, cached, cached_read, pct
 
 CHARTS = ("Project fill", "Supervisor load", "Demand versus capacity")
@@ -78,7 +78,7 @@ def mix_line(mix: services.RunMix) -> None:
                        help=f"{mix.multi_place_students:,} students have more than one place.")
     if len(mix.tiers) > 1:
         cols[2].metric("Tiers", f"{len(mix.tiers)}", help="Tier 1 is served first, then tier 2, and so on.")
-        st.plotly_chart(cached(("tiers", tuple(mix.tiers)), lambda: charts_tiers.tier_profiles(
+        st.plotly_chart(cached(("tiers", tuple(mix.tiers)), lambda: charts.tier_profiles(
             [(t.tier, t.profile, t.slots) for t in mix.tiers])), key="see-tiers", width="stretch",
             config=CHART_CONFIG)
 
