@@ -121,6 +121,12 @@ def _second_group(doc, email):
         dict(email=email, joined_at=None)], ranking=[], invitations=[], history=[]))
 
 
+def _outsider_in_group(doc):
+    """Someone the file names who is not in the cohort (a former supervisor, say) put into a group."""
+    doc["other_people"].append(dict(email="former@uni.example", name="Former"))
+    doc["groups"][0]["members"].append(dict(email="former@uni.example", joined_at=None))
+
+
 def _person(doc, email) -> dict:
     return next(p for p in doc["people"] if p["email"] == email)
 
@@ -128,7 +134,7 @@ def _person(doc, email) -> dict:
 @pytest.mark.parametrize("change, message", [
     (lambda d, w: _second_group(d, w.people["Bo"].email), r"groups\[1\].members\[0\].email is in two groups"),
     (lambda d, w: d["groups"][0]["members"].append(dict(email="nobody@uni.example", joined_at=None)),
-     r"groups\[0\].members\[3\].email names a student the file does not list"),
+     r"groups\[0\].members\[3\].email names a member of the cohort the file does not list"),
     (lambda d, w: _person(d, w.people["Max"].email).update(places=0), r"people\[\d+\].places should be a whole"),
     (lambda d, w: _person(d, w.people["Tia"].email).update(tier="x"), r"people\[\d+\].tier should be a whole"),
     (lambda d, w: d["cohort"]["settings"].update(group_max_size=2), r"groups\[0\].members with the pending"),
@@ -138,7 +144,8 @@ def _person(doc, email) -> dict:
     (lambda d, w: _person(d, w.people["Ann"].email).update(places=2), "has several places"),
     (lambda d, w: d["cohort"]["settings"].update(places_per_student=2), "in a cohort that allows groups"),
     (lambda d, w: d["cohort"]["settings"].update(group_min_size=5), r"cohort.settings.group_max_size"),
-    (lambda d, w: next(p for p in d["people"] if p["role"] == "staff").update(tier=2), "not a student"),
+    (lambda d, w: _outsider_in_group(d),      r"members\[3\].email names a member of the cohort the file does not list"),
+    (lambda d, w: d["groups"][0]["invitations"][0].update(email="Not An Email"), r"invitations\[0\].email"),
     (lambda d, w: d["groups"][0]["ranking"].append(["p99", None, None]), r"groups\[0\].ranking\[2\] names a project"),
     (lambda d, w: d["groups"][0]["ranking"].append(list(d["groups"][0]["ranking"][0])), r"ranking\[2\] appears twice"),
     (lambda d, w: d["groups"][0].update(members=[]), r"groups\[0\].members is empty"),

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from allocator import domain
-from allocator.domain import InvitationStatus, Role
+from allocator.domain import InvitationStatus
 from allocator.models import GroupChange, GroupChoice, GroupInvitation, GroupMember, StudentGroup
 from allocator.services.data_io.backup_check import MAX_ENTRIES, Check
 from allocator.services.data_io.backup_groups import GROUP_SETTING_DEFAULTS, GROUP_SETTINGS
@@ -37,15 +37,13 @@ def check_group_settings(c: Check, settings: dict) -> dict[str, Any]:
 
 
 def check_places_tiers(c: Check, doc: dict, people: dict[str, dict]) -> None:
-    """Each person's `places` and `tier` (checked by `check_people`'s pass already for shape), added to
-    `people`; only students have places or a tier other than 1."""
+    """Each person's `places` and `tier` (the list already read by `check_people`), added to `people`.
+    Any role may carry them: a student made staff keeps theirs, and the file must restore as it was."""
     for i, p in enumerate(doc.get("people", [])):
         path = f"people[{i}]"
         entry = people[p["email"]]
         entry["places"] = c.whole(p, "places", path, optional=True, minimum=1, maximum=MAX_PLACES)
         entry["tier"] = c.whole({"tier": 1, **p}, "tier", path, minimum=1, maximum=MAX_TIER)
-        if entry["role"] != Role.STUDENT and (entry["places"] is not None or entry["tier"] != 1):
-            c.fail(path, "gives places or a tier to someone who is not a student")
 
 
 def _check_members(c: Check, g: dict, path: str, people: dict, grouped: set[str]) -> list[tuple]:
@@ -54,8 +52,9 @@ def _check_members(c: Check, g: dict, path: str, people: dict, grouped: set[str]
         mpath = f"{path}.members[{j}]"
         c.obj(m, mpath, MEMBER_KEYS)
         email = m.get("email")
-        if not isinstance(email, str) or people.get(email, {}).get("role") != Role.STUDENT:
-            c.fail(f"{mpath}.email", "names a student the file does not list")
+        # Any member of the cohort: a member with an empty list may have been made staff since.
+        if not isinstance(email, str) or email not in people:
+            c.fail(f"{mpath}.email", "names a member of the cohort the file does not list")
         if email in grouped:
             c.fail(f"{mpath}.email", "is in two groups (a student is in one group at most)")
         grouped.add(email)
@@ -108,7 +107,7 @@ def _check_history(c: Check, g: dict, path: str, person) -> list[tuple]:
 
 def check_groups(c: Check, doc: dict, people: dict[str, dict], settings: dict, person,
                  project_keys: set[str]) -> list[dict]:
-    """The groups: members are students of the file, each in one group; a group with its pending
+    """The groups: members are people of the cohort in the file, each in one group; a group with its pending
     invitations is no bigger than the cohort's maximum; its list names the file's projects once each."""
     groups: list[dict] = []
     grouped: set[str] = set()
