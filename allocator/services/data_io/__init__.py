@@ -1,7 +1,7 @@
 """Data in and out of a cohort: project and preference imports (preview, then apply in one transaction),
 CSV/Excel downloads, and a full JSON backup with its restore into a new cohort. One module per job:
-`templates`, `project_import`, `preference_import`, `exports`, `backup`, `backup_check`, `restore`;
-`common` holds what they share.
+`templates`, `project_import`, `preference_import`, `exports`, `backup`, `backup_check`, `restore`,
+`backup_groups` and `restore_groups` (issue 16's groups, places and tiers); `common` holds what they share.
 
 Imports follow the people import's rules (see services.people): the apply re-reads the file in the
 caller's transaction and imports nothing if any row is rejected, unless `valid_rows_only`.
@@ -11,7 +11,8 @@ name, role, max_load, when they joined and last saved preferences); other people
 (supervisors or run authors no longer in the cohort, students of past runs); projects keyed "p1", "p2"…
 in creation order; each student's ranked list of project keys; allocation runs keyed "r1"… with their
 kind, origin (`parent`), record (`run_record.portable`: people by email, projects by key),
-assignments and responses. No database id appears in the file, and no coordinator rights: those are
+assignments and responses; the cohort's groups and each student's places and tier (see
+`backup_groups`; optional, so a file written before issue 16 still restores). No database id appears in the file, and no coordinator rights: those are
 granted in the app, never by a file.
 Backup → restore → backup gives the same file except `exported_at`, the cohort's `name` and
 `created_at` (a restore makes a new cohort with the name it is given), and `archived` (a restored

@@ -13,6 +13,7 @@ from allocator.services import run_record
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import cohort_of
+from allocator.services.data_io.backup_groups import GROUP_SETTINGS, backup_groups, group_people
 from allocator.services.data_io.common import iso
 from allocator.services.errors import Invalid
 
@@ -33,7 +34,7 @@ class _CohortRows:
     def __init__(self, session: Session, cohort_id: int):
         self.members = session.execute(
             select(User.id, User.email, User.name, User.is_admin, Membership.role, Membership.max_load,
-                   Membership.preferences_saved_at, Membership.created_at)
+                   Membership.places, Membership.tier, Membership.preferences_saved_at, Membership.created_at)
             .join(Membership, Membership.user_id == User.id).where(Membership.cohort_id == cohort_id)
             .order_by(User.email)).all()
         self.projects = session.scalars(select(Project).where(Project.cohort_id == cohort_id)
@@ -53,8 +54,9 @@ class _CohortRows:
             .order_by(Preference.student_id, Preference.rank)).all()
 
 
-def _other_people(session: Session, rows: _CohortRows, email_of: dict[int, str]) -> list:
-    """People the cohort mentions who are not in it: supervisors, run authors, students of past runs."""
+def _other_people(session: Session, rows: _CohortRows, email_of: dict[int, str], in_groups: set[int]) -> list:
+    """People the cohort mentions who are not in it: supervisors, run authors, students of past runs,
+    people its groups' history or lists name."""
     in_records: set[int] = set()
     for r in rows.runs:
         try:
@@ -63,7 +65,7 @@ def _other_people(session: Session, rows: _CohortRows, email_of: dict[int, str])
             raise Invalid(f"Run #{r.id} cannot be read ({err}), so the cohort cannot be backed up.") from None
     mentioned = ({p.supervisor_id for p in rows.projects} | {r.created_by_id for r in rows.runs}
                  | {r.published_by_id for r in rows.runs} | {a.student_id for a in rows.assignments}
-                 | {r.student_id for r in rows.responses} | in_records) - set(email_of) - {None}
+                 | {r.student_id for r in rows.responses} | in_records | in_groups) - set(email_of) - {None}
     if not mentioned:
         return []
     return session.execute(select(User.id, User.email, User.name)
@@ -102,13 +104,13 @@ def _backup_document(session: Session, cohort_id: int) -> dict:
     cohort = cohort_of(session, cohort_id)
     rows = _CohortRows(session, cohort_id)
     email_of = {m.id: m.email for m in rows.members}
-    others = _other_people(session, rows, email_of)
+    others = _other_people(session, rows, email_of, group_people(session, cohort_id))
     email_of.update({u.id: u.email for u in others})
     project_key = {p.id: f"p{i}" for i, p in enumerate(rows.projects, 1)}
     preferences: dict[str, list[str]] = {}
     for student_id, project_id in rows.preferences:
         preferences.setdefault(email_of[student_id], []).append(project_key[project_id])
-    settings = {f: getattr(cohort, f) for f in SETTINGS}
+    settings = {f: getattr(cohort, f) for f in (*SETTINGS, *GROUP_SETTINGS)}
     for f in DATE_SETTINGS:
         settings[f] = iso(settings[f]) or None
     return {
@@ -116,7 +118,7 @@ def _backup_document(session: Session, cohort_id: int) -> dict:
         "version": BACKUP_VERSION,
         "exported_at": utcnow().isoformat(),
         "cohort": {"name": cohort.name, "created_at": iso(cohort.created_at), "settings": settings},
-        "people": [dict(email=m.email, name=m.name, role=m.role, max_load=m.max_load,
+        "people": [dict(email=m.email, name=m.name, role=m.role, max_load=m.max_load, places=m.places, tier=m.tier,
                         joined_at=iso(m.created_at), preferences_saved_at=iso(m.preferences_saved_at) or None)
                    for m in rows.members],
         "other_people": [dict(email=u.email, name=u.name) for u in others],
@@ -127,6 +129,7 @@ def _backup_document(session: Session, cohort_id: int) -> dict:
                           updated_at=iso(p.updated_at)) for p in rows.projects],
         "preferences": dict(sorted(preferences.items())),
         "runs": _runs(rows, email_of, project_key),
+        "groups": backup_groups(session, cohort_id, email_of, project_key),
     }
 
 

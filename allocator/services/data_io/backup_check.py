@@ -93,7 +93,7 @@ DAMAGED = "This backup file is damaged or was edited by hand"
 # More entries than any cohort has: a file this long was not written by a backup.
 MAX_ENTRIES = 1_000_000
 COHORT_KEYS = {"name", "created_at", "settings"}
-PERSON_KEYS = {"email", "name", "role", "max_load", "joined_at", "preferences_saved_at"}
+PERSON_KEYS = {"email", "name", "role", "max_load", "places", "tier", "joined_at", "preferences_saved_at"}
 OTHER_PERSON_KEYS = {"email", "name"}
 PROJECT_KEYS = {"key", "code", "title", "description", "capacity", "min_students", "supervisor", "tags", "status",
                 "reject_reason", "created_at", "updated_at"}
@@ -101,7 +101,7 @@ RUN_KEYS = {"key", "kind", "parent", "label", "objective", "record", "status", "
             "message", "created_at", "created_by", "published_at", "published_by", "assignment_columns",
             "assignments", "response_columns", "responses"}
 DOCUMENT_KEYS = {"format", "version", "exported_at", "cohort", "people", "other_people", "projects", "preferences",
-                 "runs"}
+                 "runs", "groups"}
 MAX_SECONDS = 10**6
 MAX_COST = 2**31 - 1
 

@@ -16,6 +16,9 @@ from allocator.services.cohort_admin import clean_cohort_name
 from allocator.services.data_io.backup import BACKUP_FORMAT, BACKUP_VERSION, SETTINGS
 from allocator.services.data_io.backup_check import (COHORT_KEYS, DAMAGED, DOCUMENT_KEYS, Check, check_people,
                                                      check_preferences, check_projects, check_runs, check_settings)
+from allocator.services.data_io.backup_groups import GROUP_SETTINGS
+from allocator.services.data_io.restore_groups import (check_group_settings, check_groups, check_places_tiers,
+                                                       write_groups)
 from allocator.services.errors import Invalid
 from allocator.services.people import chunks, users_by_email
 
@@ -62,8 +65,10 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     c = Check()
     c.obj(doc, "the file", DOCUMENT_KEYS)
     cohort_doc = c.obj(doc.get("cohort"), "cohort", COHORT_KEYS)
-    settings = check_settings(c, c.obj(cohort_doc.get("settings"), "cohort.settings", set(SETTINGS)))
+    settings_doc = c.obj(cohort_doc.get("settings"), "cohort.settings", {*SETTINGS, *GROUP_SETTINGS})
+    settings = {**check_settings(c, settings_doc), **check_group_settings(c, settings_doc)}
     people, others = check_people(c, doc)
+    check_places_tiers(c, doc, people)
     known = [*people, *others]
     known_set = set(known)
 
@@ -79,16 +84,18 @@ def restore_cohort(session: Session, *, actor: Actor, data: bytes, name: str) ->
     # Lists are held to the largest maximum a cohort can have: the cohort's own may have been lowered since.
     preferences = check_preferences(c, doc, people, set(project_keys), domain.CHOICES_MAX)
     runs = check_runs(c, doc, person, known, project_keys, domain.CHOICES_MAX)
+    groups = check_groups(c, doc, people, settings, person, set(project_keys))
     try:
         with session.begin_nested():
-            result, created = _write_restore(session, name, settings, people, others, projects, preferences, runs)
+            result, created = _write_restore(session, name, settings, people, others, projects, preferences, runs,
+                                             groups)
     except (IntegrityError, DataError) as err:
         raise Invalid(f"{DAMAGED}: it breaks a rule of the database "
                       f"({str(err.orig).splitlines()[0][:200]}). Nothing was restored.") from None
     record_audit(session, actor=actor, action="data.restore", cohort_id=result.cohort_id, name=name,
                  source=str(cohort_doc.get("name", ""))[:200], people=result.people,
                  accounts_created=result.accounts_created, created_accounts=created, projects=result.projects,
-                 runs=result.runs)
+                 runs=result.runs, groups=len(groups))
     return result
 
 
@@ -137,7 +144,7 @@ def _write_runs(session: Session, cohort_id: int, runs: list, ids: dict[str, int
 
 
 def _write_restore(session: Session, name: str, settings: dict, people: dict, others: dict, projects: list,
-                   preferences: dict, runs: list) -> tuple[RestoreResult, list[str]]:
+                   preferences: dict, runs: list, groups: list) -> tuple[RestoreResult, list[str]]:
     now = utcnow()
     cohort = Cohort(name=name, **settings)
     session.add(cohort)
@@ -145,8 +152,8 @@ def _write_restore(session: Session, name: str, settings: dict, people: dict, ot
     ids, new_users, differing = _write_accounts(session, people, others, now)
     if people:
         session.execute(insert(Membership.__table__), [
-            dict(cohort_id=cohort.id, user_id=ids[e], role=p["role"], max_load=p["max_load"],
-                 preferences_saved_at=p["saved_at"], created_at=p["joined_at"] or now) for e, p in people.items()])
+            dict(cohort_id=cohort.id, user_id=ids[e], role=p["role"], max_load=p["max_load"], places=p["places"],
+                 tier=p["tier"], preferences_saved_at=p["saved_at"], created_at=p["joined_at"] or now) for e, p in people.items()])
     project_ids: dict[str, int] = {}
     if projects:
         rows = [dict(cohort_id=cohort.id, code=p["code"], title=p["title"], description=p["description"],
@@ -161,6 +168,7 @@ def _write_restore(session: Session, name: str, settings: dict, people: dict, ot
     if pref_rows:
         session.execute(insert(Preference.__table__), pref_rows)
     _write_runs(session, cohort.id, runs, ids, project_ids)
+    write_groups(session, cohort.id, groups, ids, project_ids, now)
     session.flush()
     session.expire_all()
     notes = ()
