@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from allocator.models import GroupChange, GroupChoice, GroupMember, Membership, Preference, Project, StudentGroup, utcnow
+from allocator.domain import InvitationStatus
+from allocator.models import GroupChange, GroupChoice, GroupInvitation, GroupMember, Membership, Preference, Project, StudentGroup, utcnow
 
-__all__ = ["group_id_of", "member_ids", "write_group_ranking", "copy_group_list", "note_change"]
+__all__ = ["group_id_of", "member_ids", "write_group_ranking", "copy_group_list", "note_change", "largest_group"]
 
 
 def group_id_of(session: Session, cohort_id: int, user_id: int) -> int | None:
@@ -90,3 +91,19 @@ def copy_group_list(session: Session, *, group_id: int, cohort_id: int, user_id:
     ids = list(session.scalars(select(GroupChoice.project_id).where(GroupChoice.group_id == group_id)
                                .order_by(GroupChoice.rank)))
     _mirror(session, cohort_id=cohort_id, members=[user_id], project_ids=ids)
+
+
+def largest_group(session: Session, cohort_id: int) -> int:
+    """The most people any group of the cohort has or may have: members plus pending invitations (what
+    the largest-group rule counts when inviting, and what a backup of the cohort is checked against)."""
+    groups = select(StudentGroup.id).where(StudentGroup.cohort_id == cohort_id).scalar_subquery()
+    sizes: dict[int, int] = {}
+    for gid, n in session.execute(select(GroupMember.group_id, func.count()).where(GroupMember.group_id.in_(groups))
+                                  .group_by(GroupMember.group_id)):
+        sizes[gid] = sizes.get(gid, 0) + n
+    for gid, n in session.execute(select(GroupInvitation.group_id, func.count())
+                                  .where(GroupInvitation.group_id.in_(groups),
+                                         GroupInvitation.status == InvitationStatus.PENDING)
+                                  .group_by(GroupInvitation.group_id)):
+        sizes[gid] = sizes.get(gid, 0) + n
+    return max(sizes.values(), default=0)

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from allocator.domain import Role
 from allocator.models import Cohort, GroupMember, Membership, User
 from allocator.services.access import Actor, require_admin
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import cohort_of
 from allocator.services.errors import Invalid, NotFound
+from allocator.services.group_lists import largest_group
 
 __all__ = ["MAX_PLACES", "MAX_TIER", "MAX_GROUP_SIZE", "GroupRules", "effective_places", "set_places", "set_tier",
            "set_group_rules", "group_rules", "PlacesRow", "read_places_columns", "apply_places_rows"]
@@ -69,6 +71,10 @@ def set_group_rules(session: Session, *, actor: Actor, cohort_id: int, groups_al
     if high < low:
         raise Invalid("The largest group cannot be smaller than the smallest.")
     places = _whole(places_per_student, "Places per student", 1, MAX_PLACES)
+    largest = largest_group(session, cohort_id)
+    if high < largest:
+        raise Invalid(f"A group already has {largest} people, counting pending invitations: the largest group "
+                      f"cannot be smaller (dissolve that group first).")
     if groups_allowed and places > 1:
         raise Invalid("A group member has one place: allow groups, or several places per student, not both.")
     before = _rules(cohort)
@@ -88,7 +94,7 @@ def _student_membership(session: Session, cohort_id: int, user_id: int) -> Membe
                                                          Membership.user_id == user_id))
     if membership is None:
         raise NotFound("That person is not in this cohort.")
-    if membership.role != "student":
+    if membership.role != Role.STUDENT:
         raise Invalid("Only students have places and tiers.")
     return membership
 

@@ -194,3 +194,19 @@ def test_the_database_holds_one_group_per_student_per_cohort(session):
     with pytest.raises(IntegrityError), session.begin_nested():  # a member of another cohort's group
         session.add(GroupMember(group_id=view.group_id, cohort_id=foreign.id, user_id=w.ben.id))
         session.flush()
+
+
+def test_the_largest_group_size_cannot_go_below_a_group_that_exists(session):
+    """Otherwise the cohort breaks its own rule, and its backup would be refused on restore."""
+    w = World(session, max_size=4)
+    w.group_of_three()
+    w.act(services.invite_to_group, w.ada, cohort_id=w.cohort.id, email=w.dee.email)  # 3 members + 1 pending
+    for smaller in (3, 2):
+        with pytest.raises(Invalid, match="already has 4 people"):
+            w.act(services.set_group_rules, w.admin, cohort_id=w.cohort.id, groups_allowed=True, group_min_size=2,
+                  group_max_size=smaller, places_per_student=1)
+    session.refresh(w.cohort)
+    assert w.cohort.group_max_size == 4
+    rules = w.act(services.set_group_rules, w.admin, cohort_id=w.cohort.id, groups_allowed=True, group_min_size=2,
+                  group_max_size=4, places_per_student=1)
+    assert rules.group_max_size == 4
