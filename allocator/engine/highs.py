@@ -94,8 +94,10 @@ def integer_model(upper: np.ndarray):
     return proto
 
 
-def minimise(base, rows: Rows, coef: np.ndarray, seconds: float, presolve: bool = False) -> Solved:
-    """Minimise `coef` · x over `base`'s variables and `rows` on HiGHS for at most `seconds`."""
+def minimise(base, rows: Rows, coef: np.ndarray, seconds: float, presolve: bool = False,
+             heuristics: float | None = None) -> Solved:
+    """Minimise `coef` · x over `base`'s variables and `rows` on HiGHS for at most `seconds`;
+    `heuristics` is HiGHS's mip_heuristic_effort (its default when None)."""
     from ortools.math_opt import callback_pb2, model_parameters_pb2, parameters_pb2
     from ortools.math_opt.core.python import solver as core
 
@@ -120,9 +122,12 @@ def minimise(base, rows: Rows, coef: np.ndarray, seconds: float, presolve: bool 
     # the time: 8 of 9 s at 5,000 students, 32 of 36 s at 10,000, and it does not look at the
     # clock. Without it the root relaxation usually proves the optimum at once.
     params.highs.string_options["presolve"] = "on" if presolve else "off"
+    if heuristics is not None:
+        params.highs.double_options["mip_heuristic_effort"] = heuristics
     progress = Progress()
+    model_params = model_parameters_pb2.ModelSolveParametersProto()
     result = core.solve(proto, parameters_pb2.SOLVER_TYPE_HIGHS, parameters_pb2.SolverInitializerProto(),
-                        params, model_parameters_pb2.ModelSolveParametersProto(), progress.read,
+                        params, model_params, progress.read,
                         callback_pb2.CallbackRegistrationProto(), None, None)
     values = None
     if result.solutions and result.solutions[0].HasField("primal_solution"):
@@ -140,7 +145,7 @@ class Lexicographic(NamedTuple):
 
 
 def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.ndarray]]], deadline: float,
-                  presolve: bool = False) -> Lexicographic:
+                  presolve: bool = False, heuristics: float | None = None) -> Lexicographic:
     """Solve (name, objective, kept) stages in order until done or out of time; once a stage is
     proven, each of its `kept` coefficient vectors is held at its value by a row of its own."""
     out: list[Stage] = []
@@ -150,7 +155,7 @@ def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.
         if remaining <= LEAST_STAGE_SECONDS:
             break
         started = time.perf_counter()
-        reason, new, bound, estimate = minimise(base, rows, coef, remaining, presolve)
+        reason, new, bound, estimate = minimise(base, rows, coef, remaining, presolve, heuristics)
         took = time.perf_counter() - started
         if reason == INFEASIBLE and values is None:
             return Lexicographic(None, out, True)
