@@ -74,7 +74,7 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
         kept = [model.columns(choice_costs(units, level, problem.k)) for level, _ in stage]
         coef = sum(scale * c for (_, scale), c in zip(stage, kept))
         stages.append(("+".join(level.name for level, _ in stage), coef, kept))
-    out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT)
+    out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True)
     if out.infeasible:
         return Outcome(None, "infeasible")
     if out.values is None:

@@ -145,9 +145,10 @@ class Lexicographic(NamedTuple):
 
 
 def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.ndarray]]], deadline: float,
-                  presolve: bool = False, heuristics: float | None = None) -> Lexicographic:
+                  presolve: bool = False, heuristics: float | None = None, fix_zeros: bool = False) -> Lexicographic:
     """Solve (name, objective, kept) stages in order until done or out of time; once a stage is
-    proven, each of its `kept` coefficient vectors is held at its value by a row of its own."""
+    proven, each of its `kept` coefficient vectors is held at its value by a row of its own (and,
+    with `fix_zeros`, one held at 0 with costs ≥ 0 also fixes its costed variables at 0)."""
     out: list[Stage] = []
     values = None
     for name, coef, kept in stages:
@@ -169,8 +170,23 @@ def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.
         if not proven:
             break
         for sub in kept:
-            rows.at_most(sub, float(np.round(sub @ values)))
+            value = float(np.round(sub @ values))
+            rows.at_most(sub, value)
+            if fix_zeros and value == 0 and sub.min() >= 0 and (sub > 0).any():
+                base = _without(base, np.flatnonzero(sub > 0))
     return Lexicographic(values, out, False)
+
+
+def _without(base, cols: np.ndarray):
+    """A copy of `base` with the variables `cols` fixed at 0: a level kept at 0 whose costs are all
+    positive rules each of them out, and bounds are cheaper for HiGHS than a row (presolve is off)."""
+    proto = type(base)()
+    proto.CopyFrom(base)
+    upper = np.asarray(proto.variables.upper_bounds)
+    upper[cols] = 0.0
+    del proto.variables.upper_bounds[:]
+    proto.variables.upper_bounds.extend(upper.tolist())
+    return proto
 
 
 # One line of HiGHS's branch-and-bound log: ... Expl.% | BestBound BestSol Gap | ... Time, e.g.
