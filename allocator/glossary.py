@@ -19,9 +19,16 @@ STATUS_HELP = {
 
 SOLVER_HELP = {
     "min-cost-flow": "Min-cost flow: an exact network algorithm; its answer is proven optimal.",
-    "min-cost-flow+branch": "Min-cost flow with branching: the network algorithm, repeated with projects "
-                            "opened or closed to meet minimum group sizes.",
-    "cp-sat": "CP-SAT: Google OR-Tools' constraint solver, used when minimum group sizes need it.",
+    "min-cost-flow+highs": "Min-cost flow, then HiGHS: the network algorithm first; when minimum group sizes "
+                           "bind, the HiGHS integer-programming solver decides which projects run, one "
+                           "level of the objective after another.",
+    "highs": "HiGHS: an integer-programming solver, used for student groups placed together (and for "
+             "minimum group sizes alongside several places or tiers), one level of the objective after "
+             "another.",
+    "min-cost-flow+branch": "Min-cost flow with branching (runs made by an earlier version): the network "
+                            "algorithm, repeated with projects opened or closed to meet minimum group sizes.",
+    "cp-sat": "CP-SAT: Google OR-Tools' constraint solver, used by an earlier version when minimum group "
+              "sizes needed it.",
     "manual": "Made by hand: a coordinator's move or restore, checked against every rule but not solved.",
 }
 

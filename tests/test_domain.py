@@ -68,6 +68,11 @@ def test_the_engine_names_the_same_objectives_and_statuses():
     assert engine.STATUSES == RunStatus.values()
 
 
+def test_the_glossary_explains_every_solver_the_engine_names():
+    assert engine.SOLVERS and all(name in glossary.SOLVER_HELP for name in engine.SOLVERS)
+    assert all(glossary.solver_help(name) == glossary.SOLVER_HELP[name] for name in engine.SOLVERS)
+
+
 def test_members_roles_and_stored_run_statuses_are_members():
     assert set(MEMBER_ROLES) == {Role.STUDENT, Role.STAFF}  # admin is a flag on the user, not a membership
     assert RunStatus.UNKNOWN not in domain.STORED_RUN_STATUSES

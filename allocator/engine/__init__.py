@@ -38,12 +38,12 @@ from .model import (
     Supervisor,
 )
 from .explain import REASONS, Reason, explain
-from .solver import DEFAULT_TIME_LIMIT, solve
+from .solver import DEFAULT_TIME_LIMIT, SOLVERS, solve
 from .validate import validate
 
 __all__ = [
     "BadOptions", "DEFAULT_TIME_LIMIT", "Group", "MalformedProblem", "MalformedResult", "OBJECTIVES", "Problem",
-    "Project", "REASONS", "Reason", "Result", "STATUSES", "Student", "Supervisor", "dump_problem",
+    "Project", "REASONS", "Reason", "Result", "SOLVERS", "STATUSES", "Student", "Supervisor", "dump_problem",
     "dump_result", "dumps_problem", "dumps_result", "explain", "load_problem", "load_result",
     "loads_problem", "loads_result", "parse_problem", "parse_result", "problem_to_dict", "result_to_dict",
     "solve", "validate",

@@ -66,7 +66,7 @@ def solve(problem: Problem, objective: str, weights, seed: int, start: float, de
                 clash.generic_minimum_clash(problem, res) if forced else "no allocation keeps every pin at once")
         return _empty(problem, objective, weights, seed, start, out.status, message)
     return result(problem, units, out.chosen, objective, weights, seed, start, out.status, groups.SOLVER,
-                  out.message)
+                  out.message, out.bound)
 
 
 def build_units(problem: Problem, res) -> Units:
@@ -218,7 +218,7 @@ def placements(problem: Problem, units: Units, chosen: np.ndarray):
 
 
 def result(problem: Problem, units: Units, chosen, objective, weights, seed, start, status, solver,
-           message="") -> Result:
+           message="", bound=None) -> Result:
     ix = problem.index
     s, p, rank = placements(problem, units, chosen)
     # Students in file order; a student's projects best rank first.
@@ -245,7 +245,7 @@ def result(problem: Problem, units: Units, chosen, objective, weights, seed, sta
         profile=np.bincount(rank, minlength=ix.k + 2)[1:].tolist(),
         cost=int(rank_costs(problem, objective, weights)[rank].sum()),
         seconds=round(time.perf_counter() - start, 4), solver=solver, message=message, seed=seed,
-        weights=list(weights) if weights is not None else None, ranks=ranks,
+        weights=list(weights) if weights is not None else None, ranks=ranks, bound=dict(bound or {}),
     )
 
 

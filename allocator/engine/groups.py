@@ -4,34 +4,37 @@ One binary per choice a unit can make (a free student's project, or a free group
 places all its members at once), each unit at most its places, each project at most its seats
 counted in students, each supervisor likewise, and a project with a binding minimum either closed or
 at its minimum. The tiered levels (`extended.tier_levels`) are merged while their weighted sum stays
-exact in double arithmetic, and solved stage by stage on HiGHS with one thread, each stage keeping the
-values of the stages before it. The first stage runs on HiGHS with one thread; later ones on CP-SAT
-with one worker, started from the previous stage's optimum (pywraplp cannot hint HiGHS): the same
-problem and seed give the same allocation whenever it is proven. The seed orders the variables, which
-is how it chooses between equally good allocations.
+exact in double arithmetic, and solved stage by stage on HiGHS through MathOpt as `mip.py` does
+(`highs.py`): each proven stage keeps every level it merged at its value as a row of its own. HiGHS's
+search is deterministic, so the same problem and seed give the same allocation whenever it is proven.
+The seed orders the variables, which is how it chooses between equally good allocations.
 
-Measured (benchmarks/engine.py --groups-only, 2,000 students, 300 groups of 2-4, k = 8, on a loaded
-2-core machine): min-cost, one stage, proves in 2-5 s. Greedy and generous, whose later stages must
-keep the earlier levels' values, were not proven within a minute on HiGHS, on CP-SAT with one or two
-workers, nor with the later stages shrunk by reduced-cost fixing (it removed a fifth of the choices);
-they stop at the time limit with a valid allocation, status "feasible".
+Measured (benchmarks/engine.py --groups-only --limit 20, 2,000 students, 300 groups of 2-4, k = 8,
+one run each on a loaded 2-core machine): before, the later stages ran on CP-SAT (one worker, from
+the previous optimum, under pywraplp) and greedy and generous stopped unproven at the limit. Now
+min-cost proves in 1-2 s and generous in 13 s (its worst ranks, kept at 0, fix their choices at 0);
+greedy still stops unproven at 20 s (placed, rank 1 and rank 2 proven; ranks 3-5 not), with a
+better rank-3 count than before.
 """
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import highs
 from .network import permutation
 from .objectives import Level
 
 SOLVER = "highs"
-# One worker: its search, so its answer, is the same whatever the machine's load.
-CP_SAT_WORKERS = 1
 MERGE_LIMIT = 2**33  # as in quota.py: a merged range whose every unit doubles still tell apart
-ABSOLUTE_GAP = 0.5  # integer objectives: a gap below one unit is a proof
+# Measured on the benchmark's groups row (a few runs, loaded machine): presolve made the stages
+# slower (rank 1 of greedy 28 s with it, 11-15 s without), and the hard part of a later stage is
+# finding allocations that keep the earlier levels, not the bound (HiGHS's root bound was already the
+# optimum), so HiGHS spends ten times its default effort (0.05) on primal heuristics.
+PRESOLVE = False
+HEURISTIC_EFFORT = 0.5
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Outcome:
     chosen: np.ndarray | None  # positions of the chosen choices; None when none was found
     status: str
     message: str = ""
+    bound: dict[str, int] = field(default_factory=dict)
 
 
 def merge(lv: list[Level], n_places: int, limit: int = MERGE_LIMIT) -> list[list[tuple[Level, int]]]:
@@ -56,8 +60,6 @@ def merge(lv: list[Level], n_places: int, limit: int = MERGE_LIMIT) -> list[list
 
 
 def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, deadline: float) -> Outcome:
-    from ortools.linear_solver import pywraplp
-
     from .extended import choice_costs
 
     # A project that pins force to run but that no free choice can join stays below its minimum
@@ -68,128 +70,84 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
     if not units.choice_unit.size:
         return Outcome(np.zeros(0, np.int64), "optimal")
     n_places = int((units.supply * units.size).sum())
-    values = None
-    proven = True
-    kept: list[np.ndarray] = []
-    for t, stage in enumerate(merge(lv, n_places)):
-        if t <= 1:
-            model = _Model(problem, res, units, binding, seed, "HIGHS" if t == 0 else "CP_SAT")
-            for level_coef in kept:
-                model.keep(level_coef, float(level_coef @ values))
-        coef = sum(scale * choice_costs(units, level, problem.k) for level, scale in stage)
-        model.minimise(coef)
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0.01:
-            proven = False
-            break
-        status = model.solve(remaining, values)
-        if status == pywraplp.Solver.INFEASIBLE:
-            return Outcome(None, "infeasible")
-        if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-            proven = False
-            break
-        values = np.round([x.solution_value() for x in model.xs])
-        if status != pywraplp.Solver.OPTIMAL:
-            proven = False
-            break
-        # Each level of the stage keeps its own value: the same set as keeping the merged optimum,
-        # but with small coefficients, where the merged ones made HiGHS call a feasible stage infeasible.
-        for level, _ in stage:
-            kept.append(choice_costs(units, level, problem.k))
-            model.keep(kept[-1], float(kept[-1] @ values))
-    if values is None:
+    model = _Model(problem, res, units, binding, seed)
+    stages = []
+    for stage in merge(lv, n_places):
+        kept = [model.columns(choice_costs(units, level, problem.k)) for level, _ in stage]
+        coef = sum(scale * c for (_, scale), c in zip(stage, kept))
+        stages.append(("+".join(level.name for level, _ in stage), coef, kept))
+    out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True)
+    if out.infeasible:
+        return Outcome(None, "infeasible")
+    if out.values is None:
         return Outcome(None, "unknown", "no allocation was found or ruled out within the time limit")
-    chosen = np.flatnonzero(values > 0.5)
-    if proven:
+    chosen = np.flatnonzero(out.values[model.column] > 0.5)
+    if len(out.stages) == len(stages) and all(s.proven for s in out.stages):
         return Outcome(chosen, "optimal")
-    return Outcome(chosen, "feasible", "the time limit came before this allocation was proven optimal")
+    return Outcome(chosen, "feasible", "the time limit came before this allocation was proven optimal",
+                   _bound(out.stages, stages))
+
+
+def _bound(done: list[highs.Stage], stages) -> dict[str, int]:
+    """The proven limit on placements, when the first stage (placed, alone) stopped unproven."""
+    if len(done) == 1 and not done[0].proven and done[0].name.startswith("placed") and \
+            len(stages[0][2]) == 1 and np.isfinite(done[0].bound):
+        return {"placed": int(math.floor(-done[0].bound + 1e-6))}
+    return {}
 
 
 class _Model:
-    """The choices as a pywraplp model on HiGHS, variables in the seed's order."""
+    """The choices as arrays for HiGHS: x per choice, its column in the seed's order, then y per
+    project that may close."""
 
-    def __init__(self, problem, res, units, binding: np.ndarray, seed: int, backend: str):
-        from ortools.linear_solver import pywraplp
-
-        self.backend = backend
-        self.solver = solver = pywraplp.Solver.CreateSolver(backend)
-        solver.SuppressOutput()
-        if backend == "HIGHS":
-            solver.SetNumThreads(1)
+    def __init__(self, problem, res, units, binding: np.ndarray, seed: int):
         ix = problem.index
+        inf = math.inf
         n_choices = units.choice_unit.size
-        order = permutation(n_choices, seed, 7)
-        xs = [None] * n_choices
-        for c in order.tolist():
-            xs[c] = solver.BoolVar("")
-        self.xs = xs
-        inf = solver.infinity()
+        self.column = np.empty(n_choices, np.int64)  # each choice's column
+        self.column[permutation(n_choices, seed, 7)] = np.arange(n_choices)
         cu, cp = units.choice_unit, units.choice_project
-        seats = units.size[cu]
-
-        def row(lo, hi, choices, coefs):
-            con = solver.Constraint(lo, hi)
-            for c, a in zip(choices.tolist(), coefs.tolist()):
-                con.SetCoefficient(xs[c], a)
-            return con
-
-        for u, mine in _split(cu, len(units.members)):
-            if mine.size > units.supply[u]:
-                row(-inf, int(units.supply[u]), mine, np.ones(mine.size, np.int64))
+        col = self.column
+        seats = units.size[cu].astype(float)
+        rows = self.rows = highs.Rows()
+        per_unit = np.bincount(cu, minlength=len(units.members))
+        sel = per_unit[cu] > units.supply[cu]
+        keys = np.unique(cu[sel])
+        rows.groups(cu[sel], col[sel], 1.0, -inf, units.supply[keys].astype(float))
         forced = binding & (res.pinned_count > 0)
-        for j, mine in _split(cp, len(ix.project_ids)):
-            cap = int(res.capacity[j])
-            if forced[j]:
-                row(int(ix.minimum[j] - res.pinned_count[j]), cap, mine, seats[mine])
-            elif binding[j]:
-                y = solver.BoolVar("")
-                row(-inf, 0, mine, seats[mine]).SetCoefficient(y, -cap)
-                row(0, inf, mine, seats[mine]).SetCoefficient(y, -int(ix.minimum[j]))
-                for c in mine.tolist():  # closure cuts tighten the relaxation
-                    con = solver.Constraint(-inf, 0)
-                    con.SetCoefficient(xs[c], 1)
-                    con.SetCoefficient(y, -1)
-            elif seats[mine].sum() > cap:
-                row(-inf, cap, mine, seats[mine])
+        cap, minimum = res.capacity.astype(float), ix.minimum.astype(float)
+        sel = forced[cp]
+        keys = np.unique(cp[sel])
+        rows.groups(cp[sel], col[sel], seats[sel], minimum[keys] - res.pinned_count[keys], cap[keys])
+        closes = binding & ~forced
+        closing = np.unique(cp[closes[cp]])  # projects with a choice that may close
+        y_of = np.full(cap.size, -1, np.int64)
+        y_of[closing] = n_choices + np.arange(closing.size)
+        sel = closes[cp]
+        at_most = rows.groups(cp[sel], col[sel], seats[sel], -inf, 0.0)
+        rows.add(at_most, y_of[closing], -cap[closing])
+        at_least = rows.groups(cp[sel], col[sel], seats[sel], 0.0, inf)
+        rows.add(at_least, y_of[closing], -minimum[closing])
+        # Closure cuts (x ≤ y) tighten the relaxation; their rows follow the columns' order.
+        cs = np.flatnonzero(sel)
+        cs = cs[np.argsort(col[cs])]
+        cut = rows.groups(col[cs], col[cs], 1.0, -inf, 0.0)
+        rows.add(cut, y_of[cp[cs]], -1.0)
+        load = np.bincount(cp, weights=seats, minlength=cap.size)
+        sel = ~binding[cp] & (load[cp] > cap[cp])
+        keys = np.unique(cp[sel])
+        rows.groups(cp[sel], col[sel], seats[sel], -inf, cap[keys])
         sup = ix.supervisor_of[cp]
-        for v, mine in _split(np.where(sup >= 0, sup, len(ix.supervisor_ids)), len(ix.supervisor_ids)):
-            if seats[mine].sum() > res.supervisor_capacity[v]:
-                row(-inf, int(res.supervisor_capacity[v]), mine, seats[mine])
+        sup_cap = np.append(res.supervisor_capacity, 0).astype(float)  # index -1: no supervisor
+        sup_load = np.bincount(sup[sup >= 0], weights=seats[sup >= 0], minlength=sup_cap.size)
+        sel = (sup >= 0) & (sup_load[sup] > sup_cap[sup])
+        keys = np.unique(sup[sel])
+        rows.groups(sup[sel], col[sel], seats[sel], -inf, sup_cap[keys])
+        self.proto = highs.integer_model(np.ones(n_choices + closing.size))
+        self.n_choices = n_choices
 
-
-    def minimise(self, coef: np.ndarray) -> None:
-        objective = self.solver.Objective()
-        objective.Clear()
-        for x, c in zip(self.xs, coef.tolist()):
-            if c:
-                objective.SetCoefficient(x, c)
-        objective.SetMinimization()
-
-    def keep(self, coef: np.ndarray, value: float) -> None:
-        keep = self.solver.Constraint(-self.solver.infinity(), value)
-        for x, c in zip(self.xs, coef.tolist()):
-            if c:
-                keep.SetCoefficient(x, c)
-
-    def solve(self, remaining: float, hint: np.ndarray | None):
-        solver = self.solver
-        if self.backend == "HIGHS":
-            solver.SetSolverSpecificParametersAsString(
-                f"mip_abs_gap = {ABSOLUTE_GAP}\nmip_rel_gap = 0\nrandom_seed = 0\noutput_flag = false\n"
-                f"log_to_console = false\ntime_limit = {remaining:.3f}\n")
-        else:
-            solver.SetSolverSpecificParametersAsString(
-                f"num_workers: {CP_SAT_WORKERS} random_seed: 0 max_time_in_seconds: {remaining:.3f}")
-            if hint is not None:
-                solver.SetHint(self.xs, hint.tolist())
-        return solver.Solve()
-
-
-def _split(keys: np.ndarray, size: int):
-    """(key, positions) for each key below `size` that occurs."""
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    cuts = np.flatnonzero(np.diff(sorted_keys)) + 1
-    for part in np.split(order, cuts):
-        if part.size and keys[part[0]] < size:
-            yield int(keys[part[0]]), part
+    def columns(self, per_choice: np.ndarray) -> np.ndarray:
+        """Per-choice coefficients as per-column (x columns only)."""
+        out = np.zeros(self.n_choices)
+        out[self.column] = per_choice
+        return out

@@ -7,11 +7,14 @@ import numpy as np
 
 from allocator.domain import Objective, RunStatus
 
-from . import clash, flow, quota
+from . import clash, flow, groups, mip, quota
 from .model import BadOptions, Problem, Result
 from .network import ranks_of, residual
 from .objectives import check_options, rank_costs
 
+# Every name a Result's `solver` can take from the engine: min-cost flow alone, flow then HiGHS for
+# minimum sizes (quota.py), HiGHS for groups or places and tiers with minimums (groups.py).
+SOLVERS = ("min-cost-flow", mip.SOLVER, groups.SOLVER)
 DEFAULT_TIME_LIMIT = 60.0  # measured: the seed cohorts at 2,000-10,000 prove min-cost and weighted well within it (benchmarks/engine.py --minimums-only)
 
 
