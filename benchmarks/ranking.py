@@ -33,6 +33,7 @@ from allocator.seeding import DEMO_STUDENT  # noqa: E402
 from tests import appserver  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _prepare_database  # noqa: E402
 from tests.e2e.driver import App  # noqa: E402
+from tests.load.browser import open_keyboard_path  # noqa: E402
 from tests.e2e.test_journeys import least_wanted_projects  # noqa: E402
 
 DRAG_FRAME = 'iframe[title="streamlit_sortables.sortable_items"]'
@@ -70,10 +71,10 @@ def open_page(app: App) -> None:
     button = app.page.get_by_role("button", name=DEMO_STUDENT).first
     app.act(button.click)
     expect(app.main.get_by_role("heading", name="My preferences")).to_be_visible()
-    folded = app.main.get_by_text("Move, remove or change choices with buttons")
-    if folded.count():  # the native rows sit under the drag list: open them (not timed)
-        folded.click()
+    if app.main.get_by_text("Move, remove or change choices with buttons").count():
+        open_keyboard_path(app.page)  # the native rows sit under the drag list: open them (not timed)
     expect(app.keyed("up-5")).to_be_visible()
+    app.wait_idle()
 
 
 def click_ups(app: App, task: str) -> None:
