@@ -25,10 +25,9 @@ import numpy as np
 
 from . import highs
 from .network import permutation
-from .objectives import Level
+from .objectives import MERGE_LIMIT, Level, merge_levels
 
 SOLVER = "highs"
-MERGE_LIMIT = 2**33  # as in quota.py: a merged range whose every unit doubles still tell apart
 # Measured on the benchmark's groups row (a few runs, loaded machine): presolve made the stages
 # slower (rank 1 of greedy 28 s with it, 11-15 s without), and the hard part of a later stage is
 # finding allocations that keep the earlier levels, not the bound (HiGHS's root bound was already the
@@ -46,17 +45,8 @@ class Outcome:
 
 
 def merge(lv: list[Level], n_places: int, limit: int = MERGE_LIMIT) -> list[list[tuple[Level, int]]]:
-    """Consecutive levels as weighted sums: one unit of a level outweighs any change of the later ones."""
-    spans = [n_places * int(level.coef.max() - level.coef.min()) + 1 for level in lv]
-    out, i = [], 0
-    while i < len(lv):
-        j, total = i + 1, spans[i]
-        while j < len(lv) and total * spans[j] <= limit:
-            total *= spans[j]
-            j += 1
-        out.append([(lv[t], math.prod(spans[t + 1: j])) for t in range(i, j)])
-        i = j
-    return out
+    """Consecutive levels as weighted sums (`objectives.merge_levels`), each as (level, its scale)."""
+    return [list(zip(m.levels, m.scale)) for m in merge_levels(lv, n_places, limit)]
 
 
 def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, deadline: float) -> Outcome:

@@ -2,6 +2,8 @@
 before it. Every objective is preceded by maximising the number of students placed."""
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -96,3 +98,37 @@ def placed_level(k: int) -> Level:
 def hub_allowed(objective: str, weights) -> bool:
     """The shared unranked hub is exact only when unranked is no cheaper than any ranked placement."""
     return objective != Objective.WEIGHTED or not weights or weights[-1] >= max(weights)
+
+
+# Consecutive levels are merged into one weighted objective while its range stays below this: fewer
+# stages (a stage after the first must keep the earlier values, which is what makes it slow), and a
+# range whose every unit the solver's double arithmetic still tells apart.
+MERGE_LIMIT = 2**33
+
+
+@dataclass(frozen=True)
+class MergedLevels:
+    """Levels solved as one weighted objective: one unit of a level outweighs any change of the later ones."""
+
+    levels: list[Level]
+    scale: list[int]
+    spans: list[int]
+
+    @property
+    def level(self) -> Level:
+        coef = sum(s * g.coef for g, s in zip(self.levels, self.scale))
+        return Level("+".join(g.name for g in self.levels), coef)
+
+
+def merge_levels(lv: list[Level], n_free: int, limit: int = MERGE_LIMIT) -> list[MergedLevels]:
+    """Consecutive levels as weighted sums, over `n_free` students or places."""
+    spans = [n_free * int(level.coef.max() - level.coef.min()) + 1 for level in lv]
+    groups, i = [], 0
+    while i < len(lv):
+        j, total = i + 1, spans[i]
+        while j < len(lv) and total * spans[j] <= limit:
+            total *= spans[j]
+            j += 1
+        groups.append(MergedLevels(lv[i:j], [math.prod(spans[t + 1: j]) for t in range(i, j)], spans[i:j]))
+        i = j
+    return groups

@@ -26,14 +26,8 @@ from allocator.domain import Objective, RunStatus
 from . import clash, flow, mip
 from .model import Problem
 from .network import Residual, build_network
-from .objectives import Level, hub_allowed, levels, placed_level
+from .objectives import Level, MergedLevels, hub_allowed, levels, merge_levels, placed_level
 from .words import count, ordinal
-
-# Consecutive levels are merged into one weighted objective while its range stays below this: fewer
-# stages (a stage after the first must keep the earlier values, which is what makes it slow), and a
-# range whose every unit the solver's double arithmetic still tells apart.
-MERGE_LIMIT = 2**33
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -77,7 +71,7 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
     present[net.level] = True
     present[0] = False
     lv = [placed_level(problem.k)] + levels(problem, objective, weights, present)
-    groups = merged_groups(lv, int(res.free.sum()))
+    groups = merge_levels(lv, int(res.free.sum()))
     out = mip.solve(problem, res, net, binding(problem, res), [g.level for g in groups], deadline - reserve,
                     [g.levels for g in groups])
     if out.infeasible:
@@ -155,34 +149,7 @@ def _closing_heuristic(problem, res, relaxed: np.ndarray, deadline: float) -> np
     return None
 
 
-@dataclass(frozen=True)
-class Group:
-    """Levels solved as one weighted objective: one unit of a level outweighs any change of the later ones."""
-
-    levels: list[Level]
-    scale: list[int]
-    spans: list[int]
-
-    @property
-    def level(self) -> Level:
-        coef = sum(s * g.coef for g, s in zip(self.levels, self.scale))
-        return Level("+".join(g.name for g in self.levels), coef)
-
-
-def merged_groups(lv: list[Level], n_free: int) -> list[Group]:
-    spans = [n_free * int(level.coef.max() - level.coef.min()) + 1 for level in lv]
-    groups, i = [], 0
-    while i < len(lv):
-        j, total = i + 1, spans[i]
-        while j < len(lv) and total * spans[j] <= MERGE_LIMIT:
-            total *= spans[j]
-            j += 1
-        groups.append(Group(lv[i:j], [math.prod(spans[t + 1: j]) for t in range(i, j)], spans[i:j]))
-        i = j
-    return groups
-
-
-def stopped(problem, res, group: Group, stage, project_of, relaxed) -> tuple[dict[str, int], str]:
+def stopped(problem, res, group: MergedLevels, stage, project_of, relaxed) -> tuple[dict[str, int], str]:
     """Out of time: what was found, what is proven (how many students at most can be placed, and
     the best value the objective can reach), the gaps, and an estimate of the time a proof needs.
     A bound enters `bound` only when it is a bound on all allocations: the objective's bound is
@@ -230,7 +197,7 @@ def stopped(problem, res, group: Group, stage, project_of, relaxed) -> tuple[dic
     return bound, f"{head}: " + "; ".join(sentences)
 
 
-def _level_bounds(group: Group, merged: float, values: list[int], loose: list[int] | None, n_free: int):
+def _level_bounds(group: MergedLevels, merged: float, values: list[int], loose: list[int] | None, n_free: int):
     """Bounds on the group's first level, and on its second with the first at its value in
     `values`, from the merged bound and, when the group starts with placed, the flow relaxation."""
     first = second = -math.inf
