@@ -75,8 +75,10 @@ class _Context:
         got = mine[0] if mine else None
         group = self.group.get(student)
         seats = len(group.members) if group is not None else 1
-        if student in problem.pinned and problem.students[problem.index.student_pos[student]].places == 1:
-            return "pinned", f"was not considered: the coordinator fixed your place on {self.name(got)}."
+        pins = problem.pins_of(student)
+        if pins and len(pins) >= problem.students[problem.index.student_pos[student]].places:
+            where = " and ".join(self.name(p) for p in pins)
+            return "pinned", f"was not considered: the coordinator fixed your place{'s' * (len(pins) > 1)} on {where}."
         if (student, q) in problem.forbidden:
             return "forbidden", "was ruled out for you by the coordinator."
         if group is not None and any((s, q) in problem.forbidden for s in group.members):

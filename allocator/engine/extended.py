@@ -42,7 +42,7 @@ class Units(NamedTuple):
     choice_unit: np.ndarray
     choice_project: np.ndarray
     choice_rank: np.ndarray
-    pinned: np.ndarray  # per student: pinned project, -1 if none
+    pinned: np.ndarray  # per student: a pinned project (one of several), -1 if none
     tiers: list[int]
 
 
@@ -74,7 +74,7 @@ def build_units(problem: Problem, res) -> Units:
     n, m, k = len(ix.student_ids), len(ix.project_ids), ix.k
     pinned = np.full(n, -1, np.int64)
     pinned[ix.pinned_student] = ix.pinned_project
-    remaining = ix.places - (pinned >= 0)
+    remaining = ix.places - np.bincount(ix.pinned_student, minlength=n)
     singles = np.flatnonzero((ix.group_of < 0) & (remaining > 0))
     free_groups = [g for g in ix.group_members if pinned[g[0]] < 0]
     members = list(singles.astype(np.int32).reshape(-1, 1)) + free_groups
@@ -103,7 +103,7 @@ def build_units(problem: Problem, res) -> Units:
         cr = np.concatenate([cr, np.full(uu.size, k + 1)])
     ok = res.capacity[cp] >= size[cu]
     # A member's forbidden pair keeps their whole unit off the project, and a student pinned to
-    # one project takes their other places elsewhere.
+    # some projects takes their other places elsewhere.
     barred_s = np.concatenate([ix.forbidden_student, ix.pinned_student]).astype(np.int64)
     barred_p = np.concatenate([ix.forbidden_project, ix.pinned_project]).astype(np.int64)
     barred_u = unit_of[barred_s]

@@ -108,11 +108,14 @@ def _supervisors(raw: Any) -> list[Supervisor]:
 
 
 def _pinned(raw: Any) -> dict:
+    """Pins by student; a student with several places may hold several pairs (the `Problem` checks
+    them against their places), but a pair twice is a mistake."""
     pins: dict = {}
     for student, project in _pairs(raw, "pinned"):
-        if student in pins:
-            raise MalformedProblem(f"pinned: student {student} is pinned twice")
-        pins[student] = project
+        mine = pins.setdefault(student, [])
+        if project in mine:
+            raise MalformedProblem(f"pinned: student {student} is pinned to {project} twice")
+        mine.append(project)
     return pins
 
 
@@ -178,7 +181,7 @@ def problem_to_dict(problem: Problem) -> dict:
     if problem.supervisors:
         out["supervisors"] = [{"id": v.id, "capacity": v.capacity} for v in problem.supervisors]
     if problem.pinned:
-        out["pinned"] = [{"student": s, "project": p} for s, p in problem.pinned.items()]
+        out["pinned"] = [{"student": s, "project": p} for s, p in problem.pin_pairs()]
     if problem.forbidden:
         out["forbidden"] = [{"student": s, "project": p} for s, p in sorted(problem.forbidden)]
     if problem.allow_unranked:

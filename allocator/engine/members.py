@@ -1,9 +1,12 @@
-"""The rules of places, tiers and groups, checked when a `Problem` is built (see its docstring)."""
+"""The rules of places, tiers, pins and groups, checked when a `Problem` is built (see its docstring)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .words import count
 
 if TYPE_CHECKING:
     from .model import Group, Problem, Student
@@ -32,6 +35,42 @@ def counts(students: tuple[Student, ...], key: str) -> np.ndarray:
     if values and max(values) > 2**20:
         values = [min(v, 2**20) for v in values]
     return np.array(values, np.int64)
+
+
+def pins(raw: object) -> dict:
+    """`Problem.pinned` in its one shape: a project id, or a tuple of several for one student.
+    (student, project) pairs are accepted too, several for a student with several places."""
+    if isinstance(raw, Mapping):
+        items = raw.items()
+    else:
+        grouped: dict = {}
+        try:
+            for s, p in raw:
+                grouped.setdefault(s, []).append(p)
+        except (TypeError, ValueError):
+            raise _malformed("pinned: expected (student, project) pairs") from None
+        items = grouped.items()
+    out = {}
+    for s, got in items:
+        got = tuple(got) if isinstance(got, (tuple, list)) else (got,)
+        if not got:
+            raise _malformed(f"pinned: student {s} has an empty list of pins")
+        out[s] = got[0] if len(got) == 1 and type(got[0]) is str else got
+    return out
+
+
+def check_pins(problem: Problem, places: np.ndarray, student_pos: dict[str, int]) -> None:
+    """A student's pins name distinct projects, no more than their places."""
+    for s, got in problem.pinned.items():
+        if type(got) is str:
+            continue
+        twice = next((p for p in got if got.count(p) > 1), None)
+        if twice is not None:
+            raise _malformed(f"pinned: student {s} is pinned to {twice} twice")
+        n = int(places[student_pos[s]])
+        if len(got) > n:
+            what = "twice" if len(got) == 2 else f"to {len(got)} projects"
+            raise _malformed(f"pinned: student {s} is pinned {what} ({', '.join(got)}) but has {count(n, 'place')}")
 
 
 def check_places(problem: Problem, places: np.ndarray) -> None:

@@ -107,15 +107,17 @@ class Problem:
     - A student is in at most one group; a group has at least one member, every member has one place
       and the same preference list. Members may have different tiers: each member's placement counts in
       their own tier.
-    - `pinned` maps a student to one project. For a student with several places it fixes one of them;
-      the solver chooses the rest. A group's members are pinned all to the same project or none of them.
+    - `pinned` maps a student to the project they are fixed on, or, for a student with several places,
+      to a tuple of distinct projects (at most their places); the solver chooses their other places.
+      `pins_of` and `pin_pairs` read both shapes alike. A group's members are pinned all to the same
+      project or none of them.
     - A forbidden (member, project) pair keeps the whole group off that project.
     """
 
     students: tuple[Student, ...]
     projects: tuple[Project, ...]
     supervisors: tuple[Supervisor, ...] = ()
-    pinned: Mapping[str, str] = field(default_factory=dict)
+    pinned: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
     forbidden: frozenset[tuple[str, str]] = frozenset()
     allow_unranked: bool = False
     groups: tuple[Group, ...] = ()
@@ -126,10 +128,19 @@ class Problem:
         set_(self, "students", _students(self.students))
         set_(self, "projects", _as_tuple(self.projects, "projects"))
         set_(self, "supervisors", _as_tuple(self.supervisors, "supervisors"))
-        set_(self, "pinned", dict(self.pinned))
+        set_(self, "pinned", members.pins(self.pinned))
         set_(self, "forbidden", frozenset(self.forbidden))
         set_(self, "groups", _groups(self.groups))
         set_(self, "index", _build_index(self))
+
+    def pins_of(self, student: str) -> tuple[str, ...]:
+        """The projects the student is pinned to; () when none."""
+        got = self.pinned.get(student)
+        return () if got is None else (got,) if type(got) is str else got
+
+    def pin_pairs(self) -> list[tuple[str, str]]:
+        """Every (student, project) pin, a student with several pins once per project."""
+        return [(s, p) for s, got in self.pinned.items() for p in ((got,) if type(got) is str else got)]
 
     @property
     def k(self) -> int:
@@ -264,13 +275,14 @@ def _build_index(problem: Problem) -> Index:
         [v.capacity for v in problem.supervisors], supervisor_ids, "supervisor", "capacity"
     )
     supervisor_of = _supervisor_of(problem.projects, {v: i for i, v in enumerate(supervisor_ids)})
-    pinned_student, pinned_project = _pairs(problem.pinned.items(), student_pos, project_pos, "pinned")
+    pinned_student, pinned_project = _pairs(problem.pin_pairs(), student_pos, project_pos, "pinned")
     forbidden_student, forbidden_project = _pairs(problem.forbidden, student_pos, project_pos, "forbidden")
     if type(problem.allow_unranked) is not bool:
         raise MalformedProblem("allow_unranked must be true or false")
     places = members.counts(problem.students, "places")
     tier = members.counts(problem.students, "tier")
     members.check_places(problem, places)
+    members.check_pins(problem, places, student_pos)
     _ids(problem.groups, Group, "group")
     group_of, group_members = members.group_index(problem, student_pos, places)
     return Index(

@@ -97,7 +97,7 @@ def _supervisors(problem: Problem, result: Result) -> list[str]:
 def _pins_and_forbids(problem: Problem, result: Result) -> list[str]:
     a = {s: _projects(result, s) for s in result.assignment}
     errors = [f"{s} is pinned to {p} but placed on {', '.join(a.get(s, [])) or 'nothing'}"
-              for s, p in problem.pinned.items() if p not in a.get(s, [])]
+              for s, p in problem.pin_pairs() if p not in a.get(s, [])]
     errors += [f"{s} is placed on {p}, which is forbidden for them" for s, p in problem.forbidden if p in a.get(s, [])]
     return errors
 
@@ -122,7 +122,7 @@ def _ranks_profile_cost(problem: Problem, result: Result) -> list[str]:
         return ["a weighted result must say its weights"]
     for s, p in _placements(result):
         rank = prefs[s].index(p) + 1 if p in prefs[s] else k + 1
-        if rank == k + 1 and not problem.allow_unranked and problem.pinned.get(s) != p:
+        if rank == k + 1 and not problem.allow_unranked and p not in problem.pins_of(s):
             errors.append(f"{s} is placed on {p}, which they did not rank, and unranked placements are not allowed")
         profile[rank - 1] += 1
         if weights is None:
