@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from hypothesis import strategies as st
+from hypothesis import assume, strategies as st
 
 from allocator.engine import Group, Problem, Project, Student, Supervisor
 
@@ -49,13 +49,14 @@ def unit_options(problem: Problem):
     for s in problem.students:
         if s.id in grouped:
             continue
-        pin = problem.pinned.get(s.id)
-        if pin is not None and (s.id, pin) in problem.forbidden:
+        got = problem.pinned.get(s.id, ())
+        pins = frozenset([got] if isinstance(got, str) else got)
+        if any((s.id, pin) in problem.forbidden for pin in pins):
             return None
-        allowed = [p for p in _allowed(problem, s, (s.id,)) if p != pin]
-        free = s.places - (pin is not None)
+        allowed = [p for p in _allowed(problem, s, (s.id,)) if p not in pins]
+        free = s.places - len(pins)
         combos = [frozenset(c) for size in range(free + 1) for c in itertools.combinations(allowed, size)]
-        out.append(((s.id,), [c | {pin} if pin else c for c in combos]))
+        out.append(((s.id,), [c | pins for c in combos]))
     for g in problem.groups:
         pin = problem.pinned.get(g.members[0])
         if pin is not None:
@@ -103,8 +104,10 @@ def brute_force(problem: Problem) -> dict[str, tuple] | None:
 
 
 @st.composite
-def tiny_extended(draw, max_students: int = 5, max_projects: int = 3, minimums: bool = False):
-    m = draw(st.integers(1, max_projects))
+def tiny_extended(draw, max_students: int = 5, max_projects: int = 3, minimums: bool = False,
+                  multi_pin: bool = False):
+    """A tiny problem; `multi_pin`: one student with two places is pinned to two projects."""
+    m = draw(st.integers(2 if multi_pin else 1, max_projects))
     n = draw(st.integers(2, max_students))
     project_ids = [f"P{j}" for j in range(m)]
     supervisors = [Supervisor("L0", draw(st.integers(1, 5)))] if draw(st.booleans()) else []
@@ -130,7 +133,7 @@ def tiny_extended(draw, max_students: int = 5, max_projects: int = 3, minimums: 
             places = 1
         else:
             prefs = tuple(draw(st.permutations(project_ids)))[: draw(st.integers(0, m))]
-            places = 1 if g is not None else draw(st.integers(1, 2))
+            places = 1 if g is not None else 2 if multi_pin else draw(st.integers(1, 2))
             if places > len(prefs) and not unranked and prefs:
                 places = len(prefs)
         lists[s] = prefs
@@ -140,6 +143,11 @@ def tiny_extended(draw, max_students: int = 5, max_projects: int = 3, minimums: 
         p = draw(st.sampled_from(project_ids))
         for member in (in_group[s].members if s in in_group else (s,)):
             pinned[member] = p
+    two = [s.id for s in students if s.places == 2]
+    assume(two or not multi_pin)
+    if two and (multi_pin or draw(st.booleans())):
+        s = draw(st.sampled_from(two))
+        pinned[s] = tuple(draw(st.permutations(project_ids))[:2])
     forbidden = set(draw(st.lists(st.tuples(st.sampled_from(sids), st.sampled_from(project_ids)), max_size=2)))
     return Problem(students, projects, supervisors, pinned, frozenset(forbidden), unranked, groups)
 
