@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Iterable
 
-from sqlalchemy import and_, delete, distinct, func, insert, literal, select, update
+from sqlalchemy import and_, delete, distinct, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from allocator import config, mail
@@ -127,21 +127,39 @@ def _news(cohort_name: str, before: str | None, after: str | None) -> tuple[str,
     return subject, body
 
 
-def _carry_answers(session: Session, *, run_id: int, previous_id: int | None) -> int:
-    """The run's answers become the previous publication's, for every student whose project it leaves
-    unchanged; everyone else is asked again. An answer belongs to a placement, not to a run, so answers
-    left in this run by an earlier publication of it are replaced. Returns how many answers were kept."""
+def _carry_answers(session: Session, *, run_id: int, previous_id: int | None, unchanged: set[int]) -> int:
+    """The run's answers become the previous publication's for the `unchanged` students (every one of
+    their projects the same, none added or lost); everyone else is asked again. An answer belongs to a
+    placement, not to a run, so answers left in this run by an earlier publication of it are replaced.
+    Returns how many answers were kept."""
     session.execute(delete(Response).where(Response.run_id == run_id))
     if previous_id is None:
         return 0
-    old, new = aliased(Assignment), aliased(Assignment)
-    kept = (select(literal(run_id), Response.student_id, Response.accepted, Response.reason, Response.responded_at)
-            .join(old, and_(old.run_id == previous_id, old.student_id == Response.student_id))
-            .join(new, and_(new.run_id == run_id, new.student_id == Response.student_id))
-            .where(Response.run_id == previous_id, new.project_id == old.project_id)
-            .distinct())  # a student with several places matches once per unchanged project
-    return session.execute(insert(Response).from_select(
-        ["run_id", "student_id", "accepted", "reason", "responded_at"], kept)).rowcount or 0
+    kept = [dict(run_id=run_id, student_id=s, accepted=a, reason=r, responded_at=t) for s, a, r, t in session.execute(
+        select(Response.student_id, Response.accepted, Response.reason, Response.responded_at)
+        .where(Response.run_id == previous_id)) if s in unchanged]
+    if kept:
+        session.execute(insert(Response), kept)
+    return len(kept)
+
+
+def _placements(session: Session, run_id: int | None) -> dict[int, SimpleNamespace]:
+    """Per student of the run: their project ids ({None} when unplaced), titles and supervisors."""
+    out: dict[int, SimpleNamespace] = {}
+    if run_id is None:
+        return out
+    for sid, pid, title, supervisor_id in session.execute(
+            select(Assignment.student_id, Assignment.project_id, Project.title, Project.supervisor_id)
+            .outerjoin(Project, Project.id == Assignment.project_id)
+            .where(Assignment.run_id == run_id).order_by(Assignment.student_id, Assignment.id)):
+        mine = out.setdefault(sid, SimpleNamespace(project_ids=set(), titles=[], supervisor_ids=set()))
+        mine.project_ids.add(pid)
+        if pid is not None:
+            mine.titles.append(title)
+            mine.supervisor_ids.add(supervisor_id)
+    for mine in out.values():
+        mine.title = " and ".join(mine.titles) or None
+    return out
 
 
 def _run_rows(session: Session, run_id: int) -> list:
@@ -173,7 +191,8 @@ def _one_per_student(rows: list) -> list:
     return list(merged.values())
 
 
-def _notify_publication(session: Session, cohort: Cohort, *, rows, told, before, first: bool) -> int:
+def _notify_publication(session: Session, cohort: Cohort, *, rows, told, before: dict[int, SimpleNamespace],
+                        first: bool) -> int:
     """Tell the people a publication concerns in the app; how many notifications were made. The first
     publication tells every student and supervisor of the run; a republication only the students in
     `told` (with what changed) and the supervisors of the projects they left or joined."""
@@ -190,8 +209,9 @@ def _notify_publication(session: Session, cohort: Cohort, *, rows, told, before,
             news.setdefault(_news(cohort.name, title_before, r.title), []).append(r.sid)
         notified = sum(notify(session, user_ids=uids, cohort_id=cohort.id, kind=PUBLISHED_KIND, subject=subject,
                               body=body) for (subject, body), uids in news.items())
-        supervisors = ({r.supervisor_id for r in told}
-                       | {before[r.sid].supervisor_id for r in told if r.sid in before})
+        told_ids = {r.sid for r in told}
+        supervisors = ({r.supervisor_id for r in rows if r.sid in told_ids}
+                       | {v for r in told if r.sid in before for v in before[r.sid].supervisor_ids})
         staff_subject = f"The project allocation for {cohort.name} has changed"
     notified += notify(session, user_ids=sorted(s for s in supervisors if s is not None), cohort_id=cohort.id,
                        kind="allocation.published.staff", subject=staff_subject,
@@ -223,13 +243,13 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
     run.published_at = now
     run.published_by_id = actor.user_id
     rows = _run_rows(session, run.id)
-    kept = _carry_answers(session, run_id=run.id, previous_id=previous_id)
-    before = {r.student_id: r for r in session.execute(
-        select(Assignment.student_id, Assignment.project_id, Project.title, Project.supervisor_id)
-        .outerjoin(Project, Project.id == Assignment.project_id)
-        .where(Assignment.run_id == previous_id))} if previous_id is not None else {}
-    told = _one_per_student(
-        [r for r in rows if previous_id is None or r.sid not in before or before[r.sid].project_id != r.project_id])
+    # A student with several places is unchanged only when all of them are: compared as sets.
+    before, after = _placements(session, previous_id), {}
+    for r in rows:
+        after.setdefault(r.sid, set()).add(r.project_id)
+    unchanged = {sid for sid, now in after.items() if sid in before and before[sid].project_ids == now}
+    kept = _carry_answers(session, run_id=run.id, previous_id=previous_id, unchanged=unchanged)
+    told = _one_per_student([r for r in rows if r.sid not in unchanged])
 
     def title_before(sid: int) -> str | None:
         return before[sid].title if sid in before else None
@@ -335,8 +355,10 @@ def _without_stranded(session: Session, keep: list[tuple[int, int, str]],
 
 def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str = "") -> RunView:
     """A new run that re-places only the students who declined the published allocation: everyone else
-    is pinned to their current project (except where a decline leaves a project below its minimum: its
-    other students are re-placed too), and each decliner is forbidden the project they declined. The
+    is pinned to their current projects, all of them for a student with several places (except where a
+    decline leaves a project below its minimum: its other students are re-placed too). A decline is of
+    the whole allocation: all of a decliner's places are re-solved, each project they declined
+    forbidden for them. The
     published run's other settings (objective, overrides, forbids, seed) carry over."""
     # The kept pins, the declines and the preferences from one moment; set before the guard's first read.
     one_snapshot(session)
@@ -360,11 +382,7 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
         select(Assignment.student_id, Assignment.project_id)
         .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None)).order_by(Assignment.student_id))
         if s not in declined_ids and s in students and p in approved]
-    # A pin fixes one place: a student with several keeps their first one pinned, the others re-solved.
-    first: dict[int, tuple[int, int, str]] = {}
-    for pin in keep:
-        first.setdefault(pin[0], pin)
-    keep = list(first.values())
+    # A student with several places keeps every one of them pinned: they answered for all of them.
     keep = _without_stranded(session, keep, base)
     kept = {s for s, _, _ in keep}
     pins = [pin for pin in base.pins if pin[0] not in kept and pin[0] not in declined_ids] + keep
@@ -376,7 +394,7 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
         capacity_overrides=base.capacity_overrides, minimum_overrides=base.minimum_overrides, pins=pins,
         forbids=forbids, supervisor_capacity_overrides=base.supervisor_capacity_overrides, seed=base.seed,
         time_limit=base.time_limit))
-    label = clean_label(label) or f"Re-run for {len(declined)} declined"
+    label = clean_label(label) or f"Re-run for {len(declined_ids)} declined"
     run, view = solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label,
                                 kind=RunKind.RERUN_DECLINED, parent_run_id=run_id,
                                 declined=declined_ids)

@@ -171,9 +171,9 @@ def check_settings(params: RunParameters) -> RunParameters:
         for _, _, reason in items:
             if len(reason) > domain.MOVE_REASON_MAX:
                 raise Invalid(f"Please keep the reason for a {what} under {domain.MOVE_REASON_MAX} characters.")
-    pinned = Counter(s for s, _, _ in params.pins)
-    if any(n > 1 for n in pinned.values()):
-        raise Invalid("A student can be pinned to one project only; remove the extra pin.")
+    # Several pins for a student with several places are checked against their places with the cohort.
+    if any(n > 1 for n in Counter((s, p) for s, p, _ in params.pins).values()):
+        raise Invalid("A student is pinned to the same project twice; remove the extra pin.")
     return params
 
 

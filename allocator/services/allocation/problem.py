@@ -82,11 +82,24 @@ def build_problem(session: Session, cohort_id: int, params: RunParameters) -> tu
         "pinned": [(s, p) for s, p, _ in params.pins],
         "forbidden": sorted({(s, p) for s, p, _ in params.forbids}),
     })
+    _check_pin_counts(problem, names)
     for entry in problem["projects"]:
         if entry.get("min_students", 0) > entry["capacity"]:
             raise Invalid(f"{names.get(entry['id'], entry['id'])} needs at least {entry['min_students']} students "
                           f"but has room for only {entry['capacity']}; lower its minimum or raise its capacity.")
     return _engine_problem(problem), names
+
+
+def _check_pin_counts(problem: dict[str, Any], names: Mapping[str, str]) -> None:
+    """No student pinned to more projects than they have places, said with their name (the engine
+    would refuse it with their key)."""
+    places = {s["id"]: s.get("places", 1) for s in problem["students"]}
+    for s, n in Counter(pin["student"] for pin in problem.get("pinned", ())).items():
+        if n > places[s]:
+            who = names.get(s, s)
+            raise Invalid(f"{who} has one place, so they can be pinned to one project only; remove the extra pin."
+                          if places[s] == 1 else f"{who} has {places[s]} places but is pinned to {n} projects; "
+                          f"remove {n - places[s]} of their pins.")
 
 
 def derived_problem(problem: engine.Problem, *, unpin: str | None = None,
@@ -143,7 +156,7 @@ def suggest_changes(problem: engine.Problem, names: Mapping[str, str]) -> tuple[
     def n(key: str) -> str:
         return names.get(key, key)
 
-    pins = list(problem.pinned.items())
+    pins = problem.pin_pairs()
     forbidden = problem.forbidden
     projects = {p.id: p for p in problem.projects}
     caps = {v.id: v.capacity for v in problem.supervisors}

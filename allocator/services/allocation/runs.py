@@ -74,13 +74,13 @@ def assignment_rows(session: Session, cohort_id: int, problem: engine.Problem,
     rows: list[dict[str, Any]] = []
     for s in problem.students:
         uid = user_of(s.id)
-        pin = problem.pinned.get(s.id)
+        pins = problem.pins_of(s.id)
         keys = result.projects_of(s.id) or (None,)
         for key in keys:
             pid = project_of(key)
-            # A pin fixes one of a student's places: only that row is pinned when they have several.
+            # A pin fixes some of a student's places: only those rows are pinned when they have several.
             rows.append(dict(student_id=uid, project_id=pid, rank=ranks.get((uid, pid)) if pid else None,
-                             pinned=pin is not None and (len(keys) == 1 or pin == key), manual=False))
+                             pinned=bool(pins) and (key is None or key in pins), manual=False))
     return rows
 
 
