@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from allocator import engine
-from allocator.models import AuditEvent, Membership
+from allocator.models import AllocationRun, Assignment, AuditEvent, Membership
 from allocator.services import Invalid, NotAllowed, NotFound, RunParameters, run_record
 from allocator import services
 from allocator.services.allocation.problem import build_problem, build_problem_json
@@ -157,3 +157,40 @@ def test_a_copy_of_the_cohort_keeps_its_group_and_places_rules(session, world):
     rules = services.group_rules(session, actor=admin, cohort_id=copy.id)
     assert (rules.groups_allowed, rules.group_min_size, rules.group_max_size, rules.places_per_student) == (
         True, 3, 5, 1)
+
+
+def test_a_student_with_several_places_can_be_pinned_to_several_projects(session, world):
+    c, admin = world["cohort"], f.actor(world["admin"])
+    x = world["students"][2]
+    _, p1, p2 = world["projects"]
+    services.set_places(session, actor=admin, cohort_id=c.id, user_id=x.id, places=2)
+    # x ranks p0 first; pinned to their 2nd and 3rd choices, they keep both and nothing else.
+    view = services.run_allocation(session, actor=admin, cohort_id=c.id,
+                                   params=RunParameters(pins=((x.id, p1.id, "lab"), (x.id, p2.id, "lab"))))
+    rows = session.execute(select(Assignment.project_id, Assignment.pinned)
+                           .where(Assignment.run_id == view.id, Assignment.student_id == x.id)).all()
+    assert sorted(rows) == sorted([(p1.id, True), (p2.id, True)])
+    # The run's record keeps both pins, and so does a backup's copy of it.
+    run = session.get(AllocationRun, view.id)
+    record = run_record.from_json(run.record)
+    assert record.problem.pins_of(run_record.student_key(x.id)) == (run_record.project_key(p1.id),
+                                                                   run_record.project_key(p2.id))
+    emails = {u.id: u.email for u in world["students"]}
+    moved = run_record.portable(run.record, email_of={**emails, world["sup"].id: world["sup"].email},
+                                project_ref={p.id: f"p{i}" for i, p in enumerate(world["projects"])})
+    assert moved["problem"]["pinned"] == [{"student": x.email, "project": "p1"}, {"student": x.email, "project": "p2"}]
+
+
+@pytest.mark.parametrize("pins, message", [
+    (lambda x, y, p: [(x, p[0]), (x, p[1]), (x, p[2])], "has 2 places but is pinned to 3 projects; remove 1"),
+    (lambda x, y, p: [(y, p[0]), (y, p[1])], "has one place, so they can be pinned to one project only"),
+    (lambda x, y, p: [(x, p[0]), (x, p[0])], "pinned to the same project twice"),
+])
+def test_too_many_pins_are_refused_with_a_sentence(session, world, pins, message):
+    c, admin = world["cohort"], f.actor(world["admin"])
+    x, y = world["students"][2], world["students"][3]
+    services.set_places(session, actor=admin, cohort_id=c.id, user_id=x.id, places=2)
+    chosen = tuple((s, q, "") for s, q in pins(x.id, y.id, [p.id for p in world["projects"]]))
+    with pytest.raises(Invalid, match=message):
+        services.run_allocation(session, actor=admin, cohort_id=c.id, params=RunParameters(pins=chosen))
+    assert session.scalar(select(AllocationRun.id)) is None
