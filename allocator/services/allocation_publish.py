@@ -224,9 +224,9 @@ def publish_run(session: Session, *, actor: Actor, run_id: int) -> PublishReport
 
     The first publication notifies every student of the run and the supervisors in the app, and hands
     back one email per student for the page to send after the commit. A republication carries each
-    student's answer over when their project is unchanged and tells nobody about that; only students
-    whose project changed are told, with what changed, and asked again (and the supervisors of the
-    projects they left or joined)."""
+    student's answer over when their projects are unchanged (every one of them) and tells nobody about
+    that; only students whose projects changed are told, with what changed, and asked again (and the
+    supervisors of the projects they left or joined)."""
     require_admin(session, actor)
     run = run_of(session, run_id)
     if run.status == RunStatus.INFEASIBLE:
