@@ -97,3 +97,23 @@ def test_an_accepted_student_keeps_both_places_and_their_answer(year):
                      .order_by(Notification.id)).all()[-1]
     assert "Project C and Project D" in news.body and "Project E" in news.body
     assert list_declined(s, actor=actor, cohort_id=cohort.id).accepted == 1
+
+
+def test_a_change_to_one_of_two_places_asks_the_student_again(year):
+    s, cohort, actor, p, keen, quiet = (year[k] for k in ("session", "cohort", "actor", "p", "keen", "quiet"))
+    first = run_allocation(s, actor=actor, cohort_id=cohort.id, params=RunParameters(objective="min-cost"))
+    publish_run(s, actor=actor, run_id=first.id)
+    respond_to_allocation(s, actor=f.actor(keen), cohort_id=cohort.id, accept=True)
+    respond_to_allocation(s, actor=f.actor(quiet), cohort_id=cohort.id, accept=True)
+    # Keen keeps A but swaps B for C: the answer was for both places, so it does not carry over.
+    pins = ((keen.id, p["A"].id, ""), (keen.id, p["C"].id, ""))
+    second = run_allocation(s, actor=actor, cohort_id=cohort.id, params=RunParameters(objective="min-cost", pins=pins))
+    assert placed(s, second.id)[keen.id] == {p["A"].id, p["C"].id}
+    report = publish_run(s, actor=actor, run_id=second.id)
+    assert keen.id in [e.user_id for e in report.emails] and quiet.id not in [e.user_id for e in report.emails]
+    assert get_my_allocation(s, actor=f.actor(keen), cohort_id=cohort.id).accepted is None
+    assert get_my_allocation(s, actor=f.actor(quiet), cohort_id=cohort.id).accepted is True
+    news = s.scalars(select(Notification).where(Notification.user_id == keen.id,
+                                                Notification.kind == "allocation.published")
+                     .order_by(Notification.id)).all()[-1]
+    assert "You were on **Project A and Project B**; you are now on **Project A and Project C**" in news.body
