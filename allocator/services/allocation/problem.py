@@ -89,10 +89,11 @@ def build_problem(session: Session, cohort_id: int, params: RunParameters) -> tu
     return _engine_problem(problem), names
 
 
-def derived_problem(problem: engine.Problem, *, unpin: str | None = None,
+def derived_problem(problem: engine.Problem, *, unpin: tuple[str, ...] = (),
                     allow_unranked: bool = False) -> engine.Problem:
-    """A derived run's problem: its origin's, minus a pin a move overrode, plus unranked if a move needs it."""
-    pinned = {s: p for s, p in problem.pinned.items() if s != unpin}
+    """A derived run's problem: its origin's, minus the pins a move overrode (students' keys), plus
+    unranked if a move needs it."""
+    pinned = {s: p for s, p in problem.pinned.items() if s not in unpin}
     return dataclasses.replace(problem, pinned=pinned, allow_unranked=problem.allow_unranked or allow_unranked)
 
 
