@@ -128,6 +128,18 @@ def _rankings(cohort_students: list[str], approved: list[int], demo_slots: list[
     return rankings, saved_at
 
 
+def _cohort_row(name: str, prefix: str, prefs_open: datetime, prefs_close: datetime, now: datetime) -> dict:
+    """A cohort's row: its dates from the preference window, the rules every seeded cohort shares."""
+    day = timedelta(days=1)
+    return dict(
+        name=name, archived=False, proposals_open_at=prefs_open - 35 * day, proposals_close_at=prefs_open - 7 * day,
+        preferences_open_at=prefs_open, preferences_close_at=prefs_close, phase_override=None,
+        min_choices=3, max_choices=8, allow_unranked=False, default_objective=Objective.GENEROUS.value, auto_approve=False,
+        responses_locked=False, created_at=now, groups_allowed=prefix == GROUP_KIND,
+        group_min_size=GROUP_SIZES[0], group_max_size=GROUP_SIZES[1],
+    )
+
+
 def make_plan(*, students: int, projects: int, staff: int, cohorts: int, seed: int, now: datetime,
               taken_emails: Iterable[str]) -> tuple[list[dict], list[CohortPlan]]:
     rng = np.random.default_rng(seed)
@@ -156,13 +168,7 @@ def make_plan(*, students: int, projects: int, staff: int, cohorts: int, seed: i
         else:
             # Closed yesterday: the coordinator can go straight to the allocation studio.
             prefs_open, prefs_close = base - 21 * day, base - day
-        cohort_row = dict(
-            name=name, archived=False, proposals_open_at=prefs_open - 35 * day, proposals_close_at=prefs_open - 7 * day,
-            preferences_open_at=prefs_open, preferences_close_at=prefs_close, phase_override=None,
-            min_choices=3, max_choices=8, allow_unranked=False, default_objective=Objective.GENEROUS.value, auto_approve=False,
-            responses_locked=False, created_at=now, groups_allowed=prefix == GROUP_KIND,
-            group_min_size=GROUP_SIZES[0], group_max_size=GROUP_SIZES[1],
-        )
+        cohort_row = _cohort_row(name, prefix, prefs_open, prefs_close, now)
 
         cohort_staff, cohort_students = _cohort_people(c, staff, students, r, people, person, staff_pool)
 
