@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from allocator import migrate, seeding
 from allocator.config import ROOT
-from allocator.models import Base, Cohort, Membership, Preference, Project, User, UTCDateTime, utcnow
+from allocator.models import (Base, Cohort, GroupChoice, GroupMember, Membership, Preference, Project, StudentGroup,
+                              User, UTCDateTime, utcnow)
 from allocator.services.phases import phase_of
 from tests.conftest import BACKENDS
 
@@ -202,4 +203,29 @@ def test_cli_end_to_end_on_sqlite(tmp_path):
     engine = create_engine(url)
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Membership).where(Membership.role == "student")) == 40
+    engine.dispose()
+
+
+def test_a_group_project_cohort_has_groups_that_share_one_list(fresh_database):
+    summary = seeding.seed(fresh_database, students=120, projects=30, staff=8, cohorts=2, seed=5)
+    engine = create_engine(fresh_database)
+    with Session(engine) as s:
+        first, second = s.scalars(select(Cohort).order_by(Cohort.id)).all()
+        assert (first.groups_allowed, second.groups_allowed) == (False, True)
+        groups = s.scalars(select(StudentGroup).order_by(StudentGroup.id)).all()
+        assert summary.groups == len(groups) > 0 and {g.cohort_id for g in groups} == {second.id}
+        submitted = s.scalar(select(func.count(func.distinct(Preference.student_id)))
+                             .where(Preference.cohort_id == second.id))
+        members = s.execute(select(GroupMember.group_id, GroupMember.user_id)).all()
+        assert 0.2 * submitted <= len(members) <= 0.3 * submitted
+        demo = s.scalar(select(User.id).where(User.email == seeding.DEMO_STUDENT))
+        assert demo not in {u for _, u in members}
+        for g in groups:
+            ids = [u for gid, u in members if gid == g.id]
+            assert second.group_min_size <= len(ids) <= second.group_max_size and g.created_by_id in ids
+            shared = s.scalars(select(GroupChoice.project_id).where(GroupChoice.group_id == g.id)
+                               .order_by(GroupChoice.rank)).all()
+            for u in ids:  # the list the engine reads is each member's own, and it is the group's
+                assert s.scalars(select(Preference.project_id).where(Preference.student_id == u,
+                                 Preference.cohort_id == second.id).order_by(Preference.rank)).all() == shared
     engine.dispose()

@@ -51,6 +51,7 @@ class SeedSummary:
     proposed: int  # projects awaiting the coordinator's approval
     preferences: int  # preference rows
     submitted: int  # students who have saved a ranking
+    groups: int = 0  # groups of students applying together (group-project cohorts only)
     seconds: float = field(default=0.0, compare=False)
 
     def line(self) -> str:
@@ -58,4 +59,5 @@ class SeedSummary:
         plural = "" if len(self.cohorts) == 1 else "s"
         return (f"Seeded {len(self.cohorts)} cohort{plural} ({names}): {self.students:,} students "
                 f"({self.submitted:,} submitted), {self.staff:,} staff, {self.admins} admin, "
-                f"{self.projects:,} projects ({self.proposed} proposed), {self.preferences:,} preferences")
+                f"{self.projects:,} projects ({self.proposed} proposed), {self.preferences:,} preferences"
+                + (f", {self.groups:,} student groups" if self.groups else ""))

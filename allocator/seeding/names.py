@@ -15,7 +15,8 @@ _LOCALES = (("en_GB", 0.40), ("en_IN", 0.10), ("zh_CN", 0.10), ("en_IE", 0.05), 
             ("pt_PT", 0.03), ("tr_TR", 0.03), ("yo_NG", 0.03), ("ro_RO", 0.03))
 _POOL_SIZE = 500  # first and last names each, over all locales
 
-COHORT_KINDS = (("MEng individual projects", "ME"), ("MSc group projects", "MG"),
+GROUP_KIND = "MG"  # the kind whose cohorts allow students to apply in groups
+COHORT_KINDS = (("MEng individual projects", "ME"), ("MSc group projects", GROUP_KIND),
                  ("BSc final-year projects", "BF"), ("MSc individual projects", "MI"),
                  ("MRes research projects", "MR"))
 _ACADEMIC_YEAR = 2026  # fixed, not today's: names are part of the compared content

@@ -1,6 +1,7 @@
 """The plan: every row of a demo deployment decided in memory from the seed, before a row is written."""
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ import numpy as np
 from allocator.domain import Objective, ProjectStatus, Role
 from allocator.seeding.demo import DEMO_ACCOUNTS, DEMO_STAFF, DEMO_STUDENT
 from allocator.seeding.catalogue import TAGS, TAG_WEIGHTS, project_text
-from allocator.seeding.names import COHORT_KINDS, People, cohort_names, company_names
+from allocator.seeding.names import COHORT_KINDS, GROUP_KIND, People, cohort_names, company_names
 
 
 @dataclass
@@ -22,6 +23,7 @@ class CohortPlan:
     projects: list[dict]  # rows without ids; "supervisor" holds an email until insert
     rankings: dict[str, list[int]]  # student email -> indices into projects, best first
     saved_at: dict[str, datetime]
+    groups: list[list[str]] = dataclasses.field(default_factory=list)  # members' emails, who made it first
 
 
 def _cohort_people(c: int, staff: int, students: int, r: random.Random, people: People, person,
@@ -73,6 +75,27 @@ def _project_shape(n: int, students: int, cohort_staff: list[str], rng: np.rando
     return supervisors, demo_slots, proposed, approved, capacity, groups
 
 
+# A group-project cohort: the share of submitting students who apply in groups, and the groups' sizes.
+GROUP_SHARE, GROUP_SIZES = 0.3, (2, 4)
+
+
+def _groups(rankings: dict[str, list[int]], r: random.Random) -> list[list[str]]:
+    """Groups of 2-4 among about GROUP_SHARE of the submitting students; each member's list becomes the
+    first member's, as the app copies a group's one list to every member. The demo student stays out:
+    forming a group is theirs to try."""
+    pool = sorted(s for s in rankings if s != DEMO_STUDENT)
+    r.shuffle(pool)
+    target, out = round(GROUP_SHARE * len(pool)), []
+    while True:
+        size = r.randint(*GROUP_SIZES)
+        if size > target:
+            return out
+        members, pool, target = pool[:size], pool[size:], target - size
+        for m in members[1:]:
+            rankings[m] = list(rankings[members[0]])
+        out.append(members)
+
+
 def _rankings(cohort_students: list[str], approved: list[int], demo_slots: list[int], proposed: set[int],
               max_choices: int, prefs_open: datetime, prefs_close: datetime, now: datetime,
               rng: np.random.Generator, r: random.Random) -> tuple[dict[str, list[int]], dict[str, datetime]]:
@@ -105,6 +128,18 @@ def _rankings(cohort_students: list[str], approved: list[int], demo_slots: list[
     return rankings, saved_at
 
 
+def _cohort_row(name: str, prefix: str, prefs_open: datetime, prefs_close: datetime, now: datetime) -> dict:
+    """A cohort's row: its dates from the preference window, the rules every seeded cohort shares."""
+    day = timedelta(days=1)
+    return dict(
+        name=name, archived=False, proposals_open_at=prefs_open - 35 * day, proposals_close_at=prefs_open - 7 * day,
+        preferences_open_at=prefs_open, preferences_close_at=prefs_close, phase_override=None,
+        min_choices=3, max_choices=8, allow_unranked=False, default_objective=Objective.GENEROUS.value, auto_approve=False,
+        responses_locked=False, created_at=now, groups_allowed=prefix == GROUP_KIND,
+        group_min_size=GROUP_SIZES[0], group_max_size=GROUP_SIZES[1],
+    )
+
+
 def make_plan(*, students: int, projects: int, staff: int, cohorts: int, seed: int, now: datetime,
               taken_emails: Iterable[str]) -> tuple[list[dict], list[CohortPlan]]:
     rng = np.random.default_rng(seed)
@@ -133,12 +168,7 @@ def make_plan(*, students: int, projects: int, staff: int, cohorts: int, seed: i
         else:
             # Closed yesterday: the coordinator can go straight to the allocation studio.
             prefs_open, prefs_close = base - 21 * day, base - day
-        cohort_row = dict(
-            name=name, archived=False, proposals_open_at=prefs_open - 35 * day, proposals_close_at=prefs_open - 7 * day,
-            preferences_open_at=prefs_open, preferences_close_at=prefs_close, phase_override=None,
-            min_choices=3, max_choices=8, allow_unranked=False, default_objective=Objective.GENEROUS.value, auto_approve=False,
-            responses_locked=False, created_at=now,
-        )
+        cohort_row = _cohort_row(name, prefix, prefs_open, prefs_close, now)
 
         cohort_staff, cohort_students = _cohort_people(c, staff, students, r, people, person, staff_pool)
 
@@ -163,5 +193,7 @@ def make_plan(*, students: int, projects: int, staff: int, cohorts: int, seed: i
         rankings, saved_at = _rankings(cohort_students, approved, demo_slots, proposed, cohort_row["max_choices"],
                                        prefs_open, prefs_close, now, rng, r)
 
-        plans.append(CohortPlan(cohort_row, cohort_staff, cohort_students, project_rows, rankings, saved_at))
+        # Its own random stream, so the other cohorts' rows stay what they were before groups existed.
+        groups = _groups(rankings, random.Random(f"{seed}-groups-{c}")) if prefix == GROUP_KIND else []
+        plans.append(CohortPlan(cohort_row, cohort_staff, cohort_students, project_rows, rankings, saved_at, groups))
     return users, plans

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from allocator import db
 from allocator.domain import ProjectStatus, Role
-from allocator.models import Base, Cohort, Membership, Preference, Project, User, utcnow
+from allocator.models import (Base, Cohort, GroupChoice, GroupMember, Membership, Preference, Project, StudentGroup,
+                              User, utcnow)
 from allocator.seeding.demo import CohortExists, Progress, SeedSummary
 from allocator.seeding.names import cohort_names
 from allocator.seeding.plan import make_plan
@@ -122,7 +123,8 @@ def _seed(conn: Connection, *, students: int, projects: int, staff: int, cohorts
     new_users = [u for u in users if u["email"] not in existing]
     total = (len(new_users) + len(plans)
              + sum(len(p.staff) + len(p.students) + len(p.projects) for p in plans)
-             + sum(len(ranks) for p in plans for ranks in p.rankings.values()))
+             + sum(len(ranks) for p in plans for ranks in p.rankings.values())
+             + sum(len(g) + 1 + len(p.rankings[g[0]]) for p in plans for g in p.groups))
     writer = _Writer(conn, total, progress)
     user_ids = dict(existing)
     user_ids.update(zip((u["email"] for u in new_users), writer.insert(User, new_users, "users", ids=True)))
@@ -152,6 +154,7 @@ def _seed(conn: Connection, *, students: int, projects: int, staff: int, cohorts
                 preferences.append(dict(cohort_id=cohort_id, student_id=user_ids[email], project_id=ids[index],
                                         rank=rank))
     writer.insert(Preference, preferences, "preferences")
+    groups = _write_groups(writer, plans, cohort_ids, project_ids, user_ids, now)
 
     return SeedSummary(
         cohorts=tuple(names),
@@ -163,4 +166,27 @@ def _seed(conn: Connection, *, students: int, projects: int, staff: int, cohorts
         proposed=sum(1 for p in project_rows if p["status"] == ProjectStatus.PROPOSED),
         preferences=len(preferences),
         submitted=sum(len(p.rankings) for p in plans),
+        groups=groups,
     )
+
+
+def _write_groups(writer: _Writer, plans, cohort_ids: list[int], project_ids: list[int], user_ids: dict[str, int],
+                  now: datetime) -> int:
+    """The planned groups: each with its members and its one list, made by its first member."""
+    made, offset = [], 0
+    for plan, cohort_id in zip(plans, cohort_ids):
+        ids = project_ids[offset:offset + len(plan.projects)]
+        offset += len(plan.projects)
+        made += [(plan, cohort_id, ids, members, n) for n, members in enumerate(plan.groups, start=1)]
+    group_ids = writer.insert(StudentGroup, [
+        dict(cohort_id=cohort_id, name=f"Team {n}", created_by_id=user_ids[members[0]], created_at=now)
+        for _, cohort_id, _, members, n in made], "groups", ids=True)
+    members_rows, choices = [], []
+    for gid, (plan, cohort_id, ids, members, _) in zip(group_ids, made):
+        members_rows += [dict(group_id=gid, cohort_id=cohort_id, user_id=user_ids[e], joined_at=now) for e in members]
+        choices += [dict(group_id=gid, cohort_id=cohort_id, project_id=ids[index], rank=rank,
+                         changed_by_id=user_ids[members[0]], changed_at=plan.saved_at.get(members[0], now))
+                    for rank, index in enumerate(plan.rankings[members[0]], start=1)]
+    writer.insert(GroupMember, members_rows, "groups")
+    writer.insert(GroupChoice, choices, "groups")
+    return len(group_ids)

@@ -188,7 +188,10 @@ def _run(w: _Words) -> str:
 
 _SENTENCES: dict[str, Callable[[_Words], str]] = {
     "allocation.run": _run,
-    "allocation.moved": lambda w: (f"Moved {w.person('student_id')} from {w.project('from_project_id')} to "
+    "allocation.moved": lambda w: (f"Moved {w.person('student_id')}"
+                                   + (f" and their group ({_count(len(w.get('group', [])), 'student')})"
+                                      if w.get("group") else "")
+                                   + f" from {w.project('from_project_id')} to "
                                    f"{w.project('to_project_id')} (new run #{w.get('run_id', '?')})."
                                    + w.reason()),
     "allocation.restored": lambda w: (f"Restored run #{w.get('restored_from', '?')} as new run "

@@ -8,6 +8,7 @@ from allocator import domain, services, ui
 from allocator.studio_ui.common import Studio, cached_read, switch_to
 
 UNPLACED = 0  # the "Move to" option that leaves a student without a project
+FREE_PLACE = -1  # the "Which place" option that fills a place a student with several has free
 
 
 def draw(studio: Studio) -> None:
@@ -17,19 +18,27 @@ def draw(studio: Studio) -> None:
         return
     st.markdown(f"Adjusting **{ui.md(current.name)}**. A move makes a new run derived from this one; this run "
                 "stays as it is, so it can always be restored.")
-    placed_rows = {r.student_id: r for r in cached_read(studio, services.run_assignments, run_id=current.id)}
+    rows = cached_read(studio, services.run_assignments, run_id=current.id)
+    placed: dict[int, list] = {}
+    for r in rows:
+        placed.setdefault(r.student_id, []).append(r)
     projects = studio.projects_by_id
     student = st.selectbox(
-        "Student", list(placed_rows), key="adjust-student",
-        format_func=lambda s: f"{placed_rows[s].student_name} · now {placed_rows[s].project_title or 'unplaced'}")
+        "Student", list(placed), key="adjust-student",
+        format_func=lambda s: f"{placed[s][0].student_name} · now "
+                              f"{', '.join(r.project_title for r in placed[s] if r.project_id) or 'unplaced'}")
+    choice = cached_read(studio, services.move_choices, run_id=current.id, student_id=student) if student else None
+    source = _which_place(choice, student, projects) if choice else None
     target = st.selectbox("Move to", [*projects, UNPLACED], key="adjust-project", index=None,
                           placeholder="Pick a project (or “no project”)",
                           format_func=lambda p: "— no project (unplaced) —" if p == UNPLACED else projects[p].label)
     st.text_input("Reason (kept in the audit log)", key="adjust-reason", max_chars=domain.MOVE_REASON_MAX)
     cols = st.columns(3)
-    if cols[0].button("Move student", key="adjust-move", type="primary", disabled=target is None):
+    label = "Move the group" if choice and choice.group else "Move student"
+    if cols[0].button(label, key="adjust-move", type="primary", disabled=target is None or source is False):
         moved = ui.run_action(services.move_student, actor=actor, run_id=current.id, student_id=student,
                               project_id=None if target == UNPLACED else target,
+                              from_project_id=None if source in (None, FREE_PLACE) else source,
                               reason=st.session_state.get("adjust-reason", ""))
         if moved is not None:
             switch_to(moved.id, ("success", f"Moved: {moved.message} Now showing run #{moved.id}.", ()))
@@ -46,3 +55,20 @@ def draw(studio: Studio) -> None:
         st.markdown(f"**{ui.md(explanation[2][0])}**")
         for line in explanation[2][1:]:
             st.markdown(f"- {ui.md(line)}")
+
+
+def _which_place(choice: services.MoveChoice, student: int, projects) -> int | None | bool:
+    """The placement a move changes: None for a student with one place (their only one), a project id,
+    FREE_PLACE, or False while a student with several places has not said which; and a word on the
+    group that moves along."""
+    if choice.group:
+        st.caption(f"{ui.md(choice.group[0])} is in a group of {len(choice.group)} ({ui.md(', '.join(choice.group))}), "
+                   "which is placed together: the whole group moves.")
+    if choice.places == 1:
+        return None
+    options = [*choice.projects] + ([FREE_PLACE] if len(choice.projects) < choice.places else [])
+    picked = st.selectbox(f"Which place ({len(choice.projects)} of {choice.places} taken)", options,
+                          key=f"adjust-from-{student}", index=0 if len(options) == 1 else None, placeholder="Pick a place",
+                          format_func=lambda p: "— a free place —" if p == FREE_PLACE else
+                          (projects[p].label if p in projects else f"project #{p}"))
+    return False if picked is None else picked

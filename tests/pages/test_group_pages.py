@@ -8,7 +8,8 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from allocator import db, services
-from allocator.models import AuditEvent, Membership, StudentGroup
+from allocator.models import (AllocationRun, Assignment, AuditEvent, Cohort, Membership, Project, StudentGroup,
+                              User)
 from tests import factories as f
 from tests.conftest import APP_PATH
 
@@ -111,3 +112,42 @@ def test_the_coordinator_sets_places_and_tier_and_dissolves_a_group(world):
     at.checkbox(key="rules-allowed").uncheck()
     at = run(at.button(key="FormSubmitter:people-group-rules-Save rules").click())
     assert "Saved the group and places rules." in texts(at)
+
+
+def test_the_studio_moves_a_group_whole_and_asks_which_place_of_a_student_with_two(world):
+    url, cid = world["url"], world["cohort_id"]
+    with db.session(url) as s, s.begin():
+        admin = f.actor(s.scalar(select(User).where(User.email == "coord@uni.example")))
+        sup = s.scalar(select(User).where(User.email == "sup@uni.example"))
+        cohort = s.get(Cohort, cid)
+        drones = f.project(s, cohort, sup, title="Drones", capacity=3)
+        cy = f.student(s, cohort, person=f.user(s, email="cy@uni.example", name="Cy Cole"))
+        robots = s.scalar(select(Project).where(Project.title == "Robot arms"))
+        f.preferences(s, cohort, cy, [robots, drones])
+        services.set_places(s, actor=admin, cohort_id=cid, user_id=cy.id, places=2)
+        ann, bob = (f.actor(s.get(User, world[n])) for n in ("ann", "bob"))
+        services.create_group(s, actor=ann, cohort_id=cid, name="Duo")
+        services.invite_to_group(s, actor=ann, cohort_id=cid, email="bob@uni.example")
+        invite = services.my_group(s, actor=bob, cohort_id=cid).received[0]
+        services.answer_invitation(s, actor=bob, invitation_id=invite.id, accept=True)
+        cohort.phase_override = "closed"
+        s.flush()
+        run_id = services.run_allocation(s, actor=admin, cohort_id=cid,
+                                         params=services.RunParameters(objective="generous")).id
+        cy_id, drones_id = cy.id, drones.id
+    at = page("pages/admin_studio.py", "coord@uni.example")
+    at = run(at.segmented_control(key="studio-view").set_value("Adjust"))
+    at = run(at.selectbox(key="adjust-student").set_value(world["bob"]))
+    assert "is in a group of 2 (Bob Baker, Ann Able), which is placed together" in texts(at)
+    assert at.button(key="adjust-move").label == "Move the group"
+    at = run(at.selectbox(key="adjust-project").set_value(0))
+    at = run(at.button(key="adjust-move").click())
+    with db.session(url) as s:
+        newest = s.scalar(select(AllocationRun.id).order_by(AllocationRun.id.desc()).limit(1))
+        rows = dict(s.execute(select(Assignment.student_id, Assignment.project_id)
+                              .where(Assignment.run_id == newest)).all())
+    assert newest != run_id and rows[world["ann"]] is None and rows[world["bob"]] is None
+    at = run(at.selectbox(key="adjust-student").set_value(cy_id))
+    assert at.selectbox(key=f"adjust-from-{cy_id}").options  # which of Cy's two places
+    at = run(at.selectbox(key="adjust-project").set_value(drones_id))
+    assert at.button(key="adjust-move").disabled  # not until the place is named

@@ -96,20 +96,52 @@ def test_publishing_tells_each_member_the_same_project_and_explains_the_group(wo
     assert lines[0].startswith("Max is placed on")
 
 
-def test_a_move_refuses_group_members_and_several_places_and_keeps_everyone_elses_rows(world):
+def test_a_move_takes_a_whole_group_along_and_keeps_everyone_elses_rows(world):
     view = world.run()
     p = world.people
-    for n in ("Bo", "Max"):
-        with pytest.raises(Invalid, match="group|several places"):
-            services.move_student(world.session, actor=world.admin, run_id=view.id, student_id=p[n].id,
-                                  project_id=world.gamma.id)
-    placed = dict(world.rows(view.id))
-    one = next(p[n] for n in ("Dee", "Eve", "Tia") if placed[p[n].id] is not None)
-    moved = services.move_student(world.session, actor=world.admin, run_id=view.id, student_id=one.id,
-                                  project_id=None)
-    before = sorted((s, pid) for s, pid in world.rows(view.id) if s != one.id)
-    after = sorted((s, pid) for s, pid in world.rows(moved.id) if s != one.id)
-    assert before == after  # Max's two rows and the group's are carried over
+    trio = {p[n].id for n in ("Ann", "Bo", "Cy")}
+    with pytest.raises(Invalid, match=r"Gamma has room for 0 more \(capacity 3 in this run\) and Bo's group of 3 \(Bo, Ann, Cy\) needs 3"):
+        services.move_student(world.session, actor=world.admin, run_id=view.id, student_id=p["Bo"].id,
+                              project_id=world.gamma.id)
+    out = services.move_student(world.session, actor=world.admin, run_id=view.id, student_id=p["Bo"].id,
+                                project_id=None, reason="asked to wait")
+    assert "moved Bo's group of 3 (Bo, Ann, Cy) from Alpha to unplaced (asked to wait)" in out.message
+    rows = world.session.execute(select(Assignment.student_id, Assignment.project_id, Assignment.manual)
+                                 .where(Assignment.run_id == out.id)).all()
+    assert sorted((s, pid, m) for s, pid, m in rows if s in trio) == sorted((s, None, True) for s in trio)
+    assert sorted(r for r in world.rows(view.id) if r[0] not in trio) == sorted(
+        (s, pid) for s, pid, _ in rows if s not in trio)
+    back = services.move_student(world.session, actor=world.admin, run_id=out.id, student_id=p["Cy"].id,
+                                 project_id=world.alpha.id)
+    assert {pid for s, pid in world.rows(back.id) if s in trio} == {world.alpha.id}
+    said = services.explain_student(world.session, actor=world.admin, run_id=back.id, student_id=p["Ann"].id)
+    assert "moved" in " ".join(said).lower()
+    moved = services.list_events(world.session, actor=world.admin, cohort_id=world.cohort.id,
+                                 action="allocation.moved")
+    assert sorted(moved[0].detail["group"]) == sorted(trio)
+    assert moved[0].description.startswith("Moved Cy and their group (3 students) from no project to “Alpha”")
+
+
+def test_a_move_of_a_student_with_several_places_changes_the_place_named(world):
+    view = world.run()
+    maxi = world.people["Max"].id
+    move = dict(actor=world.admin, student_id=maxi)
+    with pytest.raises(Invalid, match="has 2 places in this run: say which one"):
+        services.move_student(world.session, run_id=view.id, project_id=world.alpha.id, **move)
+    with pytest.raises(Invalid, match="already has a place on Beta"):
+        services.move_student(world.session, run_id=view.id, project_id=world.beta.id,
+                              from_project_id=world.gamma.id, **move)
+    with pytest.raises(Invalid, match="no place on Alpha"):
+        services.move_student(world.session, run_id=view.id, project_id=None, from_project_id=world.alpha.id,
+                              **move)
+    one = services.move_student(world.session, run_id=view.id, project_id=None, from_project_id=world.beta.id,
+                                **move)
+    assert sorted(pid for s, pid in world.rows(one.id) if s == maxi) == [world.gamma.id]
+    assert one.placements == view.placements - 1
+    two = services.move_student(world.session, run_id=one.id, project_id=world.beta.id, **move)
+    assert sorted(pid for s, pid in world.rows(two.id) if s == maxi) == sorted([world.beta.id, world.gamma.id])
+    assert "from a free place to Beta" in two.message
+    assert sorted(world.rows(two.id)) == sorted(world.rows(view.id))
 
 
 def test_a_rerun_for_the_declined_keeps_one_pinned_place_of_a_two_place_student(world):
@@ -149,3 +181,21 @@ def test_a_backup_of_a_run_with_groups_and_several_places_restores_whole(world):
     assert len(again) == len(world.rows(view.id)) == 8  # Max has two rows, Tia one with no project
     mix = services.run_mix(world.session, actor=world.admin, run_id=runs[0].id)
     assert (mix.groups_placed, mix.places_given) == (1, 2)
+
+
+def test_moving_one_pinned_place_keeps_the_pin_of_the_other(world):
+    from allocator.models import AllocationRun
+    from allocator.services.allocation.common import stored_record
+    from allocator.services.run_record import project_key, student_key
+
+    maxi = world.people["Max"].id
+    pins = [(maxi, world.beta.id, "agreed"), (maxi, world.gamma.id, "agreed")]
+    view = services.run_allocation(world.session, actor=world.admin, cohort_id=world.cohort.id,
+                                   params=RunParameters(objective="generous", pins=pins))
+    moved = services.move_student(world.session, actor=world.admin, run_id=view.id, student_id=maxi,
+                                  project_id=None, from_project_id=world.beta.id)
+    problem = stored_record(world.session, world.session.get(AllocationRun, moved.id)).problem
+    assert problem.pins_of(student_key(maxi)) == (project_key(world.gamma.id),)
+    rows = world.session.execute(select(Assignment.project_id, Assignment.pinned, Assignment.manual)
+                                 .where(Assignment.run_id == moved.id, Assignment.student_id == maxi)).all()
+    assert rows == [(world.gamma.id, True, False)]

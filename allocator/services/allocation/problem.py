@@ -102,10 +102,11 @@ def _check_pin_counts(problem: dict[str, Any], names: Mapping[str, str]) -> None
                           f"remove {n - places[s]} of their pins.")
 
 
-def derived_problem(problem: engine.Problem, *, unpin: str | None = None,
+def derived_problem(problem: engine.Problem, *, unpin: tuple[tuple[str, str], ...] = (),
                     allow_unranked: bool = False) -> engine.Problem:
-    """A derived run's problem: its origin's, minus a pin a move overrode, plus unranked if a move needs it."""
-    pinned = {s: p for s, p in problem.pinned.items() if s != unpin}
+    """A derived run's problem: its origin's, minus the pins a move overrode ((student, project) keys),
+    plus unranked if a move needs it."""
+    pinned = [pair for pair in problem.pin_pairs() if pair not in unpin]
     return dataclasses.replace(problem, pinned=pinned, allow_unranked=problem.allow_unranked or allow_unranked)
 
 
