@@ -251,8 +251,7 @@ class AllocationRun(Base):
     # How many students the run's problem has (the run list reads it without loading the record).
     students: Mapped[int] = mapped_column(Integer, default=0)
     # The problem and settings, in the form `services.run_record` reads and writes (nothing else does).
-    # Deferred: a run's other columns are read far more often, and this one is the size of its problem.
-    record: Mapped[dict[str, Any]] = mapped_column(default=dict, deferred=True)
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(12))
     solver: Mapped[str] = mapped_column(String(40), default="")
     seconds: Mapped[float] = mapped_column(Float, default=0.0)

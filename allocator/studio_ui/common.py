@@ -5,6 +5,7 @@ Streamlit code only: data comes from services through `ui.read` / `ui.run_action
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -16,6 +17,7 @@ RUN_KEY = "studio-run"  # the run shown in See, Adjust, Publish and Export
 NEXT_RUN = "studio-next-run"  # set by an action; becomes RUN_KEY on the next script run
 VIEW_KEY = "studio-view"
 NEXT_VIEW = "studio-next-view"  # set by an action; becomes VIEW_KEY on the next script run
+RUN_ASKED = "studio-run-asked"  # set by the Run button's callback; the run is made at the top of the next script run
 PINS, FORBIDS = "studio-pins", "studio-forbids"
 PROJECT_EDITS = "studio-project-edits"  # {project id: {"Capacity": v, "Minimum": v}} differing from the catalogue
 SUPERVISOR_EDITS = "studio-supervisor-edits"  # {supervisor id: most students}
@@ -64,11 +66,19 @@ class Studio:
         return f"{run.name}{state}{flags} · {ui.fmt_datetime(run.created_at)}"
 
 
-def load(ctx: ui.Context) -> Studio:
-    return Studio(
+def load(ctx: ui.Context, before_runs=None) -> Studio:
+    """The studio's data; `before_runs(studio)`, when given, acts (a run) after the cohort's setup is read
+    and before its runs are, so this same script run shows what it made."""
+    studio = Studio(
         ctx=ctx,
         setup=ui.read(services.studio_setup, actor=ctx.actor, cohort_id=ctx.cohort_id),
         defaults=ui.read(services.default_parameters, actor=ctx.actor, cohort_id=ctx.cohort_id),
+        runs=[], notes={},
+    )
+    if before_runs is not None:
+        before_runs(studio)
+    return dataclasses.replace(
+        studio,
         runs=ui.read(services.list_runs, actor=ctx.actor, cohort_id=ctx.cohort_id),
         notes=ui.read(services.run_notes, actor=ctx.actor, cohort_id=ctx.cohort_id),
     )
@@ -85,14 +95,16 @@ def choose_run(studio: Studio) -> None:
 
 
 def switch_to(run_id: int, notice: tuple[str, str, tuple[str, ...]] | None = None, *,
-              view: str | None = None) -> None:
-    """Show `run_id` (and `view`) from the next script run on, with a notice, and rerun now."""
+              view: str | None = None, rerun: bool = True) -> None:
+    """Show `run_id` (and `view`) from the next script run on, with a notice, and rerun now (or, with
+    `rerun=False`, from the view selector on, when the action came before it in this script run)."""
     st.session_state[NEXT_RUN] = run_id
     if view:
         st.session_state[NEXT_VIEW] = view
     if notice:
         st.session_state[NOTICE] = notice
-    st.rerun()
+    if rerun:
+        st.rerun()
 
 
 def cached_read(studio: Studio, fn, **kwargs):

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import CursorResult, Executable, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer
 
 from allocator.domain import MOVE_REASON_MAX, RUN_LABEL_MAX, Role
 from allocator.models import (
@@ -36,8 +36,9 @@ def project_label(code: str | None, title: str) -> str:
 
 
 def run_of(session: Session, run_id: int, *, cohort_id: int | None = None) -> AllocationRun:
-    """The run (of `cohort_id`, when given), or NotFound."""
-    run = session.get(AllocationRun, run_id)
+    """The run (of `cohort_id`, when given), or NotFound. Its record, the size of its problem, is read
+    when first used (`stored_record`): most callers need only the other columns."""
+    run = session.get(AllocationRun, run_id, options=[defer(AllocationRun.record)])
     if run is None or (cohort_id is not None and run.cohort_id != cohort_id):
         raise NotFound("That allocation run does not exist.")
     return run

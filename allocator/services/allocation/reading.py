@@ -1,7 +1,7 @@
 """Reading a stored run: its assignments, the numbers behind its charts, and runs compared."""
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -14,7 +14,8 @@ from allocator.models import (
     User,
 )
 from allocator.services.access import Actor, require_admin
-from allocator.services.allocation.common import cohort_names, project_label, run_of, stored_record
+from allocator.services.allocation.common import cohort_names, fetch, project_label, run_of, stored_record
+from allocator.services.allocation.mix import mix_of
 from allocator.services.allocation.views import (
     AssignmentRow,
     Comparison,
@@ -31,7 +32,9 @@ from allocator.services.allocation.views import (
 )
 from allocator.services.errors import Invalid, NotFound
 from allocator.services.run_record import (
+    project_key,
     project_of,
+    student_key,
     user_of,
 )
 
@@ -56,7 +59,7 @@ def assignment_rows(session: Session, run_id: int) -> list[AssignmentRow]:
         AssignmentRow(sid, email, name, pid, code, title or "", sup_id,
                       (sup_name or "(no supervisor)") if pid else "", sup_email or "", rank, pinned, manual)
         for sid, email, name, pid, code, title, sup_id, sup_name, sup_email, rank, pinned, manual
-        in session.execute(_assignment_query(run_id))
+        in fetch(session, _assignment_query(run_id))
     ]
 
 
@@ -69,15 +72,20 @@ def run_assignments(session: Session, *, actor: Actor, run_id: int) -> list[Assi
 
 def run_charts(session: Session, *, actor: Actor, run_id: int) -> RunCharts:
     """The numbers behind the See tab's charts, from the stored run and the problem it solved: project
-    fill against this run's capacities and minimums, supervisor loads, demand against capacity."""
+    fill against this run's capacities and minimums, supervisor loads, demand against capacity, and its
+    mix of groups, places and tiers (as `run_mix`; one read of the record serves both)."""
     require_admin(session, actor)
     run = run_of(session, run_id)
     stored = stored_record(session, run)
     problem = stored.problem
     names = cohort_names(session, run.cohort_id)
     view = get_view(session, run, stored, names)
-    placed = Counter(session.scalars(
-        select(Assignment.project_id).where(Assignment.run_id == run_id, Assignment.project_id.is_not(None))))
+    placed: Counter[int] = Counter()
+    projects_of: dict[str, list[str]] = defaultdict(list)
+    for sid, pid in fetch(session, select(Assignment.student_id, Assignment.project_id)
+                          .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None))):
+        placed[pid] += 1
+        projects_of[student_key(sid)].append(project_key(pid))
     first: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
     for s in problem.students:
@@ -99,7 +107,7 @@ def run_charts(session: Session, *, actor: Actor, run_id: int) -> RunCharts:
         for v, n in load.items()
     ]
     return RunCharts(run=view, headline=headline_of(view.profile, view.students, view.placed), project_fill=tuple(fill),
-                     supervisor_load=tuple(supervisors), demand=tuple(demand))
+                     supervisor_load=tuple(supervisors), demand=tuple(demand), mix=mix_of(problem, projects_of))
 
 
 def compare_runs(session: Session, *, actor: Actor, run_ids: Iterable[int]) -> Comparison:
