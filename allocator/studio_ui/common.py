@@ -6,6 +6,7 @@ Streamlit code only: data comes from services through `ui.read` / `ui.run_action
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -39,7 +40,6 @@ class Studio:
     setup: services.StudioSetup
     defaults: services.RunParameters
     runs: list[services.RunView]
-    notes: dict[int, services.RunNote]
     by_id: dict[int, services.RunView] = field(init=False)
     students_by_id: dict[int, services.SetupStudent] = field(init=False)
     projects_by_id: dict[int, services.SetupProject] = field(init=False)
@@ -48,6 +48,19 @@ class Studio:
         object.__setattr__(self, "by_id", {r.id: r for r in self.runs})
         object.__setattr__(self, "students_by_id", {s.id: s for s in self.setup.students})
         object.__setattr__(self, "projects_by_id", {p.id: p for p in self.setup.projects})
+
+    @functools.cached_property
+    def notes(self) -> dict[int, services.RunNote]:
+        """Every run's note (the runs table, Compare), read when first asked for: it reads every run's
+        settings from its record, a cost that grows with the runs, and most views need one note or none."""
+        return ui.read(services.run_notes, actor=self.ctx.actor, cohort_id=self.ctx.cohort_id)
+
+    def note(self, run_id: int) -> services.RunNote | None:
+        """One run's note (the whole list's, when already read)."""
+        if "notes" in self.__dict__:
+            return self.notes.get(run_id)
+        return ui.read(services.run_notes, actor=self.ctx.actor, cohort_id=self.ctx.cohort_id,
+                       run_ids=[run_id]).get(run_id)
 
     @property
     def current(self) -> services.RunView | None:
@@ -73,15 +86,11 @@ def load(ctx: ui.Context, before_runs=None) -> Studio:
         ctx=ctx,
         setup=ui.read(services.studio_setup, actor=ctx.actor, cohort_id=ctx.cohort_id),
         defaults=ui.read(services.default_parameters, actor=ctx.actor, cohort_id=ctx.cohort_id),
-        runs=[], notes={},
+        runs=[],
     )
     if before_runs is not None:
         before_runs(studio)
-    return dataclasses.replace(
-        studio,
-        runs=ui.read(services.list_runs, actor=ctx.actor, cohort_id=ctx.cohort_id),
-        notes=ui.read(services.run_notes, actor=ctx.actor, cohort_id=ctx.cohort_id),
-    )
+    return dataclasses.replace(studio, runs=ui.read(services.list_runs, actor=ctx.actor, cohort_id=ctx.cohort_id))
 
 
 def choose_run(studio: Studio) -> None:

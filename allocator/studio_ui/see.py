@@ -25,7 +25,7 @@ def draw(studio: Studio) -> None:
             st.markdown(f"- Try: {ui.md(s)}")
         return
     data = cached_read(studio, services.run_charts, run_id=current.id)
-    note = studio.notes.get(current.id)
+    note = studio.note(current.id)
     run_line(current)
     headline(data.headline, note, ranks=len(current.profile) - 1)
     mix_line(data.mix)

@@ -3,10 +3,10 @@ or a reason, the names a problem's keys stand for, and reading a run's stored re
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable, select
+from sqlalchemy import Executable, Row, select
 from sqlalchemy.orm import Session, aliased, defer
 
 from allocator.domain import MOVE_REASON_MAX, RUN_LABEL_MAX, Role
@@ -60,11 +60,11 @@ def clean_reason(reason: str) -> str:
     return reason
 
 
-def fetch(session: Session, query: Executable) -> CursorResult[Any]:
-    """A query of columns (no ORM entity) run on the session's connection, in its transaction: for the
-    thousands of rows a run reads or writes, the ORM's per-row handling costs twice the query itself.
-    Nothing is flushed first, so the caller flushes what it has added and wants to read back."""
-    return session.connection().execute(query)
+def fetch(session: Session, query: Executable) -> Sequence[Row[Any]]:
+    """Every row of a query of columns (no ORM entity), run on the session's connection in its
+    transaction and fetched at once: for the thousands of rows a run reads, the ORM's per-row handling
+    cost twice the query itself. Nothing is flushed first: a caller reading back what it added flushes."""
+    return session.connection().execute(query).all()
 
 
 def cohort_names(session: Session, cohort_id: int) -> dict[str, str]:

@@ -208,12 +208,12 @@ def _load(session: Session, cohort_id: int):
     projects = fetch(session,
         select(Project.id, Project.code, Project.capacity, Project.min_students, Project.supervisor_id)
         .where(Project.cohort_id == cohort_id, Project.status == ProjectStatus.APPROVED).order_by(Project.id)
-    ).all()
-    students = fetch(session,
+    )
+    students = [uid for (uid,) in fetch(session,
         select(Membership.user_id).join(User, User.id == Membership.user_id)
         .where(Membership.cohort_id == cohort_id, Membership.role == Role.STUDENT, User.active.is_(True))
         .order_by(Membership.user_id)
-    ).scalars().all()
+    )]
     return cohort, projects, students
 
 
@@ -295,7 +295,7 @@ def _problem_json(session: Session, loaded, overrides: Mapping[str, Any] | None)
     minimum = {int(k): int(v) for k, v in (overrides.get("min_students") or {}).items()}
     loads = dict(fetch(session,
         select(Membership.user_id, Membership.max_load)
-        .where(Membership.cohort_id == cohort_id, Membership.role == Role.STAFF)).all())
+        .where(Membership.cohort_id == cohort_id, Membership.role == Role.STAFF)))
     loads.update({int(k): (None if v is None else int(v))
                   for k, v in (overrides.get("supervisor_capacity") or {}).items()})
 

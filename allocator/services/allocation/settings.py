@@ -68,7 +68,7 @@ def studio_setup(session: Session, *, actor: Actor, cohort_id: int) -> StudioSet
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.cohort_id == cohort_id, User.active.is_(True))
         .order_by(User.name, User.id)
-    ).all()
+    )
     students = tuple(SetupStudent(uid, name, email) for uid, name, email, role, _ in members if role == Role.STUDENT)
     staff = {uid: (name, email, load) for uid, name, email, role, load in members if role == Role.STAFF}
     supervising = {p.supervisor_id for p in projects if p.supervisor_id is not None}
