@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, select
 
-from allocator import engine
+from allocator import engine, services
 from allocator.models import AllocationRun, Assignment, AuditEvent
 from allocator.services import (
     Invalid,
@@ -252,6 +252,17 @@ def test_list_runs_newest_first_with_summaries(world):
     assert [r.id for r in runs] == [two.id, one.id]
     assert runs[0].kind == "solve" and runs[0].students == 6 and runs[0].objective == "min-cost"
     assert runs[0].created_by == world.admin.name and runs[0].name == f"#{two.id} · two"
+
+
+def test_the_notes_of_some_runs_are_theirs_among_every_runs_notes(world):
+    one = world.run(label="one", capacity_overrides=[(world.a.id, 1)])
+    two = world.run(label="two", seed=3)
+    every = services.run_notes(world.session, actor=world.actor, cohort_id=world.cohort.id)
+    assert set(every) == {one.id, two.id} and every[one.id].tuned != every[two.id].tuned
+    some = services.run_notes(world.session, actor=world.actor, cohort_id=world.cohort.id, run_ids=[one.id])
+    assert some == {one.id: every[one.id]}
+    other = f.cohort(world.session, name="Another cohort")
+    assert services.run_notes(world.session, actor=world.actor, cohort_id=other.id, run_ids=[one.id]) == {}
 
 
 def test_run_assignments_lists_every_student_with_project_and_supervisor(world):
