@@ -120,8 +120,17 @@ def cached_read(studio: Studio, fn, **kwargs):
     """A read about immutable runs (charts, assignments, a comparison), made once per session: runs never
     change once stored, so the same arguments give the same answer. The session is the coordinator's own,
     and their identity and role are checked again on every script run before a view is drawn."""
-    return cached((fn.__name__, tuple(sorted(kwargs.items()))),
-                  lambda: ui.read(fn, actor=studio.ctx.actor, **kwargs))
+    return cached(_read_key(fn, kwargs), lambda: ui.read(fn, actor=studio.ctx.actor, **kwargs))
+
+
+def remember_read(fn, value, **kwargs) -> None:
+    """Keep `value` as what `cached_read(studio, fn, **kwargs)` would read (a service that made the run
+    returned it), so that the read is not made again."""
+    cached(_read_key(fn, kwargs), lambda: value)
+
+
+def _read_key(fn, kwargs: dict) -> tuple:
+    return fn.__name__, tuple(sorted(kwargs.items()))
 
 
 def cached(key: tuple, build):

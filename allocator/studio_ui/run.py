@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from allocator import domain, glossary, services, ui
-from allocator.studio_ui.common import KEEP, RUN_ASKED, Studio, switch_to
+from allocator.studio_ui.common import KEEP, RUN_ASKED, Studio, remember_read, switch_to
 from allocator.studio_ui.tune import tuned
 
 
@@ -39,11 +39,14 @@ def start(studio: Studio) -> None:
     selector on. Called before the studio's runs are read (`load`), so the page needs no second script run.
     A refused run's reason is shown plainly above the views, never folded away, and Run stays on screen."""
     with st.spinner("Solving on the current preferences…"):
-        view = ui.run_action(lambda s: services.run_allocation(
+        made = ui.run_action(lambda s: services.run_allocation_charted(
             s, actor=studio.ctx.actor, cohort_id=studio.ctx.cohort_id, params=tuned(studio),
             label=st.session_state.get("tune-label", "")))
-    if view is None:
+    if made is None:
         return
+    view, charts = made
+    if charts is not None:  # See draws it next: no need to read back what the run has just stored
+        remember_read(services.run_charts, charts, run_id=view.id)
     if view.feasible:
         switch_to(view.id, ("success", f"Run #{view.id} is {view.status}: {view.placed} of {view.students} "
                                        f"students placed in {view.seconds:.2f} s.", ()), view="See", rerun=False)

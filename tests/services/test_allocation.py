@@ -288,6 +288,14 @@ def test_chart_data_comes_from_the_stored_run(world):
     assert charts.headline == headline_of(view.profile, 6)
 
 
+def test_a_run_charted_as_it_is_made_charts_as_it_reads_back(world):
+    params = RunParameters(pins=((world.students[0].id, world.b.id, ""),), capacity_overrides=((world.b.id, 2),))
+    view, charts = services.run_allocation_charted(world.session, actor=world.actor, cohort_id=world.cohort.id,
+                                                   params=params, label="charted")
+    assert charts == run_charts(world.session, actor=world.actor, run_id=view.id)
+    assert view == charts.run and view.label == "charted"
+
+
 def test_the_headline_matches_the_charts_module():
     from allocator import charts
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from allocator import engine
 from allocator.models import (
     AllocationRun,
     Assignment,
@@ -38,7 +39,7 @@ from allocator.services.run_record import (
     user_of,
 )
 
-__all__ = ["compare_runs", "run_assignments", "run_charts"]
+__all__ = ["charts_of", "compare_runs", "run_assignments", "run_charts"]
 
 
 def _assignment_query(run_id: int):
@@ -77,13 +78,19 @@ def run_charts(session: Session, *, actor: Actor, run_id: int) -> RunCharts:
     require_admin(session, actor)
     run = run_of(session, run_id)
     stored = stored_record(session, run)
-    problem = stored.problem
     names = cohort_names(session, run.cohort_id)
-    view = get_view(session, run, stored, names)
+    placements = fetch(session, select(Assignment.student_id, Assignment.project_id)
+                       .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None)))
+    return charts_of(get_view(session, run, stored, names), stored.problem, names, placements)
+
+
+def charts_of(view: RunView, problem: engine.Problem, names: Mapping[str, str],
+              placements: Iterable[tuple[int, int]]) -> RunCharts:
+    """`run_charts` of a run from its view, its problem, the names of its keys and its (student id,
+    project id) placements: read back by `run_charts`, or kept from storing it by `run_allocation_charted`."""
     placed: Counter[int] = Counter()
     projects_of: dict[str, list[str]] = defaultdict(list)
-    for sid, pid in fetch(session, select(Assignment.student_id, Assignment.project_id)
-                          .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None))):
+    for sid, pid in placements:
         placed[pid] += 1
         projects_of[student_key(sid)].append(project_key(pid))
     first: Counter[str] = Counter()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
@@ -18,8 +18,9 @@ from allocator.models import (
 from allocator.services import run_record
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import clean_label, cohort_of, humanise, run_of
-from allocator.services.allocation.problem import build_run_problem, db_ranks, suggest_changes
-from allocator.services.allocation.views import RunView, get_view, run_query, view_of
+from allocator.services.allocation.problem import RunProblem, build_run_problem, db_ranks, suggest_changes
+from allocator.services.allocation.reading import charts_of
+from allocator.services.allocation.views import RunCharts, RunView, get_view, run_query, view_of
 from allocator.services.audit import record_audit
 from allocator.services.errors import Invalid
 from allocator.services.run_record import (
@@ -30,7 +31,7 @@ from allocator.services.run_record import (
     user_of,
 )
 
-__all__ = ["get_run", "list_runs", "run_allocation"]
+__all__ = ["get_run", "list_runs", "run_allocation", "run_allocation_charted"]
 
 
 def list_runs(session: Session, *, actor: Actor, cohort_id: int) -> list[RunView]:
@@ -88,11 +89,25 @@ def assignment_rows(session: Session, cohort_id: int, problem: engine.Problem, r
     return rows
 
 
+class _Stored(NamedTuple):
+    run: AllocationRun
+    view: RunView
+    built: RunProblem
+    rows: list[dict[str, Any]]
+
+
 def solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: RunParameters, label: str,
                     kind: str, parent_run_id: int | None = None,
                     declined: Iterable[int] = ()) -> tuple[AllocationRun, RunView]:
     """Build the cohort's problem with `params`, solve it, check the answer and store the run;
     no role check (callers make it). Shared by a run and a re-run for the declined."""
+    stored = _solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label, kind=kind,
+                              parent_run_id=parent_run_id, declined=declined)
+    return stored.run, stored.view
+
+
+def _solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: RunParameters, label: str,
+                     kind: str, parent_run_id: int | None, declined: Iterable[int]) -> _Stored:
     built = build_run_problem(session, cohort.id, params)
     problem, names = built.problem, built.names
     try:
@@ -118,7 +133,7 @@ def solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: R
                     parent_run_id=parent_run_id, rows=rows)
     suggestions = suggest_changes(problem, names) if result.status == RunStatus.INFEASIBLE else ()
     view = view_of(session.execute(run_query().where(AllocationRun.id == run.id)).one(), suggestions)
-    return run, view
+    return _Stored(run, view, built, rows)
 
 
 def _audit_params(params: RunParameters) -> dict[str, Any]:
@@ -180,13 +195,30 @@ def run_allocation(session: Session, *, actor: Actor, cohort_id: int, params: Ru
     is stored too (status "infeasible", the engine's sentence in `message`, with names for ids) and its
     view carries suggestions of what to change.
     """
+    return _run(session, actor=actor, cohort_id=cohort_id, params=params, label=label).view
+
+
+def run_allocation_charted(session: Session, *, actor: Actor, cohort_id: int, params: RunParameters,
+                           label: str = "") -> tuple[RunView, RunCharts | None]:
+    """`run_allocation`, and what `run_charts` would read of the new run (None for an infeasible one),
+    made from what the run has just stored instead of read back: the studio draws it straight away."""
+    stored = _run(session, actor=actor, cohort_id=cohort_id, params=params, label=label)
+    if not stored.view.feasible:
+        return stored.view, None
+    placements = [(r["student_id"], r["project_id"]) for r in stored.rows if r["project_id"] is not None]
+    return stored.view, charts_of(stored.view, stored.built.problem, stored.built.names, placements)
+
+
+def _run(session: Session, *, actor: Actor, cohort_id: int, params: RunParameters, label: str) -> _Stored:
     one_snapshot(session)  # before the guard's read: the level can only be set before the first statement
     require_admin(session, actor)
     cohort = cohort_of(session, cohort_id)
     params = check_settings(params)
     label = clean_label(label) or _auto_label(params)
-    run, view = solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label, kind=RunKind.SOLVE)
+    stored = _solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label, kind=RunKind.SOLVE,
+                              parent_run_id=None, declined=())
+    run, view = stored.run, stored.view
     record_audit(session, actor=actor, action="allocation.run", cohort_id=cohort_id, run_id=run.id,
                  label=label, status=run.status, placed=view.placed, students=view.students,
                  **_audit_params(params))
-    return view
+    return stored
