@@ -9,7 +9,9 @@ st.set_page_config(page_title="Project Allocator", page_icon="🎓", layout="wid
 
 @st.cache_resource(show_spinner="Preparing the database…")
 def _database_ready(url: str, local: bool, migrate_on_start: bool) -> bool:
-    return bootstrap.prepare_database(url, seed_demo=local, migrate_on_start=migrate_on_start)
+    ready = bootstrap.prepare_database(url, seed_demo=local, migrate_on_start=migrate_on_start)
+    bootstrap.freeze_startup_objects()  # once per process, as this is cached
+    return ready
 
 
 try:

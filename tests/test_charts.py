@@ -334,3 +334,12 @@ def test_tier_profiles_are_shares_of_each_tier_with_counts_on_hover():
     assert list(first.x) == ["1st", "2nd", "Unranked", "Unplaced"]
     assert list(first.customdata) == [3, 1, 0, 0] and list(second.customdata) == [0, 1, 0, 2]
     assert [round(v, 1) for v in second.y] == [0.0, 33.3, 0.0, 66.7]
+
+
+def test_every_figure_has_the_white_template():
+    import plotly.io as pio
+
+    white = pio.templates["plotly_white"].to_plotly_json()
+    figures = [charts.rank_profile([3, 2, 1, 0], 6, name="x"), charts.cumulative_top_k({"x": ([3, 2, 1, 0], 6)}),
+               charts.project_fill([charts.ProjectFill("A", 1, 2, 0)])]
+    assert all(f.layout.template.to_plotly_json() == white for f in figures)

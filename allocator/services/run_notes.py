@@ -7,6 +7,7 @@ run stays one light query however large the cohort.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, select
@@ -72,11 +73,15 @@ def _settings_or_default(data) -> RunParameters:
         return RunParameters()
 
 
-def run_notes(session: Session, *, actor: Actor, cohort_id: int) -> dict[int, RunNote]:
-    """A note per run of the cohort, by run id (two queries)."""
+def run_notes(session: Session, *, actor: Actor, cohort_id: int,
+              run_ids: Iterable[int] | None = None) -> dict[int, RunNote]:
+    """A note per run of the cohort (or of those of `run_ids` that are of the cohort), by run id (two
+    queries). Reading a run's settings means reading its record, so one run's note is the cheaper ask."""
     require_admin(session, actor)
-    settings = session.execute(select(AllocationRun.id, AllocationRun.record["settings"])
-                               .where(AllocationRun.cohort_id == cohort_id)).all()
+    which = AllocationRun.cohort_id == cohort_id
+    if run_ids is not None:
+        which = which & AllocationRun.id.in_(list(run_ids))
+    settings = session.execute(select(AllocationRun.id, AllocationRun.record["settings"]).where(which)).all()
     parsed = {run_id: _settings_or_default(params) for run_id, params in settings}
     mentioned = {pid for p in parsed.values() for pid, _ in (*p.capacity_overrides, *p.minimum_overrides)}
     titles = dict(session.execute(select(Project.id, Project.title).where(Project.id.in_(mentioned))).all()) \
@@ -85,7 +90,7 @@ def run_notes(session: Session, *, actor: Actor, cohort_id: int) -> dict[int, Ru
     without_list = dict(session.execute(
         select(Assignment.run_id, func.count())
         .join(AllocationRun, AllocationRun.id == Assignment.run_id)
-        .where(AllocationRun.cohort_id == cohort_id, Assignment.project_id.is_(None), ~has_list)
+        .where(which, Assignment.project_id.is_(None), ~has_list)
         .group_by(Assignment.run_id)).all())
     return {run_id: RunNote(run_id, describe_tuning(params, titles), without_list.get(run_id, 0))
             for run_id, params in parsed.items()}

@@ -10,7 +10,7 @@ import streamlit as st
 
 from allocator import glossary, ui
 from allocator.studio_ui import adjust, compare, export, publish, run, see, tune
-from allocator.studio_ui.common import KEEP, NEXT_VIEW, NOTICE, RUN_KEY, VIEW_KEY, choose_run, load
+from allocator.studio_ui.common import KEEP, NEXT_VIEW, NOTICE, RUN_ASKED, RUN_KEY, VIEW_KEY, choose_run, load
 
 VIEWS = {"Tune": tune.draw, "Run": run.draw, "See": see.draw, "Compare": compare.draw, "Adjust": adjust.draw,
          "Publish": publish.draw, "Export": export.draw}
@@ -20,7 +20,9 @@ __all__ = ["VIEWS", "draw"]
 
 
 def draw(ctx: ui.Context) -> None:
-    studio = load(ctx)
+    # A run asked for by the Run button is made before the runs are read and the view is chosen, so this
+    # script run draws its charts in See; made in the Run view, it would take a second script run.
+    studio = load(ctx, run.start if st.session_state.pop(RUN_ASKED, False) else None)
     runs = studio.runs
     st.caption(f"{ui.md(studio.setup.cohort_name)} · {len(studio.setup.students):,} students · "
                f"{len(studio.setup.projects):,} approved projects · {len(runs)} run{'s' if len(runs) != 1 else ''}")

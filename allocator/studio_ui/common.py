@@ -5,6 +5,8 @@ Streamlit code only: data comes from services through `ui.read` / `ui.run_action
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -16,6 +18,7 @@ RUN_KEY = "studio-run"  # the run shown in See, Adjust, Publish and Export
 NEXT_RUN = "studio-next-run"  # set by an action; becomes RUN_KEY on the next script run
 VIEW_KEY = "studio-view"
 NEXT_VIEW = "studio-next-view"  # set by an action; becomes VIEW_KEY on the next script run
+RUN_ASKED = "studio-run-asked"  # set by the Run button's callback; the run is made at the top of the next script run
 PINS, FORBIDS = "studio-pins", "studio-forbids"
 PROJECT_EDITS = "studio-project-edits"  # {project id: {"Capacity": v, "Minimum": v}} differing from the catalogue
 SUPERVISOR_EDITS = "studio-supervisor-edits"  # {supervisor id: most students}
@@ -37,7 +40,6 @@ class Studio:
     setup: services.StudioSetup
     defaults: services.RunParameters
     runs: list[services.RunView]
-    notes: dict[int, services.RunNote]
     by_id: dict[int, services.RunView] = field(init=False)
     students_by_id: dict[int, services.SetupStudent] = field(init=False)
     projects_by_id: dict[int, services.SetupProject] = field(init=False)
@@ -46,6 +48,19 @@ class Studio:
         object.__setattr__(self, "by_id", {r.id: r for r in self.runs})
         object.__setattr__(self, "students_by_id", {s.id: s for s in self.setup.students})
         object.__setattr__(self, "projects_by_id", {p.id: p for p in self.setup.projects})
+
+    @functools.cached_property
+    def notes(self) -> dict[int, services.RunNote]:
+        """Every run's note (the runs table, Compare), read when first asked for: it reads every run's
+        settings from its record, a cost that grows with the runs, and most views need one note or none."""
+        return ui.read(services.run_notes, actor=self.ctx.actor, cohort_id=self.ctx.cohort_id)
+
+    def note(self, run_id: int) -> services.RunNote | None:
+        """One run's note (the whole list's, when already read)."""
+        if "notes" in self.__dict__:
+            return self.notes.get(run_id)
+        return ui.read(services.run_notes, actor=self.ctx.actor, cohort_id=self.ctx.cohort_id,
+                       run_ids=[run_id]).get(run_id)
 
     @property
     def current(self) -> services.RunView | None:
@@ -64,14 +79,18 @@ class Studio:
         return f"{run.name}{state}{flags} · {ui.fmt_datetime(run.created_at)}"
 
 
-def load(ctx: ui.Context) -> Studio:
-    return Studio(
+def load(ctx: ui.Context, before_runs=None) -> Studio:
+    """The studio's data; `before_runs(studio)`, when given, acts (a run) after the cohort's setup is read
+    and before its runs are, so this same script run shows what it made."""
+    studio = Studio(
         ctx=ctx,
         setup=ui.read(services.studio_setup, actor=ctx.actor, cohort_id=ctx.cohort_id),
         defaults=ui.read(services.default_parameters, actor=ctx.actor, cohort_id=ctx.cohort_id),
-        runs=ui.read(services.list_runs, actor=ctx.actor, cohort_id=ctx.cohort_id),
-        notes=ui.read(services.run_notes, actor=ctx.actor, cohort_id=ctx.cohort_id),
+        runs=[],
     )
+    if before_runs is not None:
+        before_runs(studio)
+    return dataclasses.replace(studio, runs=ui.read(services.list_runs, actor=ctx.actor, cohort_id=ctx.cohort_id))
 
 
 def choose_run(studio: Studio) -> None:
@@ -85,22 +104,33 @@ def choose_run(studio: Studio) -> None:
 
 
 def switch_to(run_id: int, notice: tuple[str, str, tuple[str, ...]] | None = None, *,
-              view: str | None = None) -> None:
-    """Show `run_id` (and `view`) from the next script run on, with a notice, and rerun now."""
+              view: str | None = None, rerun: bool = True) -> None:
+    """Show `run_id` (and `view`) from the next script run on, with a notice, and rerun now (or, with
+    `rerun=False`, from the view selector on, when the action came before it in this script run)."""
     st.session_state[NEXT_RUN] = run_id
     if view:
         st.session_state[NEXT_VIEW] = view
     if notice:
         st.session_state[NOTICE] = notice
-    st.rerun()
+    if rerun:
+        st.rerun()
 
 
 def cached_read(studio: Studio, fn, **kwargs):
     """A read about immutable runs (charts, assignments, a comparison), made once per session: runs never
     change once stored, so the same arguments give the same answer. The session is the coordinator's own,
     and their identity and role are checked again on every script run before a view is drawn."""
-    return cached((fn.__name__, tuple(sorted(kwargs.items()))),
-                  lambda: ui.read(fn, actor=studio.ctx.actor, **kwargs))
+    return cached(_read_key(fn, kwargs), lambda: ui.read(fn, actor=studio.ctx.actor, **kwargs))
+
+
+def remember_read(fn, value, **kwargs) -> None:
+    """Keep `value` as what `cached_read(studio, fn, **kwargs)` would read (a service that made the run
+    returned it), so that the read is not made again."""
+    cached(_read_key(fn, kwargs), lambda: value)
+
+
+def _read_key(fn, kwargs: dict) -> tuple:
+    return fn.__name__, tuple(sorted(kwargs.items()))
 
 
 def cached(key: tuple, build):

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from allocator import domain, glossary, services, ui
-from allocator.studio_ui.common import KEEP, Studio, switch_to
+from allocator.studio_ui.common import KEEP, RUN_ASKED, Studio, remember_read, switch_to
 from allocator.studio_ui.tune import tuned
 
 
@@ -14,8 +14,7 @@ def draw(studio: Studio) -> None:
     st.caption(f"With the settings in **Tune**: {ui.md(_tuned_summary(studio))}.")
     st.text_input("Name for this run (optional)", key="tune-label", max_chars=domain.RUN_LABEL_MAX, persist_state=KEEP,
                   placeholder="e.g. generous, Gamma raised to 6")
-    if st.button("Run allocation", key="studio-run-button", type="primary"):
-        _run(studio)
+    st.button("Run allocation", key="studio-run-button", type="primary", on_click=_ask)
     if studio.runs:
         _runs_table(studio)
     else:
@@ -30,20 +29,30 @@ def _tuned_summary(studio: Studio) -> str:
     return f"{params.objective}, " + services.describe_tuning(params, {p.id: p.title for p in studio.setup.projects})
 
 
-def _run(studio: Studio) -> None:
-    # A refused run's reason is shown plainly where the button is, never folded away.
+def _ask() -> None:
+    # Only records the click: the run is made in the page body, once the identity is verified (`start`).
+    st.session_state[RUN_ASKED] = True
+
+
+def start(studio: Studio) -> None:
+    """Make the run the Run button asked for, with the tuned settings, and show it in See from the view
+    selector on. Called before the studio's runs are read (`load`), so the page needs no second script run.
+    A refused run's reason is shown plainly above the views, never folded away, and Run stays on screen."""
     with st.spinner("Solving on the current preferences…"):
-        view = ui.run_action(lambda s: services.run_allocation(
+        made = ui.run_action(lambda s: services.run_allocation_charted(
             s, actor=studio.ctx.actor, cohort_id=studio.ctx.cohort_id, params=tuned(studio),
             label=st.session_state.get("tune-label", "")))
-    if view is None:
+    if made is None:
         return
+    view, charts = made
+    if charts is not None:  # See draws it next: no need to read back what the run has just stored
+        remember_read(services.run_charts, charts, run_id=view.id)
     if view.feasible:
         switch_to(view.id, ("success", f"Run #{view.id} is {view.status}: {view.placed} of {view.students} "
-                                       f"students placed in {view.seconds:.2f} s.", ()), view="See")
+                                       f"students placed in {view.seconds:.2f} s.", ()), view="See", rerun=False)
     else:
-            switch_to(view.id, ("error", f"Run #{view.id} is infeasible: {view.message}",
-                            tuple(f"Try: {s}" for s in view.suggestions)), view="See")
+        switch_to(view.id, ("error", f"Run #{view.id} is infeasible: {view.message}",
+                            tuple(f"Try: {s}" for s in view.suggestions)), view="See", rerun=False)
 
 
 def placed_text(run: services.RunView, note: services.RunNote | None) -> str:

@@ -25,10 +25,10 @@ def draw(studio: Studio) -> None:
             st.markdown(f"- Try: {ui.md(s)}")
         return
     data = cached_read(studio, services.run_charts, run_id=current.id)
-    note = studio.notes.get(current.id)
+    note = studio.note(current.id)
     run_line(current)
     headline(data.headline, note, ranks=len(current.profile) - 1)
-    mix_line(cached_read(studio, services.run_mix, run_id=current.id))
+    mix_line(data.mix)
     left, right = st.columns(2)
     left.plotly_chart(cached(("profile", current.id), lambda: charts.rank_profile(
         current.profile, current.slots, name=current.name)), key="see-profile", width="stretch", config=CHART_CONFIG)

@@ -429,6 +429,7 @@ def test_a_refused_run_says_why_in_plain_sight(cohort_data):
     refusal = [e for e in at.error if "needs at least 9 students" in e.value]
     assert refusal, [e.value for e in at.error]
     assert not folded(at, "needs at least 9")  # not inside a collapsed "The run did not start"
+    assert at.segmented_control(key="studio-view").value == "Run"  # the button stays at hand
 
 
 # --- only the view on screen is drawn (issue 13) -------------------------------------------------------

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, select
 
-from allocator import engine
+from allocator import engine, services
 from allocator.models import AllocationRun, Assignment, AuditEvent
 from allocator.services import (
     Invalid,
@@ -254,6 +254,17 @@ def test_list_runs_newest_first_with_summaries(world):
     assert runs[0].created_by == world.admin.name and runs[0].name == f"#{two.id} · two"
 
 
+def test_the_notes_of_some_runs_are_theirs_among_every_runs_notes(world):
+    one = world.run(label="one", capacity_overrides=[(world.a.id, 1)])
+    two = world.run(label="two", seed=3)
+    every = services.run_notes(world.session, actor=world.actor, cohort_id=world.cohort.id)
+    assert set(every) == {one.id, two.id} and every[one.id].tuned != every[two.id].tuned
+    some = services.run_notes(world.session, actor=world.actor, cohort_id=world.cohort.id, run_ids=[one.id])
+    assert some == {one.id: every[one.id]}
+    other = f.cohort(world.session, name="Another cohort")
+    assert services.run_notes(world.session, actor=world.actor, cohort_id=other.id, run_ids=[one.id]) == {}
+
+
 def test_run_assignments_lists_every_student_with_project_and_supervisor(world):
     view = world.run(pins=[(world.students[0].id, world.b.id, "")])
     rows = run_assignments(world.session, actor=world.actor, run_id=view.id)
@@ -275,6 +286,14 @@ def test_chart_data_comes_from_the_stored_run(world):
     assert loads["Ann Supervisor"].capacity == 4 and loads["Bob Supervisor"].capacity is None
     assert sum(r.assigned for r in charts.supervisor_load) == charts.headline.placed == 6
     assert charts.headline == headline_of(view.profile, 6)
+
+
+def test_a_run_charted_as_it_is_made_charts_as_it_reads_back(world):
+    params = RunParameters(pins=((world.students[0].id, world.b.id, ""),), capacity_overrides=((world.b.id, 2),))
+    view, charts = services.run_allocation_charted(world.session, actor=world.actor, cohort_id=world.cohort.id,
+                                                   params=params, label="charted")
+    assert charts == run_charts(world.session, actor=world.actor, run_id=view.id)
+    assert view == charts.run and view.label == "charted"
 
 
 def test_the_headline_matches_the_charts_module():

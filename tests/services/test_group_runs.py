@@ -77,6 +77,10 @@ def test_the_group_is_placed_together_and_the_two_place_student_twice(world):
     assert [pid for sid, pid in rows if sid == p["Tia"].id] == [None]
     charts = services.run_charts(world.session, actor=world.admin, run_id=view.id)
     assert charts.headline.placed == view.placed and charts.headline.unplaced == 7 - view.placed
+    assert charts.mix == mix  # the See view reads both at once
+    again, charted = services.run_allocation_charted(world.session, actor=world.admin, cohort_id=world.cohort.id,
+                                                     params=RunParameters(objective="generous"))
+    assert charted == services.run_charts(world.session, actor=world.admin, run_id=again.id)
 
 
 def test_publishing_tells_each_member_the_same_project_and_explains_the_group(world):

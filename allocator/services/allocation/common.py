@@ -3,10 +3,11 @@ or a reason, the names a problem's keys stand for, and reading a run's stored re
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Executable, Row, select
+from sqlalchemy.orm import Session, aliased, defer
 
 from allocator.domain import MOVE_REASON_MAX, RUN_LABEL_MAX, Role
 from allocator.models import (
@@ -35,8 +36,9 @@ def project_label(code: str | None, title: str) -> str:
 
 
 def run_of(session: Session, run_id: int, *, cohort_id: int | None = None) -> AllocationRun:
-    """The run (of `cohort_id`, when given), or NotFound."""
-    run = session.get(AllocationRun, run_id)
+    """The run (of `cohort_id`, when given), or NotFound. Its record, the size of its problem, is read
+    when first used (`stored_record`): most callers need only the other columns."""
+    run = session.get(AllocationRun, run_id, options=[defer(AllocationRun.record)])
     if run is None or (cohort_id is not None and run.cohort_id != cohort_id):
         raise NotFound("That allocation run does not exist.")
     return run
@@ -58,21 +60,50 @@ def clean_reason(reason: str) -> str:
     return reason
 
 
+def fetch(session: Session, query: Executable) -> Sequence[Row[Any]]:
+    """Every row of a query of columns (no ORM entity), run on the session's connection in its
+    transaction and fetched at once: for the thousands of rows a run reads, the ORM's per-row handling
+    cost twice the query itself. Nothing is flushed first: a caller reading back what it added flushes."""
+    return session.connection().execute(query).all()
+
+
 def cohort_names(session: Session, cohort_id: int) -> dict[str, str]:
     """Display names for every key a problem of this cohort can mention (two queries)."""
     names: dict[str, str] = {}
     supervisor = aliased(User)
-    for pid, code, title, sup_id, sup_name in session.execute(
+    for pid, code, title, sup_id, sup_name in fetch(session,
             select(Project.id, Project.code, Project.title, Project.supervisor_id, supervisor.name)
             .outerjoin(supervisor, supervisor.id == Project.supervisor_id).where(Project.cohort_id == cohort_id)):
         names[project_key(pid)] = project_label(code, title)
         if sup_id is not None:
             names[supervisor_key(sup_id)] = sup_name
-    for uid, name in session.execute(
+    for uid, name in fetch(session,
             select(User.id, User.name).join(Membership, Membership.user_id == User.id)
             .where(Membership.cohort_id == cohort_id, Membership.role == Role.STUDENT)):
         names[student_key(uid)] = name
     return names
+
+
+class LazyNames(Mapping[str, str]):
+    """`cohort_names`, read on first use: a run needs names only to word a message or a refusal."""
+
+    def __init__(self, session: Session, cohort_id: int) -> None:
+        self._session, self._cohort_id = session, cohort_id
+        self._names: dict[str, str] | None = None
+
+    def _read(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = cohort_names(self._session, self._cohort_id)
+        return self._names
+
+    def __getitem__(self, key: str) -> str:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
 
 
 def humanise(text: str, names: Mapping[str, str]) -> str:

@@ -39,23 +39,39 @@ from allocator import engine
 from allocator.domain import Objective, ProjectStatus, Role
 from allocator.models import Cohort, GroupChoice, GroupMember, Membership, Preference, Project, User, utcnow
 from allocator.services.access import Actor, require_admin
-from allocator.services.allocation.common import cohort_names, cohort_of
+from allocator.services.allocation.common import LazyNames, cohort_of, fetch
 from allocator.services.audit import record_audit
 from allocator.services.errors import Invalid
 from allocator.services.run_record import RunParameters, project_key, student_key, supervisor_key
 
-__all__ = ["ProblemKeys", "build_problem_json", "export_problem", "problem_keys"]
+__all__ = ["ProblemKeys", "RunProblem", "build_problem_json", "export_problem", "problem_keys"]
 
 
-def build_problem(session: Session, cohort_id: int, params: RunParameters) -> tuple[engine.Problem, dict[str, str]]:
+@dataclass(frozen=True)
+class RunProblem:
+    """A run's problem, built from the database in one pass: with the names its keys stand for (read
+    only if a message needs them) and the ranks students gave, read with their lists."""
+
+    problem: engine.Problem
+    names: Mapping[str, str]
+    ranks: dict[tuple[int, int], int]  # (student id, project id) -> the rank the student gave it
+
+
+def build_problem(session: Session, cohort_id: int, params: RunParameters) -> tuple[engine.Problem, Mapping[str, str]]:
+    """The cohort's problem with `params` (see `build_run_problem`) and the names its keys stand for."""
+    built = build_run_problem(session, cohort_id, params)
+    return built.problem, built.names
+
+
+def build_run_problem(session: Session, cohort_id: int, params: RunParameters) -> RunProblem:
     """The cohort's problem as it stands (approved projects, the students and their preferences,
-    supervisors' capacities) with this run's overrides, pins and forbids, built by `build_problem_json`.
-    Every id in `params` is checked first, so a stale pick gets a sentence naming it."""
-    found = problem_keys(session, cohort_id)
-    names = cohort_names(session, cohort_id)
-    projects = set(found.projects.values())
-    students = set(found.students.values())
-    supervisors = set(found.supervisors.values())
+    supervisors' capacities) with this run's overrides, pins and forbids, built as `build_problem_json`
+    builds it. Every id in `params` is checked first, so a stale pick gets a sentence naming it."""
+    loaded = _load(session, cohort_id)
+    names = LazyNames(session, cohort_id)
+    projects = {p.id for p in loaded[1]}
+    students = set(loaded[2])
+    supervisors = {p.supervisor_id for p in loaded[1] if p.supervisor_id}
 
     def project(pid: int, what: str) -> None:
         if pid not in projects:
@@ -76,7 +92,7 @@ def build_problem(session: Session, cohort_id: int, params: RunParameters) -> tu
         for s, p, _ in items:
             student(s, what)
             project(p, what)
-    problem = build_problem_json(session, cohort_id, overrides={
+    problem, ranks = _problem_json(session, loaded, overrides={
         "capacity": dict(params.capacity_overrides), "min_students": dict(params.minimum_overrides),
         "supervisor_capacity": dict(params.supervisor_capacity_overrides), "allow_unranked": params.allow_unranked,
         "pinned": [(s, p) for s, p, _ in params.pins],
@@ -87,7 +103,7 @@ def build_problem(session: Session, cohort_id: int, params: RunParameters) -> tu
         if entry.get("min_students", 0) > entry["capacity"]:
             raise Invalid(f"{names.get(entry['id'], entry['id'])} needs at least {entry['min_students']} students "
                           f"but has room for only {entry['capacity']}; lower its minimum or raise its capacity.")
-    return _engine_problem(problem), names
+    return RunProblem(_engine_problem(problem), names, ranks)
 
 
 def _check_pin_counts(problem: dict[str, Any], names: Mapping[str, str]) -> None:
@@ -203,15 +219,15 @@ def _project_keys(projects: list[tuple[int, str | None]]) -> dict[int, str]:
 def _load(session: Session, cohort_id: int):
     """The cohort, its approved projects and its active students, in id order."""
     cohort = cohort_of(session, cohort_id)
-    projects = session.execute(
+    projects = fetch(session,
         select(Project.id, Project.code, Project.capacity, Project.min_students, Project.supervisor_id)
         .where(Project.cohort_id == cohort_id, Project.status == ProjectStatus.APPROVED).order_by(Project.id)
-    ).all()
-    students = session.scalars(
+    )
+    students = [uid for (uid,) in fetch(session,
         select(Membership.user_id).join(User, User.id == Membership.user_id)
         .where(Membership.cohort_id == cohort_id, Membership.role == Role.STUDENT, User.active.is_(True))
         .order_by(Membership.user_id)
-    ).all()
+    )]
     return cohort, projects, students
 
 
@@ -228,7 +244,7 @@ def _places_tiers_groups(session: Session, cohort: Cohort,
     group member has one place."""
     wanted = set(students)
     members: dict[int, list[int]] = {}
-    for gid, uid in session.execute(select(GroupMember.group_id, GroupMember.user_id)
+    for gid, uid in fetch(session, select(GroupMember.group_id, GroupMember.user_id)
                                     .where(GroupMember.cohort_id == cohort.id)
                                     .order_by(GroupMember.group_id, GroupMember.user_id)):
         if uid in wanted:
@@ -237,14 +253,14 @@ def _places_tiers_groups(session: Session, cohort: Cohort,
               for gid, uids in sorted(members.items()) if len(uids) >= max(2, cohort.group_min_size)]
     grouped = {u for uids in members.values() if len(uids) >= max(2, cohort.group_min_size) for u in uids}
     lists: dict[int, list[int]] = {}
-    for gid, pid in session.execute(select(GroupChoice.group_id, GroupChoice.project_id)
+    for gid, pid in fetch(session, select(GroupChoice.group_id, GroupChoice.project_id)
                                     .where(GroupChoice.cohort_id == cohort.id)
                                     .order_by(GroupChoice.group_id, GroupChoice.rank)):
         lists.setdefault(gid, []).append(pid)
     # The group's shared list is what its members rank, whatever their own rows say (an import may differ).
     shared = {u: lists.get(gid, []) for gid, uids in members.items() for u in uids if u in grouped}
     extra: dict[int, dict[str, int]] = {}
-    for uid, places, tier in session.execute(select(Membership.user_id, Membership.places, Membership.tier)
+    for uid, places, tier in fetch(session, select(Membership.user_id, Membership.places, Membership.tier)
                                              .where(Membership.cohort_id == cohort.id,
                                                     Membership.role == "student")):
         if uid not in wanted:
@@ -269,22 +285,31 @@ def problem_keys(session: Session, cohort_id: int) -> ProblemKeys:
 
 def build_problem_json(session: Session, cohort_id: int, *, overrides: Mapping[str, Any] | None = None) -> dict:
     """The engine's problem dict for the cohort's current students, approved projects and preferences."""
+    return _problem_json(session, _load(session, cohort_id), overrides)[0]
+
+
+def _problem_json(session: Session, loaded, overrides: Mapping[str, Any] | None) -> tuple[dict, dict]:
+    """`build_problem_json` from what `_load` read, and every rank of the cohort's lists by (student id,
+    project id), read in the same query. Long because it is the file format written out key by key."""
     overrides = dict(overrides or {})
-    cohort, projects, students = _load(session, cohort_id)
+    cohort, projects, students = loaded
+    cohort_id = cohort.id
     keys = _project_keys([(p.id, p.code) for p in projects])
     student_ids = set(students)
     prefs: dict[int, list[str]] = {uid: [] for uid in students}
-    for student_id, project_id in session.execute(
-        select(Preference.student_id, Preference.project_id).where(Preference.cohort_id == cohort_id)
+    ranks: dict[tuple[int, int], int] = {}
+    for student_id, project_id, rank in fetch(session,
+        select(Preference.student_id, Preference.project_id, Preference.rank).where(Preference.cohort_id == cohort_id)
         .order_by(Preference.student_id, Preference.rank)
     ):
+        ranks[student_id, project_id] = rank
         if student_id in student_ids and project_id in keys:
             prefs[student_id].append(keys[project_id])
     capacity = {int(k): int(v) for k, v in (overrides.get("capacity") or {}).items()}
     minimum = {int(k): int(v) for k, v in (overrides.get("min_students") or {}).items()}
-    loads = dict(session.execute(
+    loads = dict(fetch(session,
         select(Membership.user_id, Membership.max_load)
-        .where(Membership.cohort_id == cohort_id, Membership.role == Role.STAFF)).all())
+        .where(Membership.cohort_id == cohort_id, Membership.role == Role.STAFF)))
     loads.update({int(k): (None if v is None else int(v))
                   for k, v in (overrides.get("supervisor_capacity") or {}).items()})
 
@@ -326,7 +351,7 @@ def build_problem_json(session: Session, cohort_id: int, *, overrides: Mapping[s
     if overrides.get("forbidden"):
         problem["forbidden"] = pairs("forbidden")
     problem["allow_unranked"] = bool(overrides.get("allow_unranked", cohort.allow_unranked))
-    return problem
+    return problem, ranks
 
 
 def export_problem(session: Session, *, actor: Actor, cohort_id: int) -> bytes:

@@ -1,12 +1,13 @@
 """Reading a stored run: its assignments, the numbers behind its charts, and runs compared."""
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from allocator import engine
 from allocator.models import (
     AllocationRun,
     Assignment,
@@ -14,7 +15,8 @@ from allocator.models import (
     User,
 )
 from allocator.services.access import Actor, require_admin
-from allocator.services.allocation.common import cohort_names, project_label, run_of, stored_record
+from allocator.services.allocation.common import cohort_names, fetch, project_label, run_of, stored_record
+from allocator.services.allocation.mix import mix_of
 from allocator.services.allocation.views import (
     AssignmentRow,
     Comparison,
@@ -31,11 +33,13 @@ from allocator.services.allocation.views import (
 )
 from allocator.services.errors import Invalid, NotFound
 from allocator.services.run_record import (
+    project_key,
     project_of,
+    student_key,
     user_of,
 )
 
-__all__ = ["compare_runs", "run_assignments", "run_charts"]
+__all__ = ["charts_of", "compare_runs", "run_assignments", "run_charts"]
 
 
 def _assignment_query(run_id: int):
@@ -56,7 +60,7 @@ def assignment_rows(session: Session, run_id: int) -> list[AssignmentRow]:
         AssignmentRow(sid, email, name, pid, code, title or "", sup_id,
                       (sup_name or "(no supervisor)") if pid else "", sup_email or "", rank, pinned, manual)
         for sid, email, name, pid, code, title, sup_id, sup_name, sup_email, rank, pinned, manual
-        in session.execute(_assignment_query(run_id))
+        in fetch(session, _assignment_query(run_id))
     ]
 
 
@@ -69,15 +73,26 @@ def run_assignments(session: Session, *, actor: Actor, run_id: int) -> list[Assi
 
 def run_charts(session: Session, *, actor: Actor, run_id: int) -> RunCharts:
     """The numbers behind the See tab's charts, from the stored run and the problem it solved: project
-    fill against this run's capacities and minimums, supervisor loads, demand against capacity."""
+    fill against this run's capacities and minimums, supervisor loads, demand against capacity, and its
+    mix of groups, places and tiers (as `run_mix`; one read of the record serves both)."""
     require_admin(session, actor)
     run = run_of(session, run_id)
     stored = stored_record(session, run)
-    problem = stored.problem
     names = cohort_names(session, run.cohort_id)
-    view = get_view(session, run, stored, names)
-    placed = Counter(session.scalars(
-        select(Assignment.project_id).where(Assignment.run_id == run_id, Assignment.project_id.is_not(None))))
+    placements = fetch(session, select(Assignment.student_id, Assignment.project_id)
+                       .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None)))
+    return charts_of(get_view(session, run, stored, names), stored.problem, names, placements)
+
+
+def charts_of(view: RunView, problem: engine.Problem, names: Mapping[str, str],
+              placements: Iterable[tuple[int, int]]) -> RunCharts:
+    """`run_charts` of a run from its view, its problem, the names of its keys and its (student id,
+    project id) placements: read back by `run_charts`, or kept from storing it by `run_allocation_charted`."""
+    placed: Counter[int] = Counter()
+    projects_of: dict[str, list[str]] = defaultdict(list)
+    for sid, pid in placements:
+        placed[pid] += 1
+        projects_of[student_key(sid)].append(project_key(pid))
     first: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
     for s in problem.students:
@@ -99,7 +114,7 @@ def run_charts(session: Session, *, actor: Actor, run_id: int) -> RunCharts:
         for v, n in load.items()
     ]
     return RunCharts(run=view, headline=headline_of(view.profile, view.students, view.placed), project_fill=tuple(fill),
-                     supervisor_load=tuple(supervisors), demand=tuple(demand))
+                     supervisor_load=tuple(supervisors), demand=tuple(demand), mix=mix_of(problem, projects_of))
 
 
 def compare_runs(session: Session, *, actor: Actor, run_ids: Iterable[int]) -> Comparison:

@@ -1,8 +1,8 @@
 """Solving and storing runs (one snapshot, two INSERTs), and listing them."""
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
@@ -18,8 +18,9 @@ from allocator.models import (
 from allocator.services import run_record
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import clean_label, cohort_of, humanise, run_of
-from allocator.services.allocation.problem import build_problem, db_ranks, suggest_changes
-from allocator.services.allocation.views import RunView, get_view, run_query, view_of
+from allocator.services.allocation.problem import RunProblem, build_run_problem, db_ranks, suggest_changes
+from allocator.services.allocation.reading import charts_of
+from allocator.services.allocation.views import RunCharts, RunView, get_view, run_query, view_of
 from allocator.services.audit import record_audit
 from allocator.services.errors import Invalid
 from allocator.services.run_record import (
@@ -30,7 +31,7 @@ from allocator.services.run_record import (
     user_of,
 )
 
-__all__ = ["get_run", "list_runs", "run_allocation"]
+__all__ = ["get_run", "list_runs", "run_allocation", "run_allocation_charted"]
 
 
 def list_runs(session: Session, *, actor: Actor, cohort_id: int) -> list[RunView]:
@@ -52,7 +53,8 @@ def store_run(session: Session, *, actor: Actor, cohort_id: int, kind: str, labe
               record: RunRecord, status: str, solver: str, seconds: float, cost: int | None,
               profile: list[int], message: str, parent_run_id: int | None,
               rows: list[dict[str, Any]]) -> AllocationRun:
-    """One run and its assignments: two INSERT statements, however many students."""
+    """One run and its assignments: two INSERT statements, however many students (each of `rows` is
+    given the new run's id)."""
     run = AllocationRun(cohort_id=cohort_id, kind=kind, parent_run_id=parent_run_id, created_by_id=actor.user_id,
                         label=label, objective=objective, students=record.students,
                         record=run_record.to_json(record), status=status, solver=solver, seconds=seconds, cost=cost,
@@ -60,17 +62,20 @@ def store_run(session: Session, *, actor: Actor, cohort_id: int, kind: str, labe
     session.add(run)
     session.flush()
     if rows:
-        # render_nulls keeps placed and unplaced rows in one batch (else each None splits the statement).
-        session.execute(insert(Assignment).execution_options(render_nulls=True),
-                        [{**r, "run_id": run.id} for r in rows])
+        # Core's executemany on the table: the ORM's bulk insert spent more on its per-row bookkeeping
+        # than the database on the rows. Every row has the same keys, so it is one batch.
+        for r in rows:
+            r["run_id"] = run.id
+        session.connection().execute(insert(Assignment.__table__), rows)
     return run
 
 
-def assignment_rows(session: Session, cohort_id: int, problem: engine.Problem,
-                    result: engine.Result) -> list[dict[str, Any]]:
+def assignment_rows(session: Session, cohort_id: int, problem: engine.Problem, result: engine.Result,
+                    ranks: Mapping[tuple[int, int], int] | None = None) -> list[dict[str, Any]]:
     """One row per placement (a student with several places has several), one row with no project for
-    a student placed nowhere; each with the rank the student gave the project."""
-    ranks = db_ranks(session, cohort_id)
+    a student placed nowhere; each with the rank the student gave the project (from `ranks` when the
+    caller read them with the problem, else from the cohort's lists)."""
+    ranks = db_ranks(session, cohort_id) if ranks is None else ranks
     rows: list[dict[str, Any]] = []
     for s in problem.students:
         uid = user_of(s.id)
@@ -84,12 +89,27 @@ def assignment_rows(session: Session, cohort_id: int, problem: engine.Problem,
     return rows
 
 
+class _Stored(NamedTuple):
+    run: AllocationRun
+    view: RunView
+    built: RunProblem
+    rows: list[dict[str, Any]]
+
+
 def solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: RunParameters, label: str,
                     kind: str, parent_run_id: int | None = None,
                     declined: Iterable[int] = ()) -> tuple[AllocationRun, RunView]:
     """Build the cohort's problem with `params`, solve it, check the answer and store the run;
     no role check (callers make it). Shared by a run and a re-run for the declined."""
-    problem, names = build_problem(session, cohort.id, params)
+    stored = _solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label, kind=kind,
+                              parent_run_id=parent_run_id, declined=declined)
+    return stored.run, stored.view
+
+
+def _solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: RunParameters, label: str,
+                     kind: str, parent_run_id: int | None, declined: Iterable[int]) -> _Stored:
+    built = build_run_problem(session, cohort.id, params)
+    problem, names = built.problem, built.names
     try:
         result = engine.solve(problem, objective=params.objective,
                               weights=list(params.weights) if params.objective == Objective.WEIGHTED else None,
@@ -102,7 +122,8 @@ def solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: R
     problems = engine.validate(problem, result)
     if problems:  # a solver bug: never store an allocation that breaks a rule
         raise RuntimeError("the engine's allocation failed validation: " + "; ".join(problems[:5]))
-    rows = assignment_rows(session, cohort.id, problem, result) if result.status != RunStatus.INFEASIBLE else []
+    rows = (assignment_rows(session, cohort.id, problem, result, built.ranks)
+            if result.status != RunStatus.INFEASIBLE else [])
     record = RunRecord(problem=problem, settings=params, bound=result.bound, engine_message=result.message,
                        declined=tuple(declined))
     run = store_run(session, actor=actor, cohort_id=cohort.id, kind=kind, label=label, objective=params.objective,
@@ -112,7 +133,7 @@ def solve_and_store(session: Session, *, actor: Actor, cohort: Cohort, params: R
                     parent_run_id=parent_run_id, rows=rows)
     suggestions = suggest_changes(problem, names) if result.status == RunStatus.INFEASIBLE else ()
     view = view_of(session.execute(run_query().where(AllocationRun.id == run.id)).one(), suggestions)
-    return run, view
+    return _Stored(run, view, built, rows)
 
 
 def _audit_params(params: RunParameters) -> dict[str, Any]:
@@ -174,13 +195,30 @@ def run_allocation(session: Session, *, actor: Actor, cohort_id: int, params: Ru
     is stored too (status "infeasible", the engine's sentence in `message`, with names for ids) and its
     view carries suggestions of what to change.
     """
+    return _run(session, actor=actor, cohort_id=cohort_id, params=params, label=label).view
+
+
+def run_allocation_charted(session: Session, *, actor: Actor, cohort_id: int, params: RunParameters,
+                           label: str = "") -> tuple[RunView, RunCharts | None]:
+    """`run_allocation`, and what `run_charts` would read of the new run (None for an infeasible one),
+    made from what the run has just stored instead of read back: the studio draws it straight away."""
+    stored = _run(session, actor=actor, cohort_id=cohort_id, params=params, label=label)
+    if not stored.view.feasible:
+        return stored.view, None
+    placements = [(r["student_id"], r["project_id"]) for r in stored.rows if r["project_id"] is not None]
+    return stored.view, charts_of(stored.view, stored.built.problem, stored.built.names, placements)
+
+
+def _run(session: Session, *, actor: Actor, cohort_id: int, params: RunParameters, label: str) -> _Stored:
     one_snapshot(session)  # before the guard's read: the level can only be set before the first statement
     require_admin(session, actor)
     cohort = cohort_of(session, cohort_id)
     params = check_settings(params)
     label = clean_label(label) or _auto_label(params)
-    run, view = solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label, kind=RunKind.SOLVE)
+    stored = _solve_and_store(session, actor=actor, cohort=cohort, params=params, label=label, kind=RunKind.SOLVE,
+                              parent_run_id=None, declined=())
+    run, view = stored.run, stored.view
     record_audit(session, actor=actor, action="allocation.run", cohort_id=cohort_id, run_id=run.id,
                  label=label, status=run.status, placed=view.placed, students=view.students,
                  **_audit_params(params))
-    return view
+    return stored

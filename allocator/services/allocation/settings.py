@@ -17,7 +17,7 @@ from allocator.models import (
     User,
 )
 from allocator.services.access import Actor, require_admin
-from allocator.services.allocation.common import cohort_of, project_label
+from allocator.services.allocation.common import cohort_of, fetch, project_label
 from allocator.services.allocation.views import SetupProject, SetupStudent, SetupSupervisor, StudioSetup
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Invalid
@@ -56,19 +56,19 @@ def studio_setup(session: Session, *, actor: Actor, cohort_id: int) -> StudioSet
     projects = tuple(
         SetupProject(pid, code, title, project_label(code, title), capacity, minimum, sup_id,
                      sup_name or "(no supervisor)")
-        for pid, code, title, capacity, minimum, sup_id, sup_name in session.execute(
+        for pid, code, title, capacity, minimum, sup_id, sup_name in fetch(session,
             select(Project.id, Project.code, Project.title, Project.capacity, Project.min_students,
                    Project.supervisor_id, supervisor.name)
             .outerjoin(supervisor, supervisor.id == Project.supervisor_id)
             .where(Project.cohort_id == cohort_id, Project.status == ProjectStatus.APPROVED)
             .order_by(Project.title, Project.id))
     )
-    members = session.execute(
+    members = fetch(session,
         select(User.id, User.name, User.email, Membership.role, Membership.max_load)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.cohort_id == cohort_id, User.active.is_(True))
         .order_by(User.name, User.id)
-    ).all()
+    )
     students = tuple(SetupStudent(uid, name, email) for uid, name, email, role, _ in members if role == Role.STUDENT)
     staff = {uid: (name, email, load) for uid, name, email, role, load in members if role == Role.STAFF}
     supervising = {p.supervisor_id for p in projects if p.supervisor_id is not None}

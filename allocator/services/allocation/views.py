@@ -15,6 +15,7 @@ from allocator.models import (
     User,
 )
 from allocator.services.allocation.common import cohort_names, stored_record
+from allocator.services.allocation.mix import RunMix
 from allocator.services.allocation.problem import suggest_changes
 from allocator.services.run_record import (
     RunRecord,
@@ -198,6 +199,7 @@ class RunCharts:
     project_fill: tuple[ProjectFillRow, ...]
     supervisor_load: tuple[SupervisorLoadRow, ...]
     demand: tuple[ProjectDemandRow, ...]
+    mix: RunMix  # groups, several places and tiers (`run_mix`), read with the rest
 
 
 @dataclass(frozen=True)
