@@ -34,6 +34,7 @@ SOLVER = "highs"
 # optimum), so HiGHS spends ten times its default effort (0.05) on primal heuristics.
 PRESOLVE = False
 HEURISTIC_EFFORT = 0.5
+REDUCE = False
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
         kept = [model.columns(choice_costs(units, level, problem.k)) for level, _ in stage]
         coef = sum(scale * c for (_, scale), c in zip(stage, kept))
         stages.append(("+".join(level.name for level, _ in stage), coef, kept))
-    out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True)
+    out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True, REDUCE)
     if out.infeasible:
         return Outcome(None, "infeasible")
     if out.values is None:

@@ -138,6 +138,25 @@ def minimise(base, rows: Rows, coef: np.ndarray, seconds: float, presolve: bool 
                   progress.estimate())
 
 
+def program(base, rows: Rows, coef: np.ndarray):
+    """A copy of `base` with the rows and the objective `coef` · x (to minimise)."""
+    proto = type(base)()
+    proto.CopyFrom(base)
+    cols = np.flatnonzero(coef)
+    proto.objective.linear_coefficients.ids.extend(cols.tolist())
+    proto.objective.linear_coefficients.values.extend(coef[cols].tolist())
+    row, col, val, lo, hi = rows.arrays()
+    constraints = proto.linear_constraints
+    constraints.ids.extend(range(lo.size))
+    constraints.lower_bounds.extend(lo.tolist())
+    constraints.upper_bounds.extend(hi.tolist())
+    matrix = proto.linear_constraint_matrix
+    matrix.row_ids.extend(row.tolist())
+    matrix.column_ids.extend(col.tolist())
+    matrix.coefficients.extend(val.tolist())
+    return proto
+
+
 class Lexicographic(NamedTuple):
     values: np.ndarray | None  # the best found, per variable; None when none was found
     stages: list[Stage]
@@ -145,10 +164,14 @@ class Lexicographic(NamedTuple):
 
 
 def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.ndarray]]], deadline: float,
-                  presolve: bool = False, heuristics: float | None = None, fix_zeros: bool = False) -> Lexicographic:
+                  presolve: bool = False, heuristics: float | None = None, fix_zeros: bool = False,
+                  reduce: bool = False) -> Lexicographic:
     """Solve (name, objective, kept) stages in order until done or out of time; once a stage is
     proven, each of its `kept` coefficient vectors is held at its value by a row of its own (and,
-    with `fix_zeros`, one held at 0 with costs ≥ 0 also fixes its costed variables at 0)."""
+    with `fix_zeros`, one held at 0 with costs ≥ 0 also fixes its costed variables at 0). With
+    `reduce`, each stage first fixes variables by the reduced costs of its relaxation (`fixing.py`)."""
+    from . import fixing
+
     out: list[Stage] = []
     values = None
     for name, coef, kept in stages:
@@ -156,7 +179,10 @@ def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.
         if remaining <= LEAST_STAGE_SECONDS:
             break
         started = time.perf_counter()
-        reason, new, bound, estimate = minimise(base, rows, coef, remaining, presolve, heuristics)
+        if reduce:
+            (reason, new, bound, estimate), base = fixing.stage(base, rows, coef, remaining, presolve, heuristics)
+        else:
+            reason, new, bound, estimate = minimise(base, rows, coef, remaining, presolve, heuristics)
         took = time.perf_counter() - started
         if reason == INFEASIBLE and values is None:
             return Lexicographic(None, out, True)
@@ -194,6 +220,9 @@ def _without(base, cols: np.ndarray):
 _LOG_LINE = re.compile(r"^\s*[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+(\S+)\s+(\S+)\s.*\s([\d.]+)s\s*$")
 
 
+_ECHO = bool(__import__("os").environ.get("HOUT"))  # DEBUG, remove
+
+
 class Progress:
     """Incumbent and bound over time, read from HiGHS's log, for an estimate of the time a proof
     would still take: the gap left over the rate at which it closed since the first incumbent. A
@@ -204,6 +233,8 @@ class Progress:
 
     def read(self, lines) -> None:
         for line in lines:
+            if _ECHO:
+                print(line, flush=True)
             match = _LOG_LINE.match(line)
             if match:
                 try:
