@@ -35,6 +35,7 @@ SOLVER = "highs"
 PRESOLVE = False
 HEURISTIC_EFFORT = 0.5
 REDUCE = False
+WARM = True
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
         kept = [model.columns(choice_costs(units, level, problem.k)) for level, _ in stage]
         coef = sum(scale * c for (_, scale), c in zip(stage, kept))
         stages.append(("+".join(level.name for level, _ in stage), coef, kept))
-    out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True, REDUCE)
+    out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True, REDUCE, WARM)
     if out.infeasible:
         return Outcome(None, "infeasible")
     if out.values is None:
