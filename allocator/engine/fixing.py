@@ -27,7 +27,7 @@ from . import highs
 
 # Relative rounding margin on the bound and reduced costs: doubles carry 16 digits, the sums here a
 # few thousand terms.
-MARGIN = 1e-9
+MARGIN = 1e-13
 
 
 class Bound(NamedTuple):
@@ -102,31 +102,18 @@ def fixed(base, b: Bound, worst: float):
     return proto
 
 
-def stage(base, rows: highs.Rows, coef: np.ndarray, seconds: float, presolve: bool, heuristics):
-    """One stage with reduced-cost fixing: (its `highs.Solved`, the base with the fixings that hold
-    for every later stage)."""
+def stage(base, rows: highs.Rows, coef: np.ndarray, seconds: float, presolve: bool, heuristics,
+          start: np.ndarray | None = None):
+    """One stage solved as `highs.minimise` does, and when proven, the base with what none of its
+    optimal allocations uses fixed, for the later stages."""
     deadline = time.perf_counter() + seconds
     reason, duals = relax(base, rows, coef, seconds)
     if reason == highs.INFEASIBLE:
         return highs.Solved(highs.INFEASIBLE, None, math.inf, None), base
-    if duals is None:
-        return highs.minimise(base, rows, coef, deadline - time.perf_counter(), presolve, heuristics), base
-    b = bound(base, rows, coef, duals)
-    target = math.ceil(b.lower)
-    first = None
-    narrow = fixed(base, b, target)
-    if narrow is not None:
-        first = highs.minimise(narrow, rows, coef, deadline - time.perf_counter(), presolve, heuristics)
-        if _value(coef, first) <= target:
-            return first._replace(reason=highs.OPTIMAL, bound=float(target)), narrow
-        if first.values is not None:  # an incumbent: only what is worse than it is ruled out
-            narrow = fixed(base, b, _value(coef, first))
-            base = base if narrow is None else narrow
-    solved = highs.minimise(base, rows, coef, deadline - time.perf_counter(), presolve, heuristics)
-    if _value(coef, solved) <= target:
-        return solved._replace(reason=highs.OPTIMAL, bound=float(target)), base
-    if solved.values is None and first is not None and first.values is not None:
-        solved = solved._replace(values=first.values)
+    solved = highs.minimise(base, rows, coef, deadline - time.perf_counter(), presolve, heuristics, start)
+    if duals is not None and solved.reason == highs.OPTIMAL and solved.values is not None:
+        narrow = fixed(base, bound(base, rows, coef, duals), _value(coef, solved))
+        base = base if narrow is None else narrow
     return solved, base
 
 

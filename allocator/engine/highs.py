@@ -184,10 +184,11 @@ def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.
         if remaining <= LEAST_STAGE_SECONDS:
             break
         started = time.perf_counter()
+        start = full if warm else None
         if reduce:
-            (reason, new, bound, estimate), base = fixing.stage(base, rows, coef, remaining, presolve, heuristics)
+            (reason, new, bound, estimate), base = fixing.stage(base, rows, coef, remaining, presolve, heuristics,
+                                                                start)
         else:
-            start = full if warm else None
             reason, new, bound, estimate = minimise(base, rows, coef, remaining, presolve, heuristics, start)
         took = time.perf_counter() - started
         if reason == INFEASIBLE and values is None:
