@@ -65,8 +65,9 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
     model = _Model(problem, res, units, binding, seed)
     stages = []
     for stage in merge(lv, n_places):
-        kept = [model.columns(choice_costs(units, level, problem.k)) for level, _ in stage]
-        coef = sum(scale * c for (_, scale), c in zip(stage, kept))
+        costs = [choice_costs(units, level, problem.k) for level, _ in stage]
+        coef = sum(scale * model.columns(c) for (_, scale), c in zip(stage, costs))
+        kept = [model.kept(c) for c in costs]
         stages.append(("+".join(level.name for level, _ in stage), coef, kept))
     out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True, REDUCE, WARM)
     if out.infeasible:
@@ -102,10 +103,12 @@ class _Model:
         col = self.column
         seats = units.size[cu].astype(float)
         rows = self.rows = highs.Rows()
-        per_unit = np.bincount(cu, minlength=len(units.members))
-        sel = per_unit[cu] > units.supply[cu]
-        keys = np.unique(cu[sel])
-        rows.groups(cu[sel], col[sel], 1.0, -inf, units.supply[keys].astype(float))
+        # Each unit's places are its choices plus an unplaced count u (integer, one column per unit
+        # with a choice): a level that counts a unit's placements whatever the project (placed) is
+        # kept by a row over the u columns, a tenth as long as over the choices.
+        self.has_unit = np.unique(cu)
+        supply = units.supply[self.has_unit].astype(float)
+        unit_rows = rows.groups(cu, col, 1.0, supply, supply)
         forced = binding & (res.pinned_count > 0)
         cap, minimum = res.capacity.astype(float), ix.minimum.astype(float)
         sel = forced[cp]
@@ -135,11 +138,29 @@ class _Model:
         sel = (sup >= 0) & (sup_load[sup] > sup_cap[sup])
         keys = np.unique(sup[sel])
         rows.groups(sup[sel], col[sel], seats[sel], -inf, sup_cap[keys])
-        self.proto = highs.integer_model(np.ones(n_choices + closing.size))
+        first_u = n_choices + closing.size
+        rows.add(unit_rows, first_u + np.arange(self.has_unit.size), 1.0)
+        self.proto = highs.integer_model(np.concatenate([np.ones(first_u), supply]))
         self.n_choices = n_choices
+        self.cu = cu
+        self.first_u = first_u
 
     def columns(self, per_choice: np.ndarray) -> np.ndarray:
-        """Per-choice coefficients as per-column (x columns only)."""
-        out = np.zeros(self.n_choices)
+        """Per-choice coefficients as per-column (over every column, 0 beyond the choices)."""
+        out = np.zeros(self.first_u + self.has_unit.size)
         out[self.column] = per_choice
+        return out
+
+    def kept(self, per_choice: np.ndarray) -> np.ndarray:
+        """The coefficients that keep a level: over the u columns when each unit's choices cost
+        alike (Σ c·x = c·(supply - u), so c·x ≤ v is -c·u ≤ v - c·supply: the same row)."""
+        lo = np.full(self.has_unit.size, np.inf)
+        hi = np.full(self.has_unit.size, -np.inf)
+        at = np.searchsorted(self.has_unit, self.cu)
+        np.minimum.at(lo, at, per_choice)
+        np.maximum.at(hi, at, per_choice)
+        if not (lo == hi).all():
+            return self.columns(per_choice)
+        out = np.zeros(self.first_u + self.has_unit.size)
+        out[self.first_u:] = -lo
         return out
