@@ -34,8 +34,9 @@ SOLVER = "highs"
 # optimum), so HiGHS spends ten times its default effort (0.05) on primal heuristics.
 PRESOLVE = False
 HEURISTIC_EFFORT = 0.5
-REDUCE = False
-WARM = True
+# Measured the same way, with each stage started from the previous optimum: HiGHS's sub-MIP
+# heuristics (RINS, RENS) took a fifth of the time and found nothing the start and the cuts did not.
+HIGHS_OPTIONS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
         coef = sum(scale * model.columns(c) for (_, scale), c in zip(stage, costs))
         kept = [model.kept(c) for c in costs]
         stages.append(("+".join(level.name for level, _ in stage), coef, kept))
-    out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True, REDUCE, WARM)
+    out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True,
+                              warm=True, options=HIGHS_OPTIONS)
     if out.infeasible:
         return Outcome(None, "infeasible")
     if out.values is None:

@@ -95,11 +95,14 @@ def integer_model(upper: np.ndarray):
 
 
 def minimise(base, rows: Rows, coef: np.ndarray, seconds: float, presolve: bool = False,
-             heuristics: float | None = None, start: np.ndarray | None = None) -> Solved:
+             heuristics: float | None = None, start: np.ndarray | None = None,
+             options: dict | None = None) -> Solved:
     """Minimise `coef` · x over `base`'s variables and `rows` on HiGHS for at most `seconds`;
-    `heuristics` is HiGHS's mip_heuristic_effort (its default when None). A feasible `start` is
-    found at once: MathOpt passes HiGHS no starting solution, so each variable is measured from its
-    value in `start` (x' = start - x), which makes `start` the zero point HiGHS tries first."""
+    `heuristics` is HiGHS's mip_heuristic_effort (its default when None), `options` any other HiGHS
+    options by name (bool, int, float or str values). A feasible `start` is HiGHS's first incumbent:
+    MathOpt passes HiGHS no starting solution (its HiGHS interface leaves that out), so each variable
+    is measured from its value in `start` (x' = start - x), which makes `start` the zero point that
+    HiGHS tries before anything else. The answer is given back in the variables as they were."""
     from ortools.math_opt import callback_pb2, model_parameters_pb2, parameters_pb2
     from ortools.math_opt.core.python import solver as core
 
@@ -114,6 +117,9 @@ def minimise(base, rows: Rows, coef: np.ndarray, seconds: float, presolve: bool 
     params.highs.string_options["presolve"] = "on" if presolve else "off"
     if heuristics is not None:
         params.highs.double_options["mip_heuristic_effort"] = heuristics
+    for name, value in (options or {}).items():
+        kind = {bool: "bool_options", int: "int_options", float: "double_options", str: "string_options"}
+        getattr(params.highs, kind[type(value)])[name] = value
     progress = Progress()
     model_params = model_parameters_pb2.ModelSolveParametersProto()
     result = core.solve(proto, parameters_pb2.SOLVER_TYPE_HIGHS, parameters_pb2.SolverInitializerProto(),
@@ -170,13 +176,12 @@ class Lexicographic(NamedTuple):
 
 def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.ndarray]]], deadline: float,
                   presolve: bool = False, heuristics: float | None = None, fix_zeros: bool = False,
-                  reduce: bool = False, warm: bool = False) -> Lexicographic:
+                  warm: bool = False, options: dict | None = None) -> Lexicographic:
     """Solve (name, objective, kept) stages in order until done or out of time; once a stage is
     proven, each of its `kept` coefficient vectors is held at its value by a row of its own (and,
     with `fix_zeros`, one held at 0 with costs ≥ 0 also fixes its costed variables at 0). With
-    `reduce`, each stage first fixes variables by the reduced costs of its relaxation (`fixing.py`)."""
-    from . import fixing
-
+    `warm`, each stage starts from the previous stage's optimum (which keeps every earlier level);
+    `options` are further HiGHS options for every stage (`minimise`)."""
     out: list[Stage] = []
     values = full = None  # the best found: over the objective's columns, over all
     for name, coef, kept in stages:
@@ -185,11 +190,7 @@ def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.
             break
         started = time.perf_counter()
         start = full if warm else None
-        if reduce:
-            (reason, new, bound, estimate), base = fixing.stage(base, rows, coef, remaining, presolve, heuristics,
-                                                                start)
-        else:
-            reason, new, bound, estimate = minimise(base, rows, coef, remaining, presolve, heuristics, start)
+        reason, new, bound, estimate = minimise(base, rows, coef, remaining, presolve, heuristics, start, options)
         took = time.perf_counter() - started
         if reason == INFEASIBLE and values is None:
             return Lexicographic(None, out, True)
@@ -227,9 +228,6 @@ def _without(base, cols: np.ndarray):
 _LOG_LINE = re.compile(r"^\s*[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+(\S+)\s+(\S+)\s.*\s([\d.]+)s\s*$")
 
 
-_ECHO = bool(__import__("os").environ.get("HOUT"))  # DEBUG, remove
-
-
 class Progress:
     """Incumbent and bound over time, read from HiGHS's log, for an estimate of the time a proof
     would still take: the gap left over the rate at which it closed since the first incumbent. A
@@ -240,8 +238,6 @@ class Progress:
 
     def read(self, lines) -> None:
         for line in lines:
-            if _ECHO:
-                print(line, flush=True)
             match = _LOG_LINE.match(line)
             if match:
                 try:
