@@ -35,7 +35,9 @@ SOLVER = "highs"
 PRESOLVE = False
 HEURISTIC_EFFORT = 0.5
 # Measured the same way, with each stage started from the previous optimum: HiGHS's sub-MIP
-# heuristics (RINS, RENS) took a fifth of the time and found nothing the start and the cuts did not.
+# heuristics (RINS, RENS) took a fifth of greedy's and generous's time and found nothing the start
+# and the cuts did not. A single stage (min-cost, weighted) has no start and needs them (weighted
+# took 4.6 s without, 2.6 s with).
 HIGHS_OPTIONS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
 
 
@@ -63,15 +65,16 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
     if not units.choice_unit.size:
         return Outcome(np.zeros(0, np.int64), "optimal")
     n_places = int((units.supply * units.size).sum())
-    model = _Model(problem, res, units, binding, seed)
+    merged = merge(lv, n_places)
+    model = _Model(problem, res, units, binding, seed, unplaced=len(merged) > 1)
     stages = []
-    for stage in merge(lv, n_places):
+    for stage in merged:
         costs = [choice_costs(units, level, problem.k) for level, _ in stage]
         coef = sum(scale * model.columns(c) for (_, scale), c in zip(stage, costs))
         kept = [model.kept(c) for c in costs]
         stages.append(("+".join(level.name for level, _ in stage), coef, kept))
     out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True,
-                              warm=True, options=HIGHS_OPTIONS)
+                              warm=True, options=HIGHS_OPTIONS if len(merged) > 1 else None)
     if out.infeasible:
         return Outcome(None, "infeasible")
     if out.values is None:
@@ -95,7 +98,7 @@ class _Model:
     """The choices as arrays for HiGHS: x per choice, its column in the seed's order, then y per
     project that may close."""
 
-    def __init__(self, problem, res, units, binding: np.ndarray, seed: int):
+    def __init__(self, problem, res, units, binding: np.ndarray, seed: int, unplaced: bool = False):
         ix = problem.index
         inf = math.inf
         n_choices = units.choice_unit.size
@@ -105,12 +108,17 @@ class _Model:
         col = self.column
         seats = units.size[cu].astype(float)
         rows = self.rows = highs.Rows()
-        # Each unit's places are its choices plus an unplaced count u (integer, one column per unit
-        # with a choice): a level that counts a unit's placements whatever the project (placed) is
-        # kept by a row over the u columns, a tenth as long as over the choices.
-        self.has_unit = np.unique(cu)
-        supply = units.supply[self.has_unit].astype(float)
-        unit_rows = rows.groups(cu, col, 1.0, supply, supply)
+        # With `unplaced`, each unit's places are its choices plus an unplaced count u (one integer
+        # column per unit with a choice), so that placed, once proven, is kept by a row over the u
+        # columns, an eighth as long as over the choices: the later stages of greedy took half
+        # the time. A single stage keeps nothing, and took twice as long with them (min-cost 2.1 s
+        # against 1.0 s), so it goes without.
+        self.has_unit = np.unique(cu) if unplaced else np.zeros(0, np.int64)
+        per_unit = np.bincount(cu, minlength=len(units.members))
+        sel = np.isin(cu, self.has_unit) | (per_unit[cu] > units.supply[cu])
+        keys = np.unique(cu[sel])
+        supply = units.supply[keys].astype(float)
+        unit_rows = rows.groups(cu[sel], col[sel], 1.0, supply if unplaced else -inf, supply)
         forced = binding & (res.pinned_count > 0)
         cap, minimum = res.capacity.astype(float), ix.minimum.astype(float)
         sel = forced[cp]
@@ -141,8 +149,9 @@ class _Model:
         keys = np.unique(sup[sel])
         rows.groups(sup[sel], col[sel], seats[sel], -inf, sup_cap[keys])
         first_u = n_choices + closing.size
-        rows.add(unit_rows, first_u + np.arange(self.has_unit.size), 1.0)
-        self.proto = highs.integer_model(np.concatenate([np.ones(first_u), supply]))
+        if unplaced:
+            rows.add(unit_rows, first_u + np.arange(self.has_unit.size), 1.0)
+        self.proto = highs.integer_model(np.concatenate([np.ones(first_u), units.supply[self.has_unit]]))
         self.n_choices = n_choices
         self.cu = cu
         self.first_u = first_u
@@ -156,6 +165,8 @@ class _Model:
     def kept(self, per_choice: np.ndarray) -> np.ndarray:
         """The coefficients that keep a level: over the u columns when each unit's choices cost
         alike (Σ c·x = c·(supply - u), so c·x ≤ v is -c·u ≤ v - c·supply: the same row)."""
+        if not self.has_unit.size:
+            return self.columns(per_choice)
         lo = np.full(self.has_unit.size, np.inf)
         hi = np.full(self.has_unit.size, -np.inf)
         at = np.searchsorted(self.has_unit, self.cu)
