@@ -9,12 +9,20 @@ exact in double arithmetic, and solved stage by stage on HiGHS through MathOpt a
 search is deterministic, so the same problem and seed give the same allocation whenever it is proven.
 The seed orders the variables, which is how it chooses between equally good allocations.
 
+With more than one stage (greedy, generous), each stage starts from the previous stage's optimum,
+which keeps every earlier level (`highs.lexicographic`'s `warm`), and placed is kept by a row over an
+unplaced count per unit rather than over every choice (`_Model`).
+
 Measured (benchmarks/engine.py --groups-only --limit 20, 2,000 students, 300 groups of 2-4, k = 8,
-one run each on a loaded 2-core machine): before, the later stages ran on CP-SAT (one worker, from
-the previous optimum, under pywraplp) and greedy and generous stopped unproven at the limit. Now
-min-cost proves in 1-2 s and generous in 13 s (its worst ranks, kept at 0, fix their choices at 0);
-greedy still stops unproven at 20 s (placed, rank 1 and rank 2 proven; ranks 3-5 not), with a
-better rank-3 count than before.
+engine seconds of one run, 2-core machine with load 1-2 from other work): before these two, min-cost
+1.1 s, weighted 2.6 s, generous 14.9 s and greedy stopped unproven at the 20 s limit (31.6 s to a
+proof on a quiet machine). Now min-cost and weighted are unchanged, greedy proves in 8-9 s and
+generous in 9-10 s (17 s with seed 3, 18.5 s before: the time depends on the seed's column order).
+Each later stage still spends 2-4 s in HiGHS's root cut rounds (its relaxation under the kept rows is
+far from the integer optimum, e.g. 801 M against 617 M for greedy's ranks 3-5), which is what keeps
+them above 5 s. Tried and dropped: fixing variables by the reduced costs of each stage's relaxation
+(sound, but it fixed only a fifth of the choices after stage 1 and nothing after: no gain), merging
+four levels per stage (stage 1 alone took 30 s), presolve, other heuristic efforts.
 """
 from __future__ import annotations
 
