@@ -9,12 +9,20 @@ exact in double arithmetic, and solved stage by stage on HiGHS through MathOpt a
 search is deterministic, so the same problem and seed give the same allocation whenever it is proven.
 The seed orders the variables, which is how it chooses between equally good allocations.
 
+With more than one stage (greedy, generous), each stage starts from the previous stage's optimum,
+which keeps every earlier level (`highs.lexicographic`'s `warm`), and placed is kept by a row over an
+unplaced count per unit rather than over every choice (`_Model`).
+
 Measured (benchmarks/engine.py --groups-only --limit 20, 2,000 students, 300 groups of 2-4, k = 8,
-one run each on a loaded 2-core machine): before, the later stages ran on CP-SAT (one worker, from
-the previous optimum, under pywraplp) and greedy and generous stopped unproven at the limit. Now
-min-cost proves in 1-2 s and generous in 13 s (its worst ranks, kept at 0, fix their choices at 0);
-greedy still stops unproven at 20 s (placed, rank 1 and rank 2 proven; ranks 3-5 not), with a
-better rank-3 count than before.
+engine seconds of one run, 2-core machine with load 1-2 from other work): before these two, min-cost
+1.1 s, weighted 2.6 s, generous 14.9 s and greedy stopped unproven at the 20 s limit (31.6 s to a
+proof on a quiet machine). Now min-cost and weighted are unchanged, greedy proves in 8-9 s and
+generous in 9-10 s (17 s with seed 3, 18.5 s before: the time depends on the seed's column order).
+Each later stage still spends 2-4 s in HiGHS's root cut rounds (its relaxation under the kept rows is
+far from the integer optimum, e.g. 801 M against 617 M for greedy's ranks 3-5), which is what keeps
+them above 5 s. Tried and dropped: fixing variables by the reduced costs of each stage's relaxation
+(sound, but it fixed only a fifth of the choices after stage 1 and nothing after: no gain), merging
+four levels per stage (stage 1 alone took 30 s), presolve, other heuristic efforts.
 """
 from __future__ import annotations
 
@@ -34,6 +42,11 @@ SOLVER = "highs"
 # optimum), so HiGHS spends ten times its default effort (0.05) on primal heuristics.
 PRESOLVE = False
 HEURISTIC_EFFORT = 0.5
+# Measured the same way, with each stage started from the previous optimum: HiGHS's sub-MIP
+# heuristics (RINS, RENS) took a fifth of greedy's and generous's time and found nothing the start
+# and the cuts did not. A single stage (min-cost, weighted) has no start and needs them (weighted
+# took 4.6 s without, 2.6 s with).
+HIGHS_OPTIONS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
 
 
 @dataclass(frozen=True)
@@ -60,13 +73,16 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
     if not units.choice_unit.size:
         return Outcome(np.zeros(0, np.int64), "optimal")
     n_places = int((units.supply * units.size).sum())
-    model = _Model(problem, res, units, binding, seed)
+    merged = merge(lv, n_places)
+    model = _Model(problem, res, units, binding, seed, unplaced=len(merged) > 1)
     stages = []
-    for stage in merge(lv, n_places):
-        kept = [model.columns(choice_costs(units, level, problem.k)) for level, _ in stage]
-        coef = sum(scale * c for (_, scale), c in zip(stage, kept))
+    for stage in merged:
+        costs = [choice_costs(units, level, problem.k) for level, _ in stage]
+        coef = sum(scale * model.columns(c) for (_, scale), c in zip(stage, costs))
+        kept = [model.kept(c) for c in costs]
         stages.append(("+".join(level.name for level, _ in stage), coef, kept))
-    out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True)
+    out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True,
+                              warm=True, options=HIGHS_OPTIONS if len(merged) > 1 else None)
     if out.infeasible:
         return Outcome(None, "infeasible")
     if out.values is None:
@@ -90,7 +106,7 @@ class _Model:
     """The choices as arrays for HiGHS: x per choice, its column in the seed's order, then y per
     project that may close."""
 
-    def __init__(self, problem, res, units, binding: np.ndarray, seed: int):
+    def __init__(self, problem, res, units, binding: np.ndarray, seed: int, unplaced: bool = False):
         ix = problem.index
         inf = math.inf
         n_choices = units.choice_unit.size
@@ -100,10 +116,17 @@ class _Model:
         col = self.column
         seats = units.size[cu].astype(float)
         rows = self.rows = highs.Rows()
+        # With `unplaced`, each unit's places are its choices plus an unplaced count u (one integer
+        # column per unit with a choice), so that placed, once proven, is kept by a row over the u
+        # columns, an eighth as long as over the choices: the later stages of greedy took half
+        # the time. A single stage keeps nothing, and took twice as long with them (min-cost 2.1 s
+        # against 1.0 s), so it goes without.
+        self.has_unit = np.unique(cu) if unplaced else np.zeros(0, np.int64)
         per_unit = np.bincount(cu, minlength=len(units.members))
-        sel = per_unit[cu] > units.supply[cu]
+        sel = np.isin(cu, self.has_unit) | (per_unit[cu] > units.supply[cu])
         keys = np.unique(cu[sel])
-        rows.groups(cu[sel], col[sel], 1.0, -inf, units.supply[keys].astype(float))
+        supply = units.supply[keys].astype(float)
+        unit_rows = rows.groups(cu[sel], col[sel], 1.0, supply if unplaced else -inf, supply)
         forced = binding & (res.pinned_count > 0)
         cap, minimum = res.capacity.astype(float), ix.minimum.astype(float)
         sel = forced[cp]
@@ -133,11 +156,32 @@ class _Model:
         sel = (sup >= 0) & (sup_load[sup] > sup_cap[sup])
         keys = np.unique(sup[sel])
         rows.groups(sup[sel], col[sel], seats[sel], -inf, sup_cap[keys])
-        self.proto = highs.integer_model(np.ones(n_choices + closing.size))
+        first_u = n_choices + closing.size
+        if unplaced:
+            rows.add(unit_rows, first_u + np.arange(self.has_unit.size), 1.0)
+        self.proto = highs.integer_model(np.concatenate([np.ones(first_u), units.supply[self.has_unit]]))
         self.n_choices = n_choices
+        self.cu = cu
+        self.first_u = first_u
 
     def columns(self, per_choice: np.ndarray) -> np.ndarray:
-        """Per-choice coefficients as per-column (x columns only)."""
-        out = np.zeros(self.n_choices)
+        """Per-choice coefficients as per-column (over every column, 0 beyond the choices)."""
+        out = np.zeros(self.first_u + self.has_unit.size)
         out[self.column] = per_choice
+        return out
+
+    def kept(self, per_choice: np.ndarray) -> np.ndarray:
+        """The coefficients that keep a level: over the u columns when each unit's choices cost
+        alike (Σ c·x = c·(supply - u), so c·x ≤ v is -c·u ≤ v - c·supply: the same row)."""
+        if not self.has_unit.size:
+            return self.columns(per_choice)
+        lo = np.full(self.has_unit.size, np.inf)
+        hi = np.full(self.has_unit.size, -np.inf)
+        at = np.searchsorted(self.has_unit, self.cu)
+        np.minimum.at(lo, at, per_choice)
+        np.maximum.at(hi, at, per_choice)
+        if not (lo == hi).all():
+            return self.columns(per_choice)
+        out = np.zeros(self.first_u + self.has_unit.size)
+        out[self.first_u:] = -lo
         return out

@@ -6,7 +6,9 @@ which took 2.5 s per stage at 5,000 students and 9 s at 10,000 before HiGHS saw 
 search is deterministic, so its answer is the same whatever the machine's load or the time limit,
 whenever it is proven. A stage keeps each earlier level at its value as a row of its own (placed = P,
 rank 1 = R1, ...), not their merged weighted sum: HiGHS found no allocation under the merged equality
-within minutes, and finds them at once under the separate rows.
+within minutes, and finds them at once under the separate rows. With `warm`, a stage starts from the
+previous stage's optimum, which keeps every earlier level (MathOpt gives HiGHS no starting solution,
+so the variables are measured from it: see `minimise`); that halved the groups program's later stages.
 """
 from __future__ import annotations
 
@@ -95,26 +97,19 @@ def integer_model(upper: np.ndarray):
 
 
 def minimise(base, rows: Rows, coef: np.ndarray, seconds: float, presolve: bool = False,
-             heuristics: float | None = None) -> Solved:
+             heuristics: float | None = None, start: np.ndarray | None = None,
+             options: dict | None = None) -> Solved:
     """Minimise `coef` · x over `base`'s variables and `rows` on HiGHS for at most `seconds`;
-    `heuristics` is HiGHS's mip_heuristic_effort (its default when None)."""
+    `heuristics` is HiGHS's mip_heuristic_effort (its default when None), `options` any other HiGHS
+    options by name (bool, int, float or str values). A feasible `start` is HiGHS's first incumbent:
+    MathOpt passes HiGHS no starting solution (its HiGHS interface leaves that out), so each variable
+    is measured from its value in `start` (x' = start - x), which makes `start` the zero point that
+    HiGHS tries before anything else. The answer is given back in the variables as they were."""
     from ortools.math_opt import callback_pb2, model_parameters_pb2, parameters_pb2
     from ortools.math_opt.core.python import solver as core
 
-    proto = type(base)()
-    proto.CopyFrom(base)
-    cols = np.flatnonzero(coef)
-    proto.objective.linear_coefficients.ids.extend(cols.tolist())
-    proto.objective.linear_coefficients.values.extend(coef[cols].tolist())
-    row, col, val, lo, hi = rows.arrays()
-    constraints = proto.linear_constraints
-    constraints.ids.extend(range(lo.size))
-    constraints.lower_bounds.extend(lo.tolist())
-    constraints.upper_bounds.extend(hi.tolist())
-    matrix = proto.linear_constraint_matrix
-    matrix.row_ids.extend(row.tolist())
-    matrix.column_ids.extend(col.tolist())
-    matrix.coefficients.extend(val.tolist())
+    shift = np.zeros(len(base.variables.ids)) if start is None else np.round(start)
+    proto = program(base, rows, coef, shift)
     params = parameters_pb2.SolveParametersProto(random_seed=0, absolute_gap_tolerance=ABSOLUTE_GAP,
                                                  relative_gap_tolerance=0.0, enable_output=False)
     params.time_limit.FromNanoseconds(int(seconds * 1e9))
@@ -124,6 +119,9 @@ def minimise(base, rows: Rows, coef: np.ndarray, seconds: float, presolve: bool 
     params.highs.string_options["presolve"] = "on" if presolve else "off"
     if heuristics is not None:
         params.highs.double_options["mip_heuristic_effort"] = heuristics
+    for name, value in (options or {}).items():
+        kind = {bool: "bool_options", int: "int_options", float: "double_options", str: "string_options"}
+        getattr(params.highs, kind[type(value)])[name] = value
     progress = Progress()
     model_params = model_parameters_pb2.ModelSolveParametersProto()
     result = core.solve(proto, parameters_pb2.SOLVER_TYPE_HIGHS, parameters_pb2.SolverInitializerProto(),
@@ -134,8 +132,42 @@ def minimise(base, rows: Rows, coef: np.ndarray, seconds: float, presolve: bool 
         sparse = result.solutions[0].primal_solution.variable_values
         values = np.zeros(len(base.variables.ids))
         values[np.asarray(sparse.ids, np.int64)] = np.asarray(sparse.values)
+        values = np.where(shift != 0, shift - values, values)
     return Solved(result.termination.reason, values, result.termination.objective_bounds.dual_bound,
                   progress.estimate())
+
+
+def program(base, rows: Rows, coef: np.ndarray, shift: np.ndarray | None = None):
+    """A copy of `base` with the rows and the objective `coef` · x (to minimise); where `shift` is
+    not 0, the variable is x' = shift - x instead (the objective keeps its value by an offset)."""
+    proto = type(base)()
+    proto.CopyFrom(base)
+    row, col, val, lo, hi = rows.arrays()
+    c = np.zeros(len(base.variables.ids))
+    c[: coef.size] = coef
+    if shift is not None and shift.any():
+        flip = shift != 0
+        moved = np.bincount(row, weights=val * shift[col], minlength=lo.size)
+        lo, hi = lo - moved, hi - moved
+        val = np.where(flip[col], -val, val)
+        proto.objective.offset = float(c @ shift)
+        c = np.where(flip, -c, c)
+        x_lo, x_hi = np.asarray(base.variables.lower_bounds), np.asarray(base.variables.upper_bounds)
+        del proto.variables.lower_bounds[:], proto.variables.upper_bounds[:]
+        proto.variables.lower_bounds.extend(np.where(flip, shift - x_hi, x_lo).tolist())
+        proto.variables.upper_bounds.extend(np.where(flip, shift - x_lo, x_hi).tolist())
+    cols = np.flatnonzero(c)
+    proto.objective.linear_coefficients.ids.extend(cols.tolist())
+    proto.objective.linear_coefficients.values.extend(c[cols].tolist())
+    constraints = proto.linear_constraints
+    constraints.ids.extend(range(lo.size))
+    constraints.lower_bounds.extend(lo.tolist())
+    constraints.upper_bounds.extend(hi.tolist())
+    matrix = proto.linear_constraint_matrix
+    matrix.row_ids.extend(row.tolist())
+    matrix.column_ids.extend(col.tolist())
+    matrix.coefficients.extend(val.tolist())
+    return proto
 
 
 class Lexicographic(NamedTuple):
@@ -145,25 +177,29 @@ class Lexicographic(NamedTuple):
 
 
 def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.ndarray]]], deadline: float,
-                  presolve: bool = False, heuristics: float | None = None, fix_zeros: bool = False) -> Lexicographic:
+                  presolve: bool = False, heuristics: float | None = None, fix_zeros: bool = False,
+                  warm: bool = False, options: dict | None = None) -> Lexicographic:
     """Solve (name, objective, kept) stages in order until done or out of time; once a stage is
     proven, each of its `kept` coefficient vectors is held at its value by a row of its own (and,
-    with `fix_zeros`, one held at 0 with costs ≥ 0 also fixes its costed variables at 0)."""
+    with `fix_zeros`, one held at 0 with costs ≥ 0 also fixes its costed variables at 0). With
+    `warm`, each stage starts from the previous stage's optimum (which keeps every earlier level);
+    `options` are further HiGHS options for every stage (`minimise`)."""
     out: list[Stage] = []
-    values = None
+    values = full = None  # the best found: over the objective's columns, over all
     for name, coef, kept in stages:
         remaining = deadline - time.perf_counter()  # after building: the clock counts that too
         if remaining <= LEAST_STAGE_SECONDS:
             break
         started = time.perf_counter()
-        reason, new, bound, estimate = minimise(base, rows, coef, remaining, presolve, heuristics)
+        start = full if warm else None
+        reason, new, bound, estimate = minimise(base, rows, coef, remaining, presolve, heuristics, start, options)
         took = time.perf_counter() - started
         if reason == INFEASIBLE and values is None:
             return Lexicographic(None, out, True)
         if new is not None and values is not None and coef @ new[: coef.size] > coef @ values:
             new = None  # cut short before it beat what the earlier stage found, which still holds
         if new is not None:
-            values = new[: coef.size]
+            values, full = new[: coef.size], new
         value = float(np.round(coef @ values)) if values is not None else None
         proven = reason == OPTIMAL
         out.append(Stage(name, value, bound, proven, took, estimate))
