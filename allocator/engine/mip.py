@@ -111,15 +111,16 @@ class _Model:
         keys = np.unique(pj[sel])
         rows.groups(pj[sel], np.flatnonzero(sel), 1.0, minimum[keys] - res.pinned_count[keys], cap[keys])
         _closing_rows(rows, pj, into_closing, on_student, y_of, cap, minimum)
-        # Other projects: capacity, where their arcs could exceed it.
-        arcs_into = np.bincount(pj[to_project], minlength=len(ix.project_ids))
-        sel = to_project & ~binding[pj] & (arcs_into[pj] > cap[pj])
+        # Other projects: capacity, where their arcs could exceed it (a hub arc carries several students,
+        # so what could arrive is the arcs' bounds summed, not their number).
+        could = np.bincount(pj[to_project], weights=ub[to_project], minlength=len(ix.project_ids))
+        sel = to_project & ~binding[pj] & (could[pj] > cap[pj])
         keys = np.unique(pj[sel])
         rows.groups(pj[sel], np.flatnonzero(sel), 1.0, -inf, cap[keys])
         # Supervisors.
         sup = np.where(to_project, ix.supervisor_of[pj], -1)
         sup_cap = np.append(res.supervisor_capacity, 0)  # index -1: no supervisor
-        per_sup = np.bincount(sup[sup >= 0], minlength=sup_cap.size)
+        per_sup = np.bincount(sup[sup >= 0], weights=ub[sup >= 0], minlength=sup_cap.size)
         sel = (sup >= 0) & (per_sup[sup] > sup_cap[sup])
         keys = np.unique(sup[sel])
         rows.groups(sup[sel], np.flatnonzero(sel), 1.0, -inf, sup_cap[keys].astype(float))

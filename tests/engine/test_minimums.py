@@ -84,3 +84,20 @@ def test_explain_blames_the_minimum_not_a_supervisor_who_loses_nothing():
     assert result.assignment["S0"] == "B"
     (reason,) = engine.explain(problem, result, "S0")
     assert reason.reason == "needed_for_minimum", reason.text
+
+
+@pytest.mark.parametrize("objective", ["min-cost", "greedy", "generous"])
+@pytest.mark.parametrize("capacities, supervisor, placed", [((0, 2), 1, 0), ((2, 2, 3, 3), 2, 3), ((2, 2, 2, 3), 1, 2)])
+def test_unranked_placements_respect_a_supervisor_below_a_minimum(objective, capacities, supervisor, placed):
+    # Unranked placements reach a project through one arc from the hub that carries several students:
+    # the supervisor's limit must hold although that project has fewer arcs than the limit (found by
+    # hypothesis: the program ran the last project over its supervisor, and the lottery then failed).
+    last = len(capacities) - 1
+    problem = Problem(students=tuple(Student(f"S{i}", ()) for i in range(3)),
+                      projects=tuple(Project(f"P{j}", c, min_students=0 if c == 0 else 2,
+                                             supervisor="L0" if j == last else None)
+                                     for j, c in enumerate(capacities)),
+                      supervisors=(Supervisor("L0", supervisor),), allow_unranked=True)
+    result = engine.solve(problem, objective, time_limit=10)
+    assert result.status == "optimal" and len(result.assignment) == placed
+    assert not engine.validate(problem, result)
