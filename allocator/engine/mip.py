@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import highs
+from . import fixing, highs
 from .model import Problem
 from .network import Network, Residual
 from .objectives import Level
@@ -43,7 +43,7 @@ def solve(problem: Problem, res: Residual, net: Network, binding: np.ndarray, lv
     model = _Model(problem, res, net, binding)
     stages = [(level.name, model.coefficients(level), [model.coefficients(sub) for sub in kept])
               for level, kept in zip(lv, parts)]
-    out = highs.lexicographic(model.proto, model.rows, stages, deadline)
+    out = fixing.lexicographic(model.proto, model.rows, stages, deadline)
     if out.infeasible:
         return Outcome(None, None, out.stages, infeasible=True)
     if out.values is None:
