@@ -6,11 +6,15 @@ at a time. The model is the flow network the rest of the engine uses, so its LP 
 flow relaxation, tightened by the closure cuts x ≤ open for every student arc into a project that
 may close.
 
-Every stage runs on HiGHS through MathOpt (`highs.py`: deterministic, the model as arrays, each
-earlier level kept at its value as a row of its own, presolve off). Keeping the levels apart rather
-than as one merged weighted equality was measured on the seed's 2,000-student cohort: greedy went
-from unproven after 241 s (CP-SAT, 8 workers, from the previous optimum under the merged equality) to proven in 15 s,
-and HiGHS, which found no allocation under the merged equality within minutes, finds them at once.
+Every stage first solves its LP relaxation (`fixing.py`, on GLOP): on the seed's cohorts that
+optimum is integral at every stage, so proven without a search; otherwise HiGHS's MIP runs
+(`highs.py`: deterministic, the model as arrays, presolve off). Each earlier level is kept at its
+value as a row of its own rather than as one merged weighted equality: measured on the seed's
+2,000-student cohort, greedy went from unproven after 241 s (CP-SAT, 8 workers, under the merged
+equality) to proven in 15 s, and HiGHS, which found no allocation under the merged equality within
+minutes, finds them at once. Between stages the LP's reduced costs fix every variable no optimum of
+the stage can move, so the later stages' LPs run on a fraction of the model: at 10,000 students
+generous went from unproven after 120 s to proven in about 6 s of CPU.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import highs
+from . import fixing, highs
 from .model import Problem
 from .network import Network, Residual
 from .objectives import Level
@@ -43,7 +47,7 @@ def solve(problem: Problem, res: Residual, net: Network, binding: np.ndarray, lv
     model = _Model(problem, res, net, binding)
     stages = [(level.name, model.coefficients(level), [model.coefficients(sub) for sub in kept])
               for level, kept in zip(lv, parts)]
-    out = highs.lexicographic(model.proto, model.rows, stages, deadline)
+    out = fixing.lexicographic(model.proto, model.rows, stages, deadline)
     if out.infeasible:
         return Outcome(None, None, out.stages, infeasible=True)
     if out.values is None:

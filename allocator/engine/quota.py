@@ -5,13 +5,16 @@ and, when it already respects them, the answer (most minimums are slack: on the 
 flow leaves a few dozen of hundreds short). Otherwise the flow network becomes a mixed-integer
 program (`mip`), whose optimum says which projects run; a last flow over exactly those projects then
 draws the seed's lottery between the equally good allocations that run them, unranked placements
-included. HiGHS's search is deterministic, so the projects it picks depend on the problem alone:
+included. GLOP and HiGHS are deterministic, so the projects the program picks depend on the problem alone:
 same problem and seed, same allocation, whatever the machine's load or the time limit, whenever the
 run is proven.
 
-Measured (benchmarks/engine.py --minimums-only, beside an independent HiGHS MILP): the seed's
-cohorts at 2,000-10,000 students prove every objective in seconds (greedy at 2,000 was unproven
-after 241 s on CP-SAT); see the benchmark's table.
+Measured (benchmarks/engine.py --minimums-only --limit 120, whole CLI processes, one run each, 2-core
+machine at load 1-2.5): the seed's cohorts with unranked placements prove every objective, at 2,000
+students in 0.4-1.0 s, at 5,000 in 1.6-3.6 s, at 10,000 in 3.5-6.9 s, where the independent HiGHS
+MILP beside it takes 7-37 s at 2,000 and stops unproven at 5,000 (greedy, generous) and 10,000.
+Before the stages' LPs and reduced-cost fixing (`fixing.py`), 10,000-student generous was unproven
+after 120 s and greedy took 82 s.
 """
 from __future__ import annotations
 
