@@ -290,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=5000)
     parser.add_argument("--projects", type=int, default=1500)
     parser.add_argument("--staff", type=int, default=400)
-    parser.add_argument("--time-limit", type=float, default=20.0, help="the solver's time limit per run")
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="the solver's time limit per run (default: the app's, engine.DEFAULT_TIME_LIMIT)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3, help="runs made before the page is opened")
     parser.add_argument("--database-url")
@@ -299,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-page", action="store_true", help="skip the AppTest timings")
     parser.add_argument("--screenshot", help="with --browser: save the opened studio as this PNG")
     args = parser.parse_args(argv)
+    if args.time_limit is None:
+        from allocator import engine
+
+        args.time_limit = engine.DEFAULT_TIME_LIMIT
 
     tmp = tempfile.TemporaryDirectory()
     url = args.database_url or f"sqlite:///{Path(tmp.name) / 'studio-bench.db'}"

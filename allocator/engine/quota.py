@@ -93,8 +93,11 @@ def solve(problem: Problem, res: Residual, objective: str, weights, seed: int, d
         return Outcome(None, RunStatus.UNKNOWN, mip.SOLVER, "no allocation was found or ruled out within the time limit")
     if proven:
         return Outcome(project_of, RunStatus.OPTIMAL, mip.SOLVER)
-    stage = out.stages[-1] if out.stages else None
-    group = groups[len(out.stages) - 1] if out.stages else groups[0]
+    done = len(out.stages)
+    if done > 1 and not out.stages[-1].proven and not math.isfinite(out.stages[-1].bound):
+        done -= 1  # the clock cut the last stage's LP short, so it knows nothing: say what the one before proved
+    stage = out.stages[done - 1] if done else None
+    group = groups[done - 1] if done else groups[0]
     bound, sentence = stopped(problem, res, group, stage, project_of, relaxed)
     return Outcome(project_of, RunStatus.FEASIBLE, mip.SOLVER, sentence, bound)
 
