@@ -22,7 +22,15 @@ Each later stage still spends 2-4 s in HiGHS's root cut rounds (its relaxation u
 far from the integer optimum, e.g. 801 M against 617 M for greedy's ranks 3-5), which is what keeps
 them above 5 s. Tried and dropped: fixing variables by the reduced costs of each stage's relaxation
 (sound, but it fixed only a fifth of the choices after stage 1 and nothing after: no gain), merging
-four levels per stage (stage 1 alone took 30 s), presolve, other heuristic efforts.
+four levels per stage (stage 1 alone took 30 s), presolve, other heuristic efforts. Also tried (same
+row, load 1-2, runs vary by a second; before: greedy 7.0-7.9 s, generous 7.4-8.5 s), none a clear
+gain: HiGHS options mip_detect_symmetry, mip_allow_restart, feasibility jump or RINS/RENS in stage 1,
+mip_lifting_for_probing 0, heuristic effort 0.2 or 1.0 (as fast or slower); mip_pool_soft_limit 1000
+(generous 17.6 s), mip_lp_age_limit 3 (11 s), root reduced-cost, ZI and shifting heuristics off
+(generous unproven at 60 s); kept levels as equalities (the same root bound, 801 M: no gain); stages
+of 2, 3 and 3 levels for greedy (17 s); user_objective_scale (wrong optima: HiGHS then measures the
+gap in scaled units). The root bound of a later stage is what the cut rounds close; the instance has
+no two free students with the same list to aggregate.
 """
 from __future__ import annotations
 
