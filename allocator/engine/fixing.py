@@ -163,17 +163,6 @@ def fixed(box: Box, lp: Relaxed, solution: np.ndarray, value: float) -> Box:
     return Box(np.where(at_upper, box.upper, box.lower), np.where(at_lower, box.lower, box.upper))
 
 
-def _bounded(base, box: Box):
-    """`base` with the bounds of `box`, for HiGHS's MIP."""
-    proto = type(base)()
-    proto.CopyFrom(base)
-    del proto.variables.lower_bounds[:]
-    proto.variables.lower_bounds.extend(box.lower.tolist())
-    del proto.variables.upper_bounds[:]
-    proto.variables.upper_bounds.extend(box.upper.tolist())
-    return proto
-
-
 def lexicographic(base, rows: highs.Rows, stages, deadline: float) -> highs.Lexicographic:
     """`highs.lexicographic` (presolve off, no fix_zeros) with the LP first and reduced-cost fixing."""
     out: list[highs.Stage] = []
@@ -223,5 +212,5 @@ def _stage(base, box: Box, rows: highs.Rows, coef: np.ndarray, deadline: float):
     remaining = deadline - time.perf_counter()
     if remaining <= highs.LEAST_STAGE_SECONDS:
         return highs.FEASIBLE, new, lp.bound, None, lp
-    reason, new, bound, estimate = highs.minimise(_bounded(base, box), rows, coef, remaining)
+    reason, new, bound, estimate = highs.minimise(highs.with_bounds(base, box.lower, box.upper), rows, coef, remaining)
     return reason, new, max(bound, lp.bound), estimate, lp

@@ -216,12 +216,19 @@ def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.
 def _without(base, cols: np.ndarray):
     """A copy of `base` with the variables `cols` fixed at 0: a level kept at 0 whose costs are all
     positive rules each of them out, and bounds are cheaper for HiGHS than a row (presolve is off)."""
+    upper = np.asarray(base.variables.upper_bounds)
+    upper[cols] = 0.0
+    return with_bounds(base, np.asarray(base.variables.lower_bounds), upper)
+
+
+def with_bounds(base, lower: np.ndarray, upper: np.ndarray):
+    """A copy of `base` whose variables have the bounds `lower` and `upper`."""
     proto = type(base)()
     proto.CopyFrom(base)
-    upper = np.asarray(proto.variables.upper_bounds)
-    upper[cols] = 0.0
+    del proto.variables.lower_bounds[:]
+    proto.variables.lower_bounds.extend(np.asarray(lower, float).tolist())
     del proto.variables.upper_bounds[:]
-    proto.variables.upper_bounds.extend(upper.tolist())
+    proto.variables.upper_bounds.extend(np.asarray(upper, float).tolist())
     return proto
 
 
