@@ -56,7 +56,8 @@ def solve(problem: Problem, objective: str, weights, seed: int, start: float, de
         chosen = flow_allocation(problem, res, units, lv, seed)
         if not binding.any() or not short(problem, res, units, chosen).size:
             return result(problem, units, chosen, objective, weights, seed, start, "optimal", "min-cost-flow")
-    out = groups.solve(problem, res, units, lv, binding, seed, deadline)
+    out = groups.solve(problem, res, units, lv, binding, seed, deadline,
+                       lambda placed: fill(problem, res, units, lv, seed, placed))
     if out.chosen is None:
         message = out.message
         if out.status == "infeasible":
@@ -191,6 +192,29 @@ def flow_allocation(problem: Problem, res, units: Units, lv: list[Level], seed: 
         raise flow.FlowError("a circulation without lower bounds is always feasible: a bug")
     # The choice arcs follow the source's arcs, in the order of the choices.
     return np.flatnonzero(out.flow[n_units: n_units + units.choice_unit.size] > 0)
+
+
+def fill(problem: Problem, res, units: Units, lv: list[Level], seed: int, group_choices: np.ndarray) -> np.ndarray:
+    """The groups on `group_choices` (positions among the choices, which must fit the seats) and the
+    free students as the lexicographic flow places them in the seats left: the positions of all the
+    chosen choices. Given where the groups are, this is optimal on every level at once (the free
+    students alone are a network), so it never does worse than any allocation with those groups."""
+    ix = problem.index
+    cu, cp = units.choice_unit, units.choice_project
+    seats = units.size[cu[group_choices]]
+    sup = ix.supervisor_of[cp[group_choices]]
+    left = res._replace(
+        capacity=res.capacity - np.bincount(cp[group_choices], seats, res.capacity.size).astype(np.int64),
+        supervisor_capacity=res.supervisor_capacity - np.bincount(
+            sup[sup >= 0], seats[sup >= 0], res.supervisor_capacity.size).astype(np.int64))
+    single = np.flatnonzero(units.size == 1)
+    of_single = np.flatnonzero(units.size[cu] == 1)
+    unit_at = np.full(len(units.members), -1, np.int64)
+    unit_at[single] = np.arange(single.size)
+    alone = Units([units.members[u] for u in single.tolist()], units.lead[single], units.supply[single],
+                  units.size[single], units.tier_count[single], unit_at[cu[of_single]], cp[of_single],
+                  units.choice_rank[of_single], units.pinned, units.tiers)
+    return np.concatenate([np.asarray(group_choices, np.int64), of_single[flow_allocation(problem, left, alone, lv, seed)]])
 
 
 def short(problem: Problem, res, units: Units, chosen: np.ndarray) -> np.ndarray:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import highs
+from . import highs, staged
 from .network import permutation
 from .objectives import MERGE_LIMIT, Level, merge_levels
 
@@ -70,7 +70,10 @@ def merge(lv: list[Level], n_places: int, limit: int = MERGE_LIMIT) -> list[list
     return [list(zip(m.levels, m.scale)) for m in merge_levels(lv, n_places, limit)]
 
 
-def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, deadline: float) -> Outcome:
+def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, deadline: float,
+          fill=None) -> Outcome:
+    """`fill(group_choices)`: the free students placed around those groups (`extended.fill`), which
+    the staged path needs (greedy and generous without binding minimums: `staged.py`)."""
     from .extended import choice_costs
 
     # A project that pins force to run but that no free choice can join stays below its minimum
@@ -81,8 +84,10 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
     if not units.choice_unit.size:
         return Outcome(np.zeros(0, np.int64), "optimal")
     n_places = int((units.supply * units.size).sum())
-    merged = merge(lv, n_places)
+    merged = merge(lv, n_places, MERGE_LIMIT)
     model = _Model(problem, res, units, binding, seed, unplaced=len(merged) > 1)
+    if len(merged) > 1 and fill is not None and not binding.any():
+        return _staged(problem, res, units, lv, model, fill, deadline)
     stages = []
     for stage in merged:
         costs = [choice_costs(units, level, problem.k) for level, _ in stage]
@@ -100,6 +105,19 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
         return Outcome(chosen, "optimal")
     return Outcome(chosen, "feasible", "the time limit came before this allocation was proven optimal",
                    _bound(out.stages, stages))
+
+
+def _staged(problem, res, units, lv: list[Level], model: _Model, fill, deadline: float) -> Outcome:
+    from .extended import choice_costs
+
+    costs = [choice_costs(units, level, problem.k) for level in lv]
+    seats = staged.Seats(res.capacity, problem.index.supervisor_of, res.supervisor_capacity)
+    out = staged.solve(model, units, lv, costs, seats, fill, deadline, HEURISTIC_EFFORT)
+    chosen = np.flatnonzero(out.values[model.column] > 0.5)
+    if out.proven:
+        return Outcome(chosen, "optimal")
+    return Outcome(chosen, "feasible", "the time limit came before this allocation was proven optimal",
+                   {} if out.placed_bound is None else {"placed": out.placed_bound})
 
 
 def _bound(done: list[highs.Stage], stages) -> dict[str, int]:

@@ -209,11 +209,11 @@ def lexicographic(base, rows: Rows, stages: list[tuple[str, np.ndarray, list[np.
             value = float(np.round(sub @ values))
             rows.at_most(sub, value)
             if fix_zeros and value == 0 and sub.min() >= 0 and (sub > 0).any():
-                base = _without(base, np.flatnonzero(sub > 0))
+                base = without(base, np.flatnonzero(sub > 0))
     return Lexicographic(values, out, False)
 
 
-def _without(base, cols: np.ndarray):
+def without(base, cols: np.ndarray):
     """A copy of `base` with the variables `cols` fixed at 0: a level kept at 0 whose costs are all
     positive rules each of them out, and bounds are cheaper for HiGHS than a row (presolve is off)."""
     upper = np.asarray(base.variables.upper_bounds)

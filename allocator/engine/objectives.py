@@ -120,9 +120,12 @@ class MergedLevels:
         return Level("+".join(g.name for g in self.levels), coef)
 
 
-def merge_levels(lv: list[Level], n_free: int, limit: int = MERGE_LIMIT) -> list[MergedLevels]:
-    """Consecutive levels as weighted sums, over `n_free` students or places."""
-    spans = [n_free * int(level.coef.max() - level.coef.min()) + 1 for level in lv]
+def merge_levels(lv: list[Level], n_free: int, limit: int = MERGE_LIMIT,
+                 spans: list[int] | None = None) -> list[MergedLevels]:
+    """Consecutive levels as weighted sums, over `n_free` students or places; `spans` (one more than
+    the most each level's value can vary, when known more narrowly) replaces that count's."""
+    if spans is None:
+        spans = [n_free * int(level.coef.max() - level.coef.min()) + 1 for level in lv]
     groups, i = [], 0
     while i < len(lv):
         j, total = i + 1, spans[i]
