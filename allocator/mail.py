@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from allocator.config import Settings
 from allocator.engine.words import ordinal
 
-__all__ = ["Email", "SendReport", "allocation_email", "decline_email", "rank_words", "reminder_email", "send_all"]
+__all__ = ["Email", "SendReport", "allocation_email", "decline_email", "quoted_titles", "rank_words", "reminder_email",
+           "send_all"]
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +105,15 @@ def reminder_email(*, to: str, student_name: str, cohort_name: str, deadline_tex
     return Email(to=to, subject=_one_line(subject), text=text, html=_page(subject, body))
 
 
-def decline_email(*, to: str, coordinator_name: str, student_name: str, student_email: str, project_title: str,
-                  cohort_name: str, reason: str, app_url: str | None) -> Email:
-    """To a coordinator: a student declined their published project (with their reason, if any)."""
-    subject = f"{student_name} declined their project in {cohort_name}"
+def decline_email(*, to: str, coordinator_name: str, student_name: str, student_email: str,
+                  project_titles: Sequence[str], cohort_name: str, reason: str, app_url: str | None) -> Email:
+    """To a coordinator: a student declined their published project or projects (a student with
+    several places answers for all of them), with their reason, if any."""
+    several = len(project_titles) > 1
+    subject = f"{student_name} declined their project{'s' if several else ''} in {cohort_name}"
     greeting = f"Dear {coordinator_name},"
-    said = (f"{student_name} ({student_email}) declined their allocated project “{project_title}” "
-            f"in {cohort_name}.")
+    said = (f"{student_name} ({student_email}) declined their allocated project{'s' if several else ''} "
+            f"{quoted_titles(project_titles)} in {cohort_name}.")
     why = f"Their reason: {reason}" if reason else "They gave no reason."
     action = "You can place them again in the Allocation studio"
     text = "\n".join([
@@ -120,6 +123,12 @@ def decline_email(*, to: str, coordinator_name: str, student_name: str, student_
     ]) + "\n"
     body = f"<p>{_e(greeting)}</p><p>{_e(said)}</p><p>{_e(why)}</p>{_action_html(action, app_url)}"
     return Email(to=to, subject=_one_line(subject), text=text, html=_page(subject, body))
+
+
+def quoted_titles(titles: Sequence[str]) -> str:
+    """Project titles as a sentence names them: “A”, “A” and “B”, “A”, “B” and “C”."""
+    quoted = [f"“{t}”" for t in titles]
+    return " and ".join(quoted) if len(quoted) < 3 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
 def rank_words(rank: int | None) -> str:

@@ -39,7 +39,7 @@ class Box(NamedTuple):
     upper: np.ndarray
 
 
-def relaxation(box: Box, arrays, coef: np.ndarray, seconds: float) -> Relaxed:
+def relaxation(box: Box, arrays, coef: np.ndarray, seconds: float, highs_lp: bool = False) -> Relaxed:
     """The LP relaxation of minimising `coef` · x over `box` and the rows (`Rows.arrays()`), with
     reduced costs, in at most `seconds`.
 
@@ -48,7 +48,8 @@ def relaxation(box: Box, arrays, coef: np.ndarray, seconds: float) -> Relaxed:
     stages' LPs took 7-8 s of CPU on GLOP for 10-11 s on HiGHS, and 14 s on HiGHS without dropping
     the fixed variables at 5,000. Keeping GLOP's model between stages to start each from the last
     basis was about twice as slow: a new objective from that basis starts a long primal simplex.
-    GLOP is deterministic like HiGHS."""
+    GLOP is deterministic like HiGHS. With `highs_lp`, HiGHS's dual simplex solves it instead (no
+    presolve): on the groups program's LPs (2,000 students, 300 groups) 0.06 s against GLOP's 0.29 s."""
     row, col, val, lo, hi = arrays
     free = box.upper > box.lower
     at = np.where(free, 0.0, box.lower)
@@ -59,7 +60,7 @@ def relaxation(box: Box, arrays, coef: np.ndarray, seconds: float) -> Relaxed:
     values, duals = at.copy(), np.zeros(lo.size)
     if cols.size:
         proto = _compact(box, arrays, coef, cols, rows_left, live, shift)
-        solved = _glop(proto, seconds)
+        solved = _lp(proto, seconds, highs_lp)
         if solved is None:
             return Relaxed(None, None, -math.inf)
         values[cols], duals[rows_left] = solved
@@ -95,14 +96,17 @@ def _compact(box: Box, arrays, coef, cols, rows_left, live, shift):
     return proto
 
 
-def _glop(proto, seconds: float):
-    """GLOP's optimal values and row multipliers, or None."""
+def _lp(proto, seconds: float, highs_lp: bool):
+    """The LP's optimal values and row multipliers (GLOP's, or HiGHS's), or None."""
     from ortools.math_opt import callback_pb2, model_parameters_pb2, parameters_pb2
     from ortools.math_opt.core.python import solver as core
 
     params = parameters_pb2.SolveParametersProto(random_seed=0, enable_output=False)
     params.time_limit.FromNanoseconds(int(max(seconds, 1e-3) * 1e9))
-    result = core.solve(proto, parameters_pb2.SOLVER_TYPE_GLOP, parameters_pb2.SolverInitializerProto(),
+    if highs_lp:
+        params.highs.string_options["presolve"] = "off"
+    solver = parameters_pb2.SOLVER_TYPE_HIGHS if highs_lp else parameters_pb2.SOLVER_TYPE_GLOP
+    result = core.solve(proto, solver, parameters_pb2.SolverInitializerProto(),
                         params, model_parameters_pb2.ModelSolveParametersProto(), None,
                         callback_pb2.CallbackRegistrationProto(), None, None)
     if result.termination.reason != highs.OPTIMAL or not result.solutions:

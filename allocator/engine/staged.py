@@ -137,21 +137,28 @@ def _next_stage(run: _Run, rest: list[Level], i: int, narrow: bool, deadline: fl
     also from the LP relaxation's least and greatest value of each level under the kept rows (a
     valid bound whatever the LP's accuracy: `fixing.safe_bound`)."""
     spans: list[int] = []
+    widest = [int(run.ceilings[t] - run.floors[t]) + 1 for t in range(i, i + len(rest))]
+    narrow = narrow and math.prod(widest) > MERGE_LIMIT  # else every level left fits one stage anyway
     arrays = run.model.rows.arrays() if narrow else None
     box = run.box() if narrow else None
     while len(spans) < len(rest) and math.prod(spans) <= MERGE_LIMIT:
-        lo, hi = run.floors[i + len(spans)], run.ceilings[i + len(spans)]
+        level = i + len(spans)
+        lo, hi = run.floors[level], run.ceilings[level]
         if narrow:
-            coef = run.model.columns(run.costs[i + len(spans)])
-            lo = max(lo, _least(box, arrays, coef, deadline))
-            hi = min(hi, -_least(box, arrays, -coef, deadline))
+            # One LP a level, on the side of the trivial bound farther from where the level is now
+            # (greedy's counts are far above their floors, generous's far below their ceilings).
+            coef = run.model.columns(run.costs[level])
+            if run.value(level) - lo > hi - run.value(level):
+                lo = max(lo, _least(box, arrays, coef, deadline))
+            else:
+                hi = min(hi, -_least(box, arrays, -coef, deadline))
         spans.append(max(int(hi - lo), 0) + 1)
     return merge_levels(rest[:len(spans)], 0, MERGE_LIMIT, spans)[0]
 
 
 def _least(box: fixing.Box, arrays, coef: np.ndarray, deadline: float) -> float:
     """A proven lower bound on `coef` · x (whole numbers), -inf when the LP was not solved."""
-    bound = fixing.relaxation(box, arrays, coef, deadline - time.perf_counter()).bound
+    bound = fixing.relaxation(box, arrays, coef, deadline - time.perf_counter(), highs_lp=True).bound
     return math.ceil(bound) if math.isfinite(bound) else -math.inf
 
 
@@ -160,7 +167,7 @@ def _first_groups(model, units, run: _Run, seats: Seats, lv: list[Level], deadli
     while they fit; the free students are placed by `polish`."""
     stage = merge_levels(lv, 0, MERGE_LIMIT, [int(c - f) + 1 for f, c in zip(run.floors, run.ceilings)])[0]
     coef = sum(scale * model.columns(run.costs[t]) for t, scale in enumerate(stage.scale))
-    lp = fixing.relaxation(run.box(), model.rows.arrays(), coef, deadline - time.perf_counter())
+    lp = fixing.relaxation(run.box(), model.rows.arrays(), coef, deadline - time.perf_counter(), highs_lp=True)
     share = np.zeros(units.choice_unit.size) if lp.values is None else lp.values[model.column]
     groups = np.flatnonzero(units.size[units.choice_unit] > 1)
     # The LP's surest placements first; those it gives nothing follow in rank order.

@@ -106,8 +106,17 @@ class _Words:
 
     def project(self, key: str) -> str:
         pid = self.d.get(key)
-        if pid is None:
-            return "no project"
+        return "no project" if pid is None else self._named(pid)
+
+    def answered(self) -> str:
+        """The projects a student accepted or declined: all of them when they have several places
+        (`project_ids`), else the one `project_id`."""
+        ids = _ids(self.d.get("project_ids"))
+        if len(ids) < 2:
+            return self.project("project_id")
+        return " and ".join([", ".join(self._named(i) for i in ids[:-1]), self._named(ids[-1])])
+
+    def _named(self, pid: int) -> str:
         return f"“{self.projects[pid]}”" if pid in self.projects else f"project #{pid}"
 
     def titles(self) -> str:
@@ -204,9 +213,8 @@ _SENTENCES: dict[str, Callable[[_Words], str]] = {
     "allocation.rerun_declined": lambda w: (f"Placed again the {_count(len(w.get('declined', [])), 'student')} "
                                             f"who declined, keeping {w.get('kept', 0)} placements "
                                             f"(new run #{w.get('run_id', '?')}, {w.get('status', '')})."),
-    "allocation.accepted": lambda w: f"Accepted {w.project('project_id')} (run #{w.get('run_id', '?')}).",
-    "allocation.declined": lambda w: (f"Declined {w.project('project_id')} (run #{w.get('run_id', '?')})."
-                                      + w.reason()),
+    "allocation.accepted": lambda w: f"Accepted {w.answered()} (run #{w.get('run_id', '?')}).",
+    "allocation.declined": lambda w: f"Declined {w.answered()} (run #{w.get('run_id', '?')})." + w.reason(),
     "responses.locked": lambda w: "Locked the students' answers to the allocation.",
     "responses.unlocked": lambda w: "Let students answer the allocation again.",
     "projects.approve": lambda w: f"Approved {w.titles()}.",

@@ -33,7 +33,7 @@ def notify(session: Session, *, user_ids: Iterable[int], cohort_id: int | None, 
     return len(rows)
 
 
-def notify_coordinators_of_decline(session: Session, *, cohort_id: int, student_id: int, project_id: int,
+def notify_coordinators_of_decline(session: Session, *, cohort_id: int, student_id: int, project_ids: list[int],
                                    reason: str) -> int:
     """Tell every active coordinator, in the app and (when mail is configured) by email, that a student
     declined their published project. The email goes only once the caller's transaction has committed,
@@ -41,21 +41,22 @@ def notify_coordinators_of_decline(session: Session, *, cohort_id: int, student_
     mail failure is logged by `mail.send_all` and never undoes the answer. Returns the messages written."""
     cohort = session.get(Cohort, cohort_id)
     student = session.get(User, student_id)
-    project = session.get(Project, project_id)
-    if cohort is None or student is None or project is None:  # pragma: no cover - the caller checked these
+    titles = [session.get(Project, pid).title for pid in project_ids]  # the caller read them just now
+    if cohort is None or student is None or not titles:  # pragma: no cover - the caller checked these
         return 0
     coordinators = session.execute(
         select(User.id, User.name, User.email).where(User.is_admin.is_(True), User.active.is_(True))
         .order_by(User.id)).all()
-    body = (f"{student.name} ({student.email}) declined “{project.title}”."
+    body = (f"{student.name} ({student.email}) declined {mail.quoted_titles(titles)}."
             + (f" Their reason: {reason}" if reason else " They gave no reason.")
             + " You can place them again in the **Allocation studio**.")
     written = notify(session, user_ids=[uid for uid, _, _ in coordinators], cohort_id=cohort_id,
-                     kind=DECLINED_KIND, subject=f"{student.name} declined their project", body=body)
+                     kind=DECLINED_KIND, body=body,
+                     subject=f"{student.name} declined their project{'s' if len(titles) > 1 else ''}")
     settings = config.load()
     if settings.email_configured and coordinators:
         emails = [mail.decline_email(to=email, coordinator_name=name, student_name=student.name,
-                                     student_email=student.email, project_title=project.title,
+                                     student_email=student.email, project_titles=titles,
                                      cohort_name=cohort.name, reason=reason, app_url=settings.app_url)
                   for _, name, email in coordinators]
         event.listen(session, "after_commit", lambda _session: mail.send_all(settings, emails), once=True)

@@ -108,9 +108,12 @@ def respond_to_allocation(session: Session, *, actor: Actor, cohort_id: int, acc
         raise Closed("The allocation has not been published yet, so there is nothing to answer.")
     if cohort.responses_locked:
         raise Closed("Responses are closed: the coordinator has locked them. Please contact them directly.")
-    project_id = session.scalar(select(Assignment.project_id).where(Assignment.run_id == run_id,
-                                                                    Assignment.student_id == actor.user_id))
-    if project_id is None:
+    # A student with several places answers for all of them: the audit and the notice name each.
+    project_ids = list(session.scalars(
+        select(Assignment.project_id).where(Assignment.run_id == run_id, Assignment.student_id == actor.user_id,
+                                            Assignment.project_id.is_not(None))
+        .order_by(Assignment.rank.is_(None), Assignment.rank, Assignment.id)))
+    if not project_ids:
         raise Invalid("You have no project in the published allocation, so there is nothing to accept or decline.")
     reason = (reason or "").strip()
     if len(reason) > domain.RESPONSE_REASON_MAX:
@@ -123,10 +126,11 @@ def respond_to_allocation(session: Session, *, actor: Actor, cohort_id: int, acc
         response.accepted = bool(accept)
         response.reason = reason
         response.responded_at = utcnow()
+    several = {"project_ids": project_ids} if len(project_ids) > 1 else {}
     record_audit(session, actor=actor, action="allocation.accepted" if accept else "allocation.declined",
-                 cohort_id=cohort_id, run_id=run_id, project_id=project_id, reason=reason)
+                 cohort_id=cohort_id, run_id=run_id, project_id=project_ids[0], reason=reason, **several)
     if not accept:
         notify_coordinators_of_decline(session, cohort_id=cohort_id, student_id=actor.user_id,
-                                       project_id=project_id, reason=reason)
+                                       project_ids=project_ids, reason=reason)
     session.flush()
     return _view(session, actor, cohort)

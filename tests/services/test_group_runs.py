@@ -203,3 +203,21 @@ def test_moving_one_pinned_place_keeps_the_pin_of_the_other(world):
     rows = world.session.execute(select(Assignment.project_id, Assignment.pinned, Assignment.manual)
                                  .where(Assignment.run_id == moved.id, Assignment.student_id == maxi)).all()
     assert rows == [(world.gamma.id, True, False)]
+
+
+def test_a_student_with_two_places_declines_both_and_the_coordinator_reads_both(world):
+    view = world.run()
+    services.publish_run(world.session, actor=world.admin, run_id=view.id)
+    p = world.people
+    titles = [world.session.get(type(world.gamma), pid).title for pid in world.session.scalars(
+        select(Assignment.project_id).where(Assignment.run_id == view.id, Assignment.student_id == p["Max"].id)
+        .order_by(Assignment.rank))]
+    assert len(titles) == 2
+    services.respond_to_allocation(world.session, actor=f.actor(p["Max"]), cohort_id=world.cohort.id,
+                                   accept=False, reason="Both clash with my lab")
+    said = [e.description for e in services.list_events(world.session, actor=world.admin, cohort_id=world.cohort.id,
+                                                        action="allocation.declined")]
+    assert said == [f"Declined “{titles[0]}” and “{titles[1]}” (run #{view.id}). Reason: Both clash with my lab"]
+    inbox = services.list_notifications(world.session, actor=world.admin)
+    assert inbox.items[0].subject == "Max declined their projects"
+    assert f"declined “{titles[0]}” and “{titles[1]}”." in inbox.items[0].body
