@@ -222,3 +222,21 @@ def test_login_when_a_user_is_set(auth_sink):
     assert report.sent == 0 and len(report.failed) == 2
     assert all("user name or password" in reason for _, reason in report.failed)
     assert [e.rcpt_tos for e in auth_sink.envelopes] == [["a@uni.example"]]
+
+
+def test_a_decline_of_two_projects_names_both():
+    from allocator.mail import decline_email, quoted_titles
+
+    assert quoted_titles(["A"]) == "“A”"
+    assert quoted_titles(["A", "B"]) == "“A” and “B”"
+    assert quoted_titles(["A", "B", "C"]) == "“A”, “B” and “C”"
+    email = decline_email(to="cora@uni.example", coordinator_name="Cora", student_name="Max",
+                          student_email="max@uni.example", project_titles=["Robots", "Kites"],
+                          cohort_name="MSc 2026/27", reason="", app_url=None)
+    assert email.subject == "Max declined their projects in MSc 2026/27"
+    assert "declined their allocated projects “Robots” and “Kites” in MSc 2026/27." in email.text
+    one = decline_email(to="cora@uni.example", coordinator_name="Cora", student_name="Zoë",
+                        student_email="zoe@uni.example", project_titles=["Robots"], cohort_name="MSc",
+                        reason="", app_url=None)
+    assert one.subject == "Zoë declined their project in MSc"
+    assert "declined their allocated project “Robots” in MSc." in one.text

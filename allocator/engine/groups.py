@@ -112,7 +112,7 @@ def _staged(problem, res, units, lv: list[Level], model: _Model, fill, deadline:
 
     costs = [choice_costs(units, level, problem.k) for level in lv]
     seats = staged.Seats(res.capacity, problem.index.supervisor_of, res.supervisor_capacity)
-    out = staged.solve(model, units, lv, costs, seats, fill, deadline, HEURISTIC_EFFORT)
+    out = staged.solve(model, units, lv, costs, seats, fill, deadline, staged.HEURISTIC_EFFORT)
     chosen = np.flatnonzero(out.values[model.column] > 0.5)
     if out.proven:
         return Outcome(chosen, "optimal")
