@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 from collections.abc import Callable
 
@@ -140,26 +141,32 @@ def _extreme(units, cost: np.ndarray, pick) -> float:
 
 def _next_stage(run: _Run, rest: list[Level], i: int, narrow: bool, deadline: float):
     """The next levels to merge, with their spans: from the floors and ceilings, and with `narrow`
-    also from the LP relaxation's least and greatest value of each level under the kept rows (a
+    also from the LP relaxation's least or greatest value of each level under the kept rows (a
     valid bound whatever the LP's accuracy: `fixing.safe_bound`)."""
-    spans: list[int] = []
     widest = [int(run.ceilings[t] - run.floors[t]) + 1 for t in range(i, i + len(rest))]
-    narrow = narrow and math.prod(widest) > MERGE_LIMIT  # else every level left fits one stage anyway
-    arrays = run.model.rows.arrays() if narrow else None
-    box = run.box() if narrow else None
-    while len(spans) < len(rest) and math.prod(spans) <= MERGE_LIMIT:
-        level = i + len(spans)
-        lo, hi = run.floors[level], run.ceilings[level]
-        if narrow:
-            # One LP a level, on the side of the trivial bound farther from where the level is now
-            # (greedy's counts are far above their floors, generous's far below their ceilings).
-            coef = run.model.columns(run.costs[level])
-            if run.value(level) - lo > hi - run.value(level):
-                lo = max(lo, _least(box, arrays, coef, deadline))
-            else:
-                hi = min(hi, -_least(box, arrays, -coef, deadline))
-        spans.append(max(int(hi - lo), 0) + 1)
+    if not narrow or math.prod(widest) <= MERGE_LIMIT:  # every level left fits one stage anyway
+        return merge_levels(rest, 0, MERGE_LIMIT, widest)[0]
+    arrays, box = run.model.rows.arrays(), run.box()
+    spans: list[int] = []
+    # The LPs two at a time, one per core (HiGHS releases the GIL; each answer is the same either way).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        while len(spans) < len(rest) and math.prod(spans) <= MERGE_LIMIT:
+            levels = range(i + len(spans), min(i + len(spans) + 2, i + len(rest)))
+            spans += list(pool.map(lambda level: _span(run, level, box, arrays, deadline), levels))
     return merge_levels(rest[:len(spans)], 0, MERGE_LIMIT, spans)[0]
+
+
+def _span(run: _Run, level: int, box: fixing.Box, arrays, deadline: float) -> int:
+    """One more than the most a level can vary: one LP, on the side of its trivial bound farther
+    from where the level is now (greedy's counts are far above their floors, generous's far below
+    their ceilings)."""
+    lo, hi = run.floors[level], run.ceilings[level]
+    coef = run.model.columns(run.costs[level])
+    if run.value(level) - lo > hi - run.value(level):
+        lo = max(lo, _least(box, arrays, coef, deadline))
+    else:
+        hi = min(hi, -_least(box, arrays, -coef, deadline))
+    return max(int(hi - lo), 0) + 1
 
 
 def _least(box: fixing.Box, arrays, coef: np.ndarray, deadline: float) -> float:
