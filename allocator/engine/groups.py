@@ -9,6 +9,9 @@ exact in double arithmetic, and solved stage by stage on HiGHS through MathOpt a
 search is deterministic, so the same problem and seed give the same allocation whenever it is proven.
 The seed orders the variables, which is how it chooses between equally good allocations.
 
+Greedy and generous without binding minimums go to `staged.py`, which plans the stages as it goes
+(what follows describes the program and the path that remains for the rest).
+
 With more than one stage (greedy, generous), each stage starts from the previous stage's optimum,
 which keeps every earlier level (`highs.lexicographic`'s `warm`), and placed is kept by a row over an
 unplaced count per unit rather than over every choice (`_Model`).

@@ -3,7 +3,7 @@
 `highs.lexicographic` merges the levels into stages before the run and starts each stage from the
 last optimum as the program found it. Here:
 
-1. A first allocation: the first stage's LP relaxation (GLOP); each group on the choice the LP gives
+1. A first allocation: the first stage's LP relaxation (HiGHS's LP); each group on the choice the LP gives
    most of it while its project and supervisor have the seats, any other group on its best choice
    with room, and the free students by the lexicographic flow in the seats left (`fill`).
 2. The levels it already proves: a level at its floor (every unit on its cheapest choice, or
@@ -11,16 +11,22 @@ last optimum as the program found it. Here:
    everyone has a place, generous's worst ranks when nobody is on them: no search for those.
 3. The rest stage by stage. Consecutive levels are merged while the product of their spans stays
    under `MERGE_LIMIT`; after the first search, each span comes from the LP relaxation under the kept
-   rows (the level's least and greatest value there), far narrower than the number of places, so
+   rows (the level's least or greatest value there: one LP a level), far narrower than the number of places, so
    greedy's ranks 4-7 make one stage instead of two.
 4. Each stage starts from the best allocation so far with its free students placed again by the
    flow (the groups where the last search put them): the same values on every level solved so far,
    and often better ones on the later levels.
 
-Measured on the benchmark's groups row and seven more instances like it (benchmarks/engine.py
-`with_groups`, seeds 1-8, quiet 2-core machine, engine seconds): greedy median 11 s before, 5.9 s
-after (worst 16.8 s, now 9.8 s); generous median 10.5 s, now 6.0 s (worst 24 s, now 10 s); the
-same profiles. With HiGHS's RINS and RENS off as `groups.py` had them, generous's worst was 29 s.
+Measured on the benchmark's groups row and seven more instances like it (`benchmarks/engine.py
+--groups-seeds`, instance seeds 1-8, quiet 2-core machine, engine seconds; the same profiles before and
+after): greedy median 10.9 s before, 4.7 s after (worst 16.8 s, now 11.2 s); generous median 10.6 s,
+now 5.1 s (worst 24.1 s, now 11.3 s). The benchmark's own instance (seed 4): greedy 6.6 → 4.7 s,
+generous 7.4 → 4.7 s. HiGHS's path depends on every detail of the program (a start, a weight), so
+one instance can move by seconds either way with any change: judge changes here on all eight.
+Tried and dropped (same instances): a second first allocation from the LP of the first unproven
+stage, a sub-MIP over the choices where the LP and the start disagree before each stage (RINS of our
+own), individuals as continuous variables in a heuristic pass, HiGHS 1.16 through highspy with a
+true MIP start (slower), SCIP and CP-SAT (slower on every stage).
 """
 from __future__ import annotations
 
