@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/engine.py [--repeats 5] [--quick]
     .venv/bin/python benchmarks/engine.py --minimums-only [--sizes 2000 5000 10000] [--objectives ...] [--limits-only]
-    .venv/bin/python benchmarks/engine.py --groups-only | --groups-seeds 1 2 3 4 5 6 7 8
+    .venv/bin/python benchmarks/engine.py --groups-only
 
 Instances are seeded, with Zipf-skewed popularity. Each timed run is a fresh `python -m allocator
 solve` process (the way a coordinator or the app's worker runs it), beside a bare script that only
@@ -16,9 +16,7 @@ instances for their profiles.
 and 5,000 students with one place beside the same students with two places each (capacities
 doubled), each with the engine's own solve time from its result. Its targets line gives the groups
 row's solve seconds for all four objectives (the target: each proven in under 5 s).
-`--groups-seeds 1 2 3 4 5 6 7 8` solves that row's instance drawn with each seed (greedy and
-generous, in process) and prints each, the median and the worst: how a change to the groups program
-is judged, since one instance alone can move by seconds either way.
+`benchmarks/groups_seeds.py 1 2 3 4 5 6 7 8` solves that row's instance drawn with each seed.
 
 `--minimums-only` prints the table for minimum project sizes instead: the seed's own cohorts (through
 a throwaway SQLite file and the studio's problem export) and random instances with binding
@@ -327,24 +325,6 @@ def in_process(data: dict, objective: str, repeats: int) -> float:
     return statistics.median(engine.solve(problem, objective).seconds for _ in range(max(repeats, 5)))
 
 
-def groups_seeds_table(seeds: list[int], limit: float) -> None:
-    """The groups row's instance drawn with other seeds: greedy and generous, engine seconds. One
-    instance can move by seconds with any change to the program, so a change is judged on all."""
-    from allocator import engine
-
-    print(f"{'instance seed':>13} {'greedy s':>9} {'generous s':>11}  status")
-    times: dict[str, list[float]] = {"greedy": [], "generous": []}
-    for seed in seeds:
-        problem = engine.parse_problem(with_groups(make_instance(2000, 200, 8, seed=seed, slack=1.1), 300, seed=seed))
-        results = {o: engine.solve(problem, o, time_limit=limit) for o in times}
-        for o, r in results.items():
-            times[o].append(r.seconds)
-        print(f"{seed:>13} {results['greedy'].seconds:>9.2f} {results['generous'].seconds:>11.2f}  "
-              + ", ".join(sorted({r.status for r in results.values()})))
-    print(f"{'median':>13} {statistics.median(times['greedy']):>9.2f} {statistics.median(times['generous']):>11.2f}")
-    print(f"{'worst':>13} {max(times['greedy']):>9.2f} {max(times['generous']):>11.2f}")
-
-
 def groups_table(work: Path, repeats: int, limit: float) -> None:
     """Groups and places: whole processes (median wall) and the engine's solve seconds."""
     grouped = with_groups(make_instance(2000, 200, 8, seed=4, slack=1.1), 300, seed=4)
@@ -406,8 +386,6 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="1,000 students instead of 10,000")
     parser.add_argument("--groups-only", action="store_true", help="only the rows for groups and places")
-    parser.add_argument("--groups-seeds", type=int, nargs="+", metavar="SEED",
-                        help="only the groups row's instance drawn with these seeds (greedy, generous)")
     parser.add_argument("--minimums-only", action="store_true",
                         help="only the table of instances with minimums beside the MILP reference")
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 10000])
@@ -416,9 +394,6 @@ def main() -> None:
     parser.add_argument("--limits-only", action="store_true",
                         help="with --minimums-only: only the table of runs stopped by short time limits")
     args = parser.parse_args()
-    if args.groups_seeds:
-        groups_seeds_table(args.groups_seeds, min(args.limit, 60))
-        return
     if args.groups_only:
         groups_table(Path(tempfile.mkdtemp(prefix="allocator-bench-")), args.repeats, args.limit)
         return

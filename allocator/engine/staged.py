@@ -17,8 +17,8 @@ last optimum as the program found it. Here:
    flow (the groups where the last search put them): the same values on every level solved so far,
    and often better ones on the later levels.
 
-Measured on the benchmark's groups row and seven more instances like it (`benchmarks/engine.py
---groups-seeds`, instance seeds 1-8, quiet 2-core machine, engine seconds; the same profiles before and
+Measured on the benchmark's groups row and seven more instances like it (`benchmarks/groups_seeds.py
+1 2 3 4 5 6 7 8`, quiet 2-core machine, engine seconds; the same profiles before and
 after): greedy median 10.9 s before, 4.7 s after (worst 16.8 s, now 11.2 s); generous median 10.6 s,
 now 5.1 s (worst 24.1 s, now 11.3 s). The benchmark's own instance (seed 4): greedy 6.6 → 4.7 s,
 generous 7.4 → 4.7 s. HiGHS's path depends on every detail of the program (a start, a weight), so
