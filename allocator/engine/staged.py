@@ -18,10 +18,10 @@ last optimum as the program found it. Here:
    and often better ones on the later levels.
 
 Measured on the benchmark's groups row and seven more instances like it (`benchmarks/groups_seeds.py
-1 2 3 4 5 6 7 8`, quiet 2-core machine, engine seconds; the same profiles before and
-after): greedy median 10.9 s before, 4.7 s after (worst 16.8 s, now 11.2 s); generous median 10.6 s,
-now 5.1 s (worst 24.1 s, now 11.3 s). The benchmark's own instance (seed 4): greedy 6.6 → 4.7 s,
-generous 7.4 → 4.7 s. HiGHS's path depends on every detail of the program (a start, a weight), so
+1 2 3 4 5 6 7 8`, instance seeds 1-8; before and after run interleaved on the same quiet 2-core
+machine, engine seconds, the same profiles): greedy median 10.7 s before, 5.1 s after (worst 14.6 s,
+now 11.6 s); generous median 10.4 s, now 5.5 s (worst 25.5 s, now 12.6 s). The benchmark's own
+instance (seed 4): greedy 6.6 → 5.0 s, generous 7.1 → 4.8 s (4.7-5.9 s over the day's runs). HiGHS's path depends on every detail of the program (a start, a weight), so
 one instance can move by seconds either way with any change: judge changes here on all eight.
 Tried and dropped (same instances): a second first allocation from the LP of the first unproven
 stage, a sub-MIP over the choices where the LP and the start disagree before each stage (RINS of our
@@ -57,7 +57,7 @@ class Seats(NamedTuple):
 
 
 class Staged(NamedTuple):
-    values: np.ndarray | None  # per column: the best allocation found; None when none was found
+    values: np.ndarray  # per column: the best allocation found (the first allocation at least)
     proven: bool  # every level proven optimal
     placed_bound: int | None  # what is proven about "placed" when its own stage was cut short
 
