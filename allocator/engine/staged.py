@@ -21,8 +21,9 @@ Measured on the benchmark's groups row and seven more instances like it (`benchm
 1 2 3 4 5 6 7 8`, instance seeds 1-8; before and after run interleaved on the same quiet 2-core
 machine, engine seconds, the same profiles): greedy median 10.7 s before, 5.1 s after (worst 14.6 s,
 now 11.6 s); generous median 10.4 s, now 5.5 s (worst 25.5 s, now 12.6 s). The benchmark's own
-instance (seed 4): greedy 6.6 → 5.0 s, generous 7.1 → 4.8 s (4.7-5.9 s over the day's runs). HiGHS's path depends on every detail of the program (a start, a weight), so
-one instance can move by seconds either way with any change: judge changes here on all eight.
+instance (seed 4): greedy 6.6 → 5.0 s, generous 7.1 → 4.8 s (4.7-5.9 s over the day's runs).
+HiGHS's path depends on every detail of the program (a start, a weight), so one instance can move
+by seconds either way with any change: judge changes here on all eight.
 Tried and dropped (same instances): a second first allocation from the LP of the first unproven
 stage, a sub-MIP over the choices where the LP and the start disagree before each stage (RINS of our
 own), individuals as continuous variables in a heuristic pass, HiGHS 1.16 through highspy with a
