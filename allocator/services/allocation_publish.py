@@ -353,6 +353,21 @@ def _without_stranded(session: Session, keep: list[tuple[int, int, str]],
     return [k for k in keep if k[1] not in stranded]
 
 
+def _within_places(session: Session, cohort: Cohort, keep: list) -> tuple[list, list]:
+    """Each student's kept projects up to the places they have now, best rank first (`keep` is in
+    that order), and the rest: places lowered since publication would otherwise make every re-run
+    refuse, with pins the coordinator cannot edit."""
+    own = dict(session.execute(select(Membership.user_id, Membership.places).where(
+        Membership.cohort_id == cohort.id, Membership.role == Role.STUDENT)).all())
+    taken: Counter = Counter()
+    within, beyond = [], []
+    for pin in keep:
+        places = own.get(pin[0]) or cohort.places_per_student
+        taken[pin[0]] += 1
+        (within if taken[pin[0]] <= places else beyond).append(pin)
+    return within, beyond
+
+
 def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str = "") -> RunView:
     """A new run that re-places only the students who declined the published allocation: everyone else
     is pinned to their current projects, all of them for a student with several places (except where a
@@ -380,9 +395,11 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
                                                             Project.status == ProjectStatus.APPROVED)))
     keep = [(s, p, f"kept from run #{run_id}") for s, p in session.execute(
         select(Assignment.student_id, Assignment.project_id)
-        .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None)).order_by(Assignment.student_id))
+        .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None))
+        .order_by(Assignment.student_id, Assignment.rank.is_(None), Assignment.rank, Assignment.id))
         if s not in declined_ids and s in students and p in approved]
     # A student with several places keeps every one of them pinned: they answered for all of them.
+    keep, let_go = _within_places(session, cohort, keep)
     keep = _without_stranded(session, keep, base)
     kept = {s for s, _, _ in keep}
     pins = [pin for pin in base.pins if pin[0] not in kept and pin[0] not in declined_ids] + keep
@@ -399,7 +416,7 @@ def rerun_declined(session: Session, *, actor: Actor, cohort_id: int, label: str
                                 kind=RunKind.RERUN_DECLINED, parent_run_id=run_id,
                                 declined=declined_ids)
     record_audit(session, actor=actor, action="allocation.rerun_declined", cohort_id=cohort_id, run_id=run.id,
-                 parent_run_id=run_id, status=run.status, kept=len(keep),
+                 parent_run_id=run_id, status=run.status, kept=len(keep), let_go=len(let_go),
                  declined=[{"student_id": d.student_id, "project_id": d.project_id, "reason": d.reason}
                            for d in declined])
     return view

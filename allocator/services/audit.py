@@ -212,7 +212,9 @@ _SENTENCES: dict[str, Callable[[_Words], str]] = {
     "allocation.exported": lambda w: f"Exported run #{w.get('run_id', '?')}.",
     "allocation.rerun_declined": lambda w: (f"Placed again the {_count(len(w.get('declined', [])), 'student')} "
                                             f"who declined, keeping {w.get('kept', 0)} placements "
-                                            f"(new run #{w.get('run_id', '?')}, {w.get('status', '')})."),
+                                            f"(new run #{w.get('run_id', '?')}, {w.get('status', '')})."
+                                            + (f" Let go {_count(w.get('let_go'), 'placement')} beyond the "
+                                               "places a student has now." if w.get("let_go") else "")),
     "allocation.accepted": lambda w: f"Accepted {w.answered()} (run #{w.get('run_id', '?')}).",
     "allocation.declined": lambda w: f"Declined {w.answered()} (run #{w.get('run_id', '?')})." + w.reason(),
     "responses.locked": lambda w: "Locked the students' answers to the allocation.",

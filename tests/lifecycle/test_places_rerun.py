@@ -117,3 +117,24 @@ def test_a_change_to_one_of_two_places_asks_the_student_again(year):
                                                 Notification.kind == "allocation.published")
                      .order_by(Notification.id)).all()[-1]
     assert "You were on **Project A and Project B**; you are now on **Project A and Project C**" in news.body
+
+
+def test_places_lowered_after_publication_let_the_extra_pins_go(year):
+    from allocator.services import list_events, set_places
+
+    s, cohort, actor, p = year["session"], year["cohort"], year["actor"], year["p"]
+    keen, picky = year["keen"], year["picky"]
+    first = run_allocation(s, actor=actor, cohort_id=cohort.id, params=RunParameters(objective="min-cost"))
+    publish_run(s, actor=actor, run_id=first.id)
+    respond_to_allocation(s, actor=f.actor(keen), cohort_id=cohort.id, accept=True)
+    respond_to_allocation(s, actor=f.actor(picky), cohort_id=cohort.id, accept=False)
+    # Keen accepted A and B, then is given one place: before, every re-run refused ("Keen has one
+    # place, so they can be pinned to one project only"), with pins the coordinator cannot edit.
+    set_places(s, actor=actor, cohort_id=cohort.id, user_id=keen.id, places=1)
+    again = rerun_declined(s, actor=actor, cohort_id=cohort.id)
+    assert again.feasible
+    pins = {(u, q) for u, q, _ in stored_record(s, s.get(AllocationRun, again.id)).settings.pins}
+    assert (keen.id, p["A"].id) in pins and (keen.id, p["B"].id) not in pins  # the better-ranked one stays
+    assert placed(s, again.id)[keen.id] == {p["A"].id}
+    said = [e.description for e in list_events(s, actor=actor, cohort_id=cohort.id, action="allocation.rerun_declined")]
+    assert said and said[0].endswith("Let go 1 placement beyond the places a student has now.")
