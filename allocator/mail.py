@@ -17,7 +17,7 @@ from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from collections.abc import Sequence
 
 from allocator.config import Settings
-from allocator.engine.words import ordinal
+from allocator.engine.words import listed, ordinal
 
 __all__ = ["Email", "SendReport", "allocation_email", "decline_email", "quoted_titles", "rank_words", "reminder_email",
            "send_all"]
@@ -127,8 +127,7 @@ def decline_email(*, to: str, coordinator_name: str, student_name: str, student_
 
 def quoted_titles(titles: Sequence[str]) -> str:
     """Project titles as a sentence names them: “A”, “A” and “B”, “A”, “B” and “C”."""
-    quoted = [f"“{t}”" for t in titles]
-    return " and ".join(quoted) if len(quoted) < 3 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+    return listed([f"“{t}”" for t in titles])
 
 
 def rank_words(rank: int | None) -> str:

@@ -7,7 +7,7 @@ import numpy as np
 
 from .model import Problem
 from .network import Residual, pair_codes
-from .words import count
+from .words import count, listed
 
 
 def students(count: int) -> str:
@@ -96,4 +96,4 @@ def generic_minimum_clash(problem: Problem, res: Residual) -> str:
 def _and(names: list[str]) -> str:
     if len(names) > 4:
         names = names[:4] + [f"{len(names) - 4} more"]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return listed(names)

@@ -3,16 +3,16 @@
 `highs.lexicographic` merges the levels into stages before the run and starts each stage from the
 last optimum as the program found it. Here:
 
-1. A first allocation: the first stage's LP relaxation (HiGHS's LP); each group on the choice the LP gives
-   most of it while its project and supervisor have the seats, any other group on its best choice
-   with room, and the free students by the lexicographic flow in the seats left (`fill`).
+1. A first allocation: the first stage's LP relaxation (HiGHS's LP); each group on the choice the
+   LP gives most of it while its project and supervisor have the seats, any other group on its best
+   choice with room, and the free students by the lexicographic flow in the seats left (`fill`).
 2. The levels it already proves: a level at its floor (every unit on its cheapest choice, or
    unplaced when that is cheaper) is optimal, and so is each next one at its floor. "Placed" when
    everyone has a place, generous's worst ranks when nobody is on them: no search for those.
 3. The rest stage by stage. Consecutive levels are merged while the product of their spans stays
    under `MERGE_LIMIT`; after the first search, each span comes from the LP relaxation under the kept
-   rows (the level's least or greatest value there: one LP a level), far narrower than the number of places, so
-   greedy's ranks 4-7 make one stage instead of two.
+   rows (the level's least or greatest value there: one LP a level), far narrower than the number
+   of places, so greedy's ranks 4-7 make one stage instead of two.
 4. Each stage starts from the best allocation so far with its free students placed again by the
    flow (the groups where the last search put them): the same values on every level solved so far,
    and often better ones on the later levels.
@@ -76,7 +76,7 @@ def solve(model, units, lv: list[Level], costs: list[np.ndarray], seats: Seats,
         if remaining <= highs.LEAST_STAGE_SECONDS:
             return Staged(run.x, False, None)
         stage = _next_stage(run, lv[i:], i, narrow=not first, deadline=deadline)
-        coef = sum(scale * model.columns(costs[i + t]) for t, scale in enumerate(stage.scale))
+        coef = run.objective(stage, i)
         solved = highs.minimise(run.base, model.rows, coef, deadline - time.perf_counter(), False, heuristics, run.x)
         if solved.values is not None and coef @ solved.values < coef @ run.x:
             run.x = run.polish(np.round(solved.values), upto=i + len(stage.levels))
@@ -99,6 +99,14 @@ class _Run:
         self.x: np.ndarray | None = None
         self.floors = [_extreme(units, c, np.minimum) for c in costs]
         self.ceilings = [_extreme(units, c, np.maximum) for c in costs]
+
+    def widest(self, levels: range) -> list[int]:
+        """Each level's span from its floor and ceiling alone."""
+        return [int(self.ceilings[t] - self.floors[t]) + 1 for t in levels]
+
+    def objective(self, stage, first: int) -> np.ndarray:
+        """A merged stage's coefficients per column; its levels start at level `first`."""
+        return sum(scale * self.model.columns(self.costs[first + t]) for t, scale in enumerate(stage.scale))
 
     def value(self, level: int, x: np.ndarray | None = None) -> float:
         return float(self.model.columns(self.costs[level]) @ (self.x if x is None else x))
@@ -150,7 +158,7 @@ def _next_stage(run: _Run, rest: list[Level], i: int, narrow: bool, deadline: fl
     """The next levels to merge, with their spans: from the floors and ceilings, and with `narrow`
     also from the LP relaxation's least or greatest value of each level under the kept rows (a
     valid bound whatever the LP's accuracy: `fixing.safe_bound`)."""
-    widest = [int(run.ceilings[t] - run.floors[t]) + 1 for t in range(i, i + len(rest))]
+    widest = run.widest(range(i, i + len(rest)))
     if not narrow or math.prod(widest) <= MERGE_LIMIT:  # every level left fits one stage anyway
         return merge_levels(rest, 0, MERGE_LIMIT, widest)[0]
     arrays, box = run.model.rows.arrays(), run.box()
@@ -185,8 +193,7 @@ def _least(box: fixing.Box, arrays, coef: np.ndarray, deadline: float) -> float:
 def _first_groups(model, units, run: _Run, seats: Seats, lv: list[Level], deadline: float) -> np.ndarray:
     """A first allocation (per column) from the first stage's LP relaxation: the groups rounded
     while they fit; the free students are placed by `polish`."""
-    stage = merge_levels(lv, 0, MERGE_LIMIT, [int(c - f) + 1 for f, c in zip(run.floors, run.ceilings)])[0]
-    coef = sum(scale * model.columns(run.costs[t]) for t, scale in enumerate(stage.scale))
+    coef = run.objective(merge_levels(lv, 0, MERGE_LIMIT, run.widest(range(len(lv))))[0], 0)
     lp = fixing.relaxation(run.box(), model.rows.arrays(), coef, deadline - time.perf_counter(), highs_lp=True)
     share = np.zeros(units.choice_unit.size) if lp.values is None else lp.values[model.column]
     groups = np.flatnonzero(units.size[units.choice_unit] > 1)

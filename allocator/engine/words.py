@@ -13,5 +13,10 @@ def choice(rank: int, k: int) -> str:
     return "an unranked project" if rank > k else f"{ordinal(rank)} choice"
 
 
+def listed(items: list[str]) -> str:
+    """Items as a sentence lists them: "A", "A and B", "A, B and C"."""
+    return items[-1] if len(items) < 2 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from allocator.engine.words import listed
 from allocator.models import AuditEvent, Project, User
 from allocator.services.access import Actor, require_admin
 
@@ -114,7 +115,7 @@ class _Words:
         ids = _ids(self.d.get("project_ids"))
         if len(ids) < 2:
             return self.project("project_id")
-        return " and ".join([", ".join(self._named(i) for i in ids[:-1]), self._named(ids[-1])])
+        return listed([self._named(i) for i in ids])
 
     def _named(self, pid: int) -> str:
         return f"“{self.projects[pid]}”" if pid in self.projects else f"project #{pid}"

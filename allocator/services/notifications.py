@@ -41,7 +41,8 @@ def notify_coordinators_of_decline(session: Session, *, cohort_id: int, student_
     mail failure is logged by `mail.send_all` and never undoes the answer. Returns the messages written."""
     cohort = session.get(Cohort, cohort_id)
     student = session.get(User, student_id)
-    titles = [session.get(Project, pid).title for pid in project_ids]  # the caller read them just now
+    title_of = dict(session.execute(select(Project.id, Project.title).where(Project.id.in_(project_ids))).all())
+    titles = [title_of[pid] for pid in project_ids if pid in title_of]
     if cohort is None or student is None or not titles:  # pragma: no cover - the caller checked these
         return 0
     coordinators = session.execute(
