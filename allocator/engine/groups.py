@@ -58,6 +58,15 @@ HEURISTIC_EFFORT = 0.5
 # and the cuts did not. A single stage (min-cost, weighted) has no start and needs them (weighted
 # took 4.6 s without, 2.6 s with).
 HIGHS_OPTIONS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
+# HiGHS's root reduced-cost heuristic (a sub-MIP run after the root's cut rounds) found nothing on
+# this program that RENS and RINS did not, and took a second or more of each root. Off for a single
+# stage (min-cost, weighted) and on the staged path (greedy, generous): benchmarks/groups_seeds.py's
+# eight instances, with and without interleaved, engine seconds on a loaded 2-core machine, the same
+# profiles for greedy and generous: greedy median 7.8 → 6.3 s (faster on all eight), generous
+# 9.4 → 8.0 s (seven of eight), min-cost 3.6 → 2.5 s, weighted 11.7 → 10.8 s.
+# (A single stage started from `staged`'s first allocation instead was slower: weighted on the
+# benchmark's instance 9.7 s against 3.4 s.)
+ROOT_OPTIONS = {"mip_heuristic_run_root_reduced_cost": False}
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
         kept = [model.kept(c) for c in costs]
         stages.append(("+".join(level.name for level, _ in stage), coef, kept))
     out = highs.lexicographic(model.proto, model.rows, stages, deadline, PRESOLVE, HEURISTIC_EFFORT, True,
-                              warm=True, options=HIGHS_OPTIONS if len(merged) > 1 else None)
+                              warm=True, options=HIGHS_OPTIONS if len(merged) > 1 else ROOT_OPTIONS)
     if out.infeasible:
         return Outcome(None, "infeasible")
     if out.values is None:
@@ -115,7 +124,7 @@ def _staged(problem, res, units, lv: list[Level], model: _Model, fill, deadline:
 
     costs = [choice_costs(units, level, problem.k) for level in lv]
     seats = staged.Seats(res.capacity, problem.index.supervisor_of, res.supervisor_capacity)
-    out = staged.solve(model, units, lv, costs, seats, fill, deadline, staged.HEURISTIC_EFFORT)
+    out = staged.solve(model, units, lv, costs, seats, fill, deadline, staged.HEURISTIC_EFFORT, ROOT_OPTIONS)
     chosen = np.flatnonzero(out.values[model.column] > 0.5)
     if out.proven:
         return Outcome(chosen, "optimal")

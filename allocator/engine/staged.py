@@ -39,6 +39,11 @@ the LP splits (4.7 s, not optimal), individuals continuous in the stage (exact f
 4-7 s), reduced-cost fixing from the first LP (as often slower), and HiGHS's presolve, symmetry,
 restart, LP age, cut pool, lifting and pseudocost options (none faster in total; presolve in stage
 1 alone: medians 4-7 % lower over the eight instances, the benchmark's own slower).
+Each stage ends at HiGHS's root node: its cut rounds, then its sub-MIP heuristics, which is where
+the optimum is found. Its root reduced-cost heuristic, which ran first and found nothing, is off
+(`groups.ROOT_OPTIONS`, measured there), so RENS starts a second or more sooner. With it off, ZI
+rounding or shifting off too, or heuristic effort 0.15 or 0.5, moved the eight medians by less than
+the noise of a loaded machine (±15 % between runs of the same program).
 """
 from __future__ import annotations
 
@@ -75,9 +80,11 @@ class Staged(NamedTuple):
 
 
 def solve(model, units, lv: list[Level], costs: list[np.ndarray], seats: Seats,
-          fill: Callable[[np.ndarray], np.ndarray], deadline: float, heuristics: float) -> Staged:
+          fill: Callable[[np.ndarray], np.ndarray], deadline: float, heuristics: float,
+          options: dict | None = None) -> Staged:
     """`costs`: each level's cost per choice. `model` is the groups program (`groups._Model` with
-    unplaced counts). `fill` places the free students around the groups on the given choices."""
+    unplaced counts). `fill` places the free students around the groups on the given choices.
+    `heuristics` and `options` go to HiGHS for every stage (`highs.minimise`)."""
     run = _Run(model, units, costs, fill)
     run.x = run.polish(_first_groups(model, units, run, seats, lv, deadline))
     i = run.already_proven()
@@ -88,7 +95,8 @@ def solve(model, units, lv: list[Level], costs: list[np.ndarray], seats: Seats,
             return Staged(run.x, False, None)
         stage = _next_stage(run, lv[i:], i, narrow=not first, deadline=deadline)
         coef = run.objective(stage, i)
-        solved = highs.minimise(run.base, model.rows, coef, deadline - time.perf_counter(), False, heuristics, run.x)
+        solved = highs.minimise(run.base, model.rows, coef, deadline - time.perf_counter(), False, heuristics, run.x,
+                                options)
         if solved.values is not None and coef @ solved.values < coef @ run.x:
             run.x = run.polish(np.round(solved.values), upto=i + len(stage.levels))
         if solved.reason != highs.OPTIMAL:
