@@ -63,7 +63,9 @@ HIGHS_OPTIONS = {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": Fals
 # stage (min-cost, weighted) and on the staged path (greedy, generous): benchmarks/groups_seeds.py's
 # eight instances, with and without interleaved, engine seconds on a loaded 2-core machine, the same
 # profiles for greedy and generous: greedy median 7.8 → 6.3 s (faster on all eight), generous
-# 9.4 → 8.0 s (seven of eight), min-cost 3.6 → 2.5 s, weighted 11.7 → 10.8 s.
+# 9.4 → 8.0 s (seven of eight), min-cost 3.6 → 2.5 s, weighted 11.7 → 10.8 s. With binding minimums
+# (four of those instances, a third of the projects with one) a wash: faster on four of the eight
+# min-cost and weighted runs, slower on three.
 # (A single stage started from `staged`'s first allocation instead was slower: weighted on the
 # benchmark's instance 9.7 s against 3.4 s.)
 ROOT_OPTIONS = {"mip_heuristic_run_root_reduced_cost": False}
