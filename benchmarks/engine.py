@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -168,7 +169,8 @@ def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
     return time.perf_counter() - start, done
 
 
-def bench(jobs: dict[str, list[str]], repeats: int, after=None) -> dict[str, float]:
+def bench(jobs: dict[str, list[str]], repeats: int,
+          after: Callable[[str], None] | None = None) -> dict[str, float]:
     """Median wall time per job, runs interleaved; `after(name)`, when given, follows each timed run."""
     for cmd in jobs.values():  # warm-up: disk cache and bytecode, as on any machine that ran it once
         timed(cmd)
@@ -349,10 +351,10 @@ def groups_table(work: Path, repeats: int, limit: float) -> None:
                                           "--time-limit", str(limit), *weights]
     # The groups rows' engine seconds from every timed run: one run can move by a second or more
     # with the machine's load, so the table gives their median and the targets line their range.
-    engine_s: dict[str, list[float]] = {name: [] for name in jobs}
+    engine_s: dict[str, list[float]] = {name: [] for name in jobs if name.startswith("groups ")}
 
     def read_seconds(name: str) -> None:
-        if name.startswith("groups "):
+        if name in engine_s:
             out = work / f"groups-{name.split(' ', 1)[1]}.json"
             engine_s[name].append(json.loads(out.read_text())["seconds"])
 
