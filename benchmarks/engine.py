@@ -16,7 +16,8 @@ instances for their profiles.
 and 5,000 students with one place beside the same students with two places each (capacities
 doubled), each with the engine's own solve time from its result. Its targets line gives the groups
 row's solve seconds for all four objectives (the target: each proven in under 5 s).
-`benchmarks/groups_seeds.py 1 2 3 4 5 6 7 8` solves that row's instance drawn with each seed.
+Those rows are built in `benchmarks/groups_table.py`; `benchmarks/groups_seeds.py 1 2 3 4 5 6 7 8`
+solves that row's instance drawn with each seed.
 
 `--minimums-only` prints the table for minimum project sizes instead: the seed's own cohorts (through
 a throwaway SQLite file and the studio's problem export) and random instances with binding
@@ -300,85 +301,6 @@ def instance_rows(big: Path, quotas: Path, n_big: int, wall: dict, quota_wall: d
         print()
 
 
-def with_groups(data: dict, n_groups: int, seed: int) -> dict:
-    """Groups of 2-4 random students; members take their first member's list."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(data["students"])).tolist()
-    data["groups"] = []
-    for g in range(n_groups):
-        size = int(rng.integers(2, 5))
-        members, order = order[:size], order[size:]
-        for i in members:
-            data["students"][i]["preferences"] = list(data["students"][members[0]]["preferences"])
-        data["groups"].append({"id": f"G{g}", "members": [data["students"][i]["id"] for i in members]})
-    return data
-
-
-# The groups row also runs the weighted objective, with these weights (ranks 1-8).
-GROUP_WEIGHTS = "1,2,4,8,16,32,64,128"
-
-
-def _objectives(name: str) -> tuple[str, ...]:
-    return ("min-cost", "weighted", "greedy", "generous") if name == "groups" else ("min-cost", "greedy", "generous")
-
-
-def in_process(data: dict, objective: str, repeats: int) -> float:
-    from allocator import engine
-
-    problem = engine.parse_problem(data)
-    return statistics.median(engine.solve(problem, objective).seconds for _ in range(max(repeats, 5)))
-
-
-def groups_table(work: Path, repeats: int, limit: float) -> None:
-    """Groups and places: whole processes (median wall) and the engine's solve seconds."""
-    grouped = with_groups(make_instance(2000, 200, 8, seed=4, slack=1.1), 300, seed=4)
-    one = make_instance(5000, 500, 8, seed=5)
-    two = json.loads(json.dumps(one))
-    for s in two["students"]:
-        s["places"] = 2
-    for p in two["projects"]:
-        p["capacity"] *= 2
-    rows = [("2,000 × 200 × 8, 300 groups of 2-4", "groups", grouped), ("5,000 × 500 × 8, 1 place", "one", one),
-            ("5,000 × 500 × 8, 2 places each", "two", two)]
-    py = sys.executable
-    jobs = {}
-    for _, name, data in rows:
-        (work / f"{name}.json").write_text(json.dumps(data))
-        for objective in _objectives(name):
-            weights = ["--weights", GROUP_WEIGHTS] if objective == "weighted" else []
-            jobs[f"{name} {objective}"] = [py, "-m", "allocator", "solve", str(work / f"{name}.json"), "--objective",
-                                          objective, "--out", str(work / f"{name}-{objective}.json"),
-                                          "--time-limit", str(limit), *weights]
-    # The groups rows' engine seconds from every timed run: one run can move by a second or more
-    # with the machine's load, so the table gives their median and the targets line their range.
-    engine_s: dict[str, list[float]] = {name: [] for name in jobs if name.startswith("groups ")}
-
-    def read_seconds(name: str) -> None:
-        if name in engine_s:
-            out = work / f"groups-{name.split(' ', 1)[1]}.json"
-            engine_s[name].append(json.loads(out.read_text())["seconds"])
-
-    wall = bench(jobs, repeats, read_seconds)
-    print(f"\n{'instance':<36} {'objective':<9} {'wall s':>7} {'solve s¹':>8} {'status':<9} {'solver':<14} "
-          f"{'placed':>6}  profile")
-    solve_s = {}
-    for label, name, data in rows:
-        for objective in _objectives(name):
-            result = json.loads((work / f"{name}-{objective}.json").read_text())
-            solve_s[name, objective] = (statistics.median(engine_s[f"{name} {objective}"]) if name == "groups"
-                                        else in_process(data, objective, repeats))
-            print(f"{label:<36} {objective:<9} {wall[f'{name} {objective}']:7.2f} {solve_s[name, objective]:8.3f} "
-                  f"{result['status']:<9} {result['solver']:<14} {sum(result['profile']):>6}  {result['profile']}")
-    print("¹ the engine's own seconds (a result's `seconds`): for the groups rows the median of the timed runs', "
-          "for the places rows the median of in-process solves (the process start and imports are the same for both)")
-    print("Targets: 300 groups proven in < 5 s (median, fastest-slowest run): {}; two places < 2× one place "
-          "(solve s): {}".format(
-        ", ".join(f"{o} {solve_s['groups', o]:.2f} s ({min(engine_s[f'groups {o}']):.2f}-"
-                  f"{max(engine_s[f'groups {o}']):.2f})" for o in _objectives("groups")),
-        ", ".join(f"{o} {solve_s['two', o] / max(solve_s['one', o], 1e-9):.2f}×" for o in ("min-cost", "greedy",
-                                                                                              "generous"))))
-
-
 def limit_table(instances: list[tuple[str, Path]], objectives: list[str], limits: list[float]) -> None:
     """How closely the time limit is kept: the engine's own seconds (the Result's, from the call to
     the answer; a CLI process adds Python's start and imports) against the limit, on runs that
@@ -410,6 +332,7 @@ def main() -> None:
     parser.add_argument("--limits-only", action="store_true",
                         help="with --minimums-only: only the table of runs stopped by short time limits")
     args = parser.parse_args()
+    from groups_table import groups_table  # beside this file; it builds on this one's instances
     if args.groups_only:
         groups_table(Path(tempfile.mkdtemp(prefix="allocator-bench-")), args.repeats, args.limit)
         return

@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import make_instance, with_groups  # noqa: E402  (benchmarks/engine.py, beside this file)
+from engine import make_instance  # noqa: E402  (benchmarks/engine.py, beside this file)
+from groups_table import with_groups  # noqa: E402
 
 from allocator import engine  # noqa: E402
 
