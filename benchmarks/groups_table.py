@@ -55,13 +55,14 @@ def groups_table(work: Path, repeats: int, limit: float) -> None:
     rows = [("2,000 × 200 × 8, 300 groups of 2-4", "groups", grouped), ("5,000 × 500 × 8, 1 place", "one", one),
             ("5,000 × 500 × 8, 2 places each", "two", two)]
     py = sys.executable
-    jobs = {}
+    jobs, outs = {}, {}
     for _, name, data in rows:
         (work / f"{name}.json").write_text(json.dumps(data))
         for objective in _objectives(name):
             weights = ["--weights", GROUP_WEIGHTS] if objective == "weighted" else []
+            outs[f"{name} {objective}"] = work / f"{name}-{objective}.json"
             jobs[f"{name} {objective}"] = [py, "-m", "allocator", "solve", str(work / f"{name}.json"), "--objective",
-                                          objective, "--out", str(work / f"{name}-{objective}.json"),
+                                          objective, "--out", str(outs[f"{name} {objective}"]),
                                           "--time-limit", str(limit), *weights]
     # The groups rows' engine seconds from every timed run: one run can move by a second or more
     # with the machine's load, so the table gives their median and the targets line their range.
@@ -69,8 +70,7 @@ def groups_table(work: Path, repeats: int, limit: float) -> None:
 
     def read_seconds(name: str) -> None:
         if name in engine_s:
-            out = work / f"groups-{name.split(' ', 1)[1]}.json"
-            engine_s[name].append(json.loads(out.read_text())["seconds"])
+            engine_s[name].append(json.loads(outs[name].read_text())["seconds"])
 
     wall = bench(jobs, repeats, read_seconds)
     print(f"\n{'instance':<36} {'objective':<9} {'wall s':>7} {'solve s¹':>8} {'status':<9} {'solver':<14} "
@@ -78,7 +78,7 @@ def groups_table(work: Path, repeats: int, limit: float) -> None:
     solve_s = {}
     for label, name, data in rows:
         for objective in _objectives(name):
-            result = json.loads((work / f"{name}-{objective}.json").read_text())
+            result = json.loads(outs[f"{name} {objective}"].read_text())
             solve_s[name, objective] = (statistics.median(engine_s[f"{name} {objective}"]) if name == "groups"
                                         else in_process(data, objective, repeats))
             print(f"{label:<36} {objective:<9} {wall[f'{name} {objective}']:7.2f} {solve_s[name, objective]:8.3f} "

@@ -39,7 +39,7 @@ the LP splits (4.7 s, not optimal), individuals continuous in the stage (exact f
 4-7 s), reduced-cost fixing from the first LP (as often slower), and HiGHS's presolve, symmetry,
 restart, LP age, cut pool, lifting and pseudocost options (none faster in total; presolve in stage
 1 alone: medians 4-7 % lower over the eight instances, the benchmark's own slower).
-Each stage ends at HiGHS's root node: its cut rounds, then its sub-MIP heuristics, which is where
+On seed 4 each stage ends at HiGHS's root node: its cut rounds, then its sub-MIP heuristics, which is where
 the optimum is found. Its root reduced-cost heuristic, which ran first and found nothing, is off
 (`groups.ROOT_OPTIONS`, measured there), so RENS starts a second or more sooner. With it off, ZI
 rounding or shifting off too, or heuristic effort 0.15 or 0.5, moved the eight medians by less than
