@@ -217,6 +217,23 @@ class App:
         self.settle(button)
         self.act(button.click)
 
+    def unfold(self, title: str) -> None:
+        """Open an expander by its title. A click that lands while the page is still being redrawn can
+        be lost on a loaded machine, so the fold's own state decides whether to click again."""
+        fold = self.main.locator("details").filter(has_text=title).first
+        for _ in range(3):
+            if fold.evaluate("el => el.open"):
+                return
+            summary = fold.locator("summary")
+            self.settle(summary)
+            summary.click()
+            try:
+                expect(fold).to_have_js_property("open", True, timeout=5_000)
+                return
+            except AssertionError:
+                continue
+        expect(fold).to_have_js_property("open", True)
+
     def type_text(self, key: str, value: str) -> None:
         """Fill a text input and press Enter (Streamlit commits a text input on Enter or blur)."""
         box = self.keyed(key).locator("input")

@@ -96,7 +96,7 @@ def rank_together(app, dep, wanted, ada, ben, cy) -> None:
     group says who did it."""
     app.go("My preferences")
     expect(app.main.get_by_text("You rank for your group")).to_be_visible()
-    app.main.get_by_text("Move, remove or change choices with buttons").click()
+    app.unfold("Move, remove or change choices with buttons")
     app.click("up-1")
     app.click("save-preferences")
     expect(app.main.locator('[data-testid="stAlertContentSuccess"]').filter(has_text="Saved")).to_be_visible()

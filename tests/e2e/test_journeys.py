@@ -175,7 +175,7 @@ def test_student_searches_ranks_reorders_saves_and_finds_the_list_after_a_reload
     expect(app.main.get_by_role("heading", name="My preferences")).to_be_visible()
     titles = [title for _, _, title in chosen]
     expect_ranked(app, titles)
-    app.main.get_by_text("Move, remove or change choices with buttons").click()  # the keyboard path
+    app.unfold("Move, remove or change choices with buttons")  # the keyboard path
     app.click("up-3")
     expected = [titles[0], titles[1], titles[3], titles[2], titles[4]]
     expect_ranked(app, expected)
