@@ -24,7 +24,8 @@ generous in 9-10 s (17 s with seed 3, 18.5 s before: the time depends on the see
 Each later stage still spends 2-4 s in HiGHS's root cut rounds (its relaxation under the kept rows is
 far from the integer optimum, e.g. 801 M against 617 M for greedy's ranks 3-5), which is what keeps
 them above 5 s. Tried and dropped: fixing variables by the reduced costs of each stage's relaxation
-(sound, but it fixed only a fifth of the choices after stage 1 and nothing after: no gain), merging
+(sound, but it fixed only a fifth of the choices after stage 1 and nothing after: no gain on this
+path; on the staged path it helps generous, `staged.DIVE_AND_FIX`), merging
 four levels per stage (stage 1 alone took 30 s), presolve, other heuristic efforts. Also tried (same
 row, load 1-2, runs vary by a second; before: greedy 7.0-7.9 s, generous 7.4-8.5 s), none a clear
 gain: HiGHS options mip_detect_symmetry, mip_allow_restart, feasibility jump or RINS/RENS in stage 1,
@@ -85,9 +86,11 @@ def merge(lv: list[Level], n_places: int, limit: int = MERGE_LIMIT) -> list[list
 
 
 def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, deadline: float,
-          fill=None) -> Outcome:
-    """`fill(group_choices)`: the free students placed around those groups (`extended.fill`), which
-    the staged path needs (greedy and generous without binding minimums: `staged.py`)."""
+          fill=None, relax=None, objective: str = "") -> Outcome:
+    """`fill(group_choices)`: the free students placed around those groups (`extended.fill`), and
+    `relax(open_groups, capacity, supervisor_capacity)`: each choice's share in the flow with those
+    groups split (`extended.split_shares`), which the staged path needs (greedy and generous without
+    binding minimums: `staged.py`)."""
     from .extended import choice_costs
 
     # A project that pins force to run but that no free choice can join stays below its minimum
@@ -101,7 +104,7 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
     merged = merge(lv, n_places, MERGE_LIMIT)
     model = _Model(problem, res, units, binding, seed, unplaced=len(merged) > 1)
     if len(merged) > 1 and fill is not None and not binding.any():
-        return _staged(problem, res, units, lv, model, fill, deadline)
+        return _staged(problem, res, units, lv, model, staged.Helpers(fill, relax, objective), deadline)
     stages = []
     for stage in merged:
         costs = [choice_costs(units, level, problem.k) for level, _ in stage]
@@ -121,12 +124,12 @@ def solve(problem, res, units, lv: list[Level], binding: np.ndarray, seed: int, 
                    _bound(out.stages, stages))
 
 
-def _staged(problem, res, units, lv: list[Level], model: _Model, fill, deadline: float) -> Outcome:
+def _staged(problem, res, units, lv: list[Level], model: _Model, helpers, deadline: float) -> Outcome:
     from .extended import choice_costs
 
     costs = [choice_costs(units, level, problem.k) for level in lv]
     seats = staged.Seats(res.capacity, problem.index.supervisor_of, res.supervisor_capacity)
-    out = staged.solve(model, units, lv, costs, seats, fill, deadline, staged.HEURISTIC_EFFORT, ROOT_OPTIONS)
+    out = staged.solve(model, units, lv, costs, seats, helpers, deadline, staged.HEURISTIC_EFFORT, ROOT_OPTIONS)
     chosen = np.flatnonzero(out.values[model.column] > 0.5)
     if out.proven:
         return Outcome(chosen, "optimal")

@@ -127,3 +127,24 @@ def test_fill_places_the_free_students_best_around_fixed_groups():
     assert sorted(units.choice_rank[singles].tolist()) == [1, 1, 1]
     assert set(units.choice_project[singles].tolist()) == {1}
     assert (units.size[units.choice_unit[chosen]] > 1).sum() == 1  # the groups were not touched
+
+
+def test_split_shares_is_the_relaxation_with_the_open_groups_split_into_seats():
+    from allocator.engine.extended import build_units, split_shares, tier_levels
+    from allocator.engine.network import residual
+
+    # G0 (3 students) ranks P0 then P1; S3 and S4 want only P0, G1 (S5, S6) only P1.
+    students = [Student(f"S{i}", ("P0", "P1")) for i in range(3)] + [Student(f"S{i}", ("P0",)) for i in (3, 4)] + \
+        [Student(f"S{i}", ("P1",)) for i in (5, 6)]
+    problem = Problem(students, [Project("P0", 3), Project("P1", 5)],
+                      groups=[Group("G0", ("S0", "S1", "S2")), Group("G1", ("S5", "S6"))])
+    res = residual(problem)
+    units = build_units(problem, res)
+    lv = tier_levels(problem, units, "greedy", None)
+    g0 = int(np.flatnonzero(units.size == 3)[0])
+    share = split_shares(problem, res, units, lv, 0, np.array([g0]), res.capacity, res.supervisor_capacity)
+    own = units.choice_unit == g0
+    # Everyone placed first, so S3 and S4 take two of P0's seats: one seat of G0 there, two on P1.
+    assert dict(zip(units.choice_project[own].tolist(), share[own].round(6).tolist())) == {0: 0.333333, 1: 0.666667}
+    assert share[units.size[units.choice_unit] == 2].sum() == 0  # G1 was not in the flow
+    assert share[units.size[units.choice_unit] == 1].sum() == 2  # S3 and S4, placed
