@@ -208,14 +208,8 @@ def fill(problem: Problem, res, units: Units, lv: list[Level], seed: int, group_
         capacity=res.capacity - np.bincount(cp[group_choices], seats, res.capacity.size).astype(np.int64),
         supervisor_capacity=res.supervisor_capacity - np.bincount(
             sup[sup >= 0], seats[sup >= 0], res.supervisor_capacity.size).astype(np.int64))
-    single = np.flatnonzero(units.size == 1)
-    of_single = np.flatnonzero(units.size[cu] == 1)
-    unit_at = np.full(len(units.members), -1, np.int64)
-    unit_at[single] = np.arange(single.size)
-    alone = Units([units.members[u] for u in single.tolist()], units.lead[single], units.supply[single],
-                  units.size[single], units.tier_count[single], unit_at[cu[of_single]], cp[of_single],
-                  units.choice_rank[of_single], units.pinned, units.tiers)
-    return np.concatenate([np.asarray(group_choices, np.int64), of_single[flow_allocation(problem, left, alone, lv, seed)]])
+    alone, origin = _as_singles(problem, units, np.zeros(0, np.int64))
+    return np.concatenate([np.asarray(group_choices, np.int64), origin[flow_allocation(problem, left, alone, lv, seed)]])
 
 
 def split_shares(problem: Problem, res, units: Units, lv: list[Level], seed: int, open_groups: np.ndarray,
@@ -223,34 +217,40 @@ def split_shares(problem: Problem, res, units: Units, lv: list[Level], seed: int
     """Each choice's share of its unit in the lexicographic flow where the groups `open_groups` are
     split into their members, each placed alone on the group's choices, the other groups are left
     out, and the seats are those given: the LP relaxation of placing those groups, solved as a flow."""
+    split, origin = _as_singles(problem, units, open_groups)
+    left = res._replace(capacity=np.asarray(capacity, np.int64),
+                        supervisor_capacity=np.asarray(supervisor_capacity, np.int64))
+    share = np.zeros(units.choice_unit.size)
+    np.add.at(share, origin[flow_allocation(problem, left, split, lv, seed)], 1.0)
+    return share / units.size[units.choice_unit]
+
+
+def _as_singles(problem: Problem, units: Units, split_groups: np.ndarray) -> tuple[Units, np.ndarray]:
+    """The free students, and each member of `split_groups` as a student of their own with the
+    group's choices (and their own tier), as units; with each of their choices' position among
+    `units`' choices. The other groups are left out."""
     cu = units.choice_unit
-    tier_pos = np.searchsorted(np.array(units.tiers), problem.index.tier)
     single = np.flatnonzero(units.size == 1)
     unit_at = np.full(len(units.members), -1, np.int64)
     unit_at[single] = np.arange(single.size)
     alone = np.flatnonzero(units.size[cu] == 1)
     origin, new_unit, members = [alone], [unit_at[cu[alone]]], []
-    for g in open_groups.tolist():
+    for g in split_groups.tolist():
         own = np.flatnonzero(cu == g)
         for member in units.members[g].tolist():
             origin.append(own)
             new_unit.append(np.full(own.size, single.size + len(members)))
             members.append(member)
     flat = np.array(members, np.int64)
-    n = single.size + flat.size
-    tier_count = np.zeros((n, len(units.tiers)), np.int64)
-    tier_count[:single.size] = units.tier_count[single]
-    tier_count[single.size + np.arange(flat.size), tier_pos[flat]] = 1
+    tier_count = np.zeros((flat.size, len(units.tiers)), np.int64)
+    tier_count[np.arange(flat.size), np.searchsorted(np.array(units.tiers), problem.index.tier[flat])] = 1
     origin = np.concatenate(origin)
-    split = Units([units.members[u] for u in single.tolist()] + list(flat.reshape(-1, 1)),
-                  np.concatenate([units.lead[single], flat]), np.concatenate([units.supply[single], np.ones(flat.size,
-                  np.int64)]), np.ones(n, np.int64), tier_count, np.concatenate(new_unit), units.choice_project[origin],
-                  units.choice_rank[origin], units.pinned, units.tiers)
-    left = res._replace(capacity=np.asarray(capacity, np.int64),
-                        supervisor_capacity=np.asarray(supervisor_capacity, np.int64))
-    share = np.zeros(cu.size)
-    np.add.at(share, origin[flow_allocation(problem, left, split, lv, seed)], 1.0)
-    return share / units.size[cu]
+    return Units([units.members[u] for u in single.tolist()] + list(flat.reshape(-1, 1)),
+                 np.concatenate([units.lead[single], flat]),
+                 np.concatenate([units.supply[single], np.ones(flat.size, np.int64)]),
+                 np.ones(single.size + flat.size, np.int64), np.vstack([units.tier_count[single], tier_count]),
+                 np.concatenate(new_unit), units.choice_project[origin], units.choice_rank[origin], units.pinned,
+                 units.tiers), origin
 
 
 def short(problem: Problem, res, units: Units, chosen: np.ndarray) -> np.ndarray:
