@@ -48,7 +48,7 @@ def start(studio: Studio) -> None:
     if charts is not None:  # See draws it next: no need to read back what the run has just stored
         remember_read(services.run_charts, charts, run_id=view.id)
     if view.feasible:
-        switch_to(view.id, ("success", f"Run #{view.id} is {view.status}: {view.placed} of {view.students} "
+        switch_to(view.id, ("success", f"Run #{view.id} is {view.status}: {view.placed:,} of {view.students:,} "
                                        f"students placed in {view.seconds:.2f} s.", ()), view="See", rerun=False)
     else:
         switch_to(view.id, ("error", f"Run #{view.id} is infeasible: {view.message}",
