@@ -73,11 +73,14 @@ if view.ranking:
                  hide_index=True, width="stretch", key="group-ranking")
 else:
     st.caption("The group has no list yet.")
-st.page_link("pages/student_preferences.py", label="Edit the group's list on My preferences", icon=":material/star:")
+st.page_link("pages/student_preferences.py", icon=":material/star:",
+             label=("Edit" if view.list_open else "See") + " the group's list on My preferences")
 
 st.subheader("What changed")
 for note in view.history[:30]:
     st.markdown(f"{ui.fmt_datetime(note.at)} · **{ui.md(note.who)}** {ui.md(note.text)}")
+if not view.history:
+    st.caption("Nothing yet: joins, leaves and changes to the list appear here, with who made them.")
 
 if view.can_change:
     with st.popover("Leave the group"):

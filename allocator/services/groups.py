@@ -24,7 +24,7 @@ from allocator.services.cohorts import cohort_of, published_run_id
 from allocator.services.errors import Closed, Invalid, NotAllowed, NotFound
 from allocator.services.group_lists import copy_group_list, group_id_of, member_ids, note_change
 from allocator.services.notifications import notify
-from allocator.services.phases import phase_of
+from allocator.services.phases import phase_of, preferences_open
 from allocator.services.places import effective_places
 
 __all__ = ["GroupPerson", "GroupInvite", "GroupRankedChoice", "GroupNote", "MyGroup", "GroupSummary",
@@ -79,6 +79,7 @@ class MyGroup:
     min_size: int
     max_size: int
     can_change: bool  # the cohort's phase lets groups form and change
+    list_open: bool  # the cohort's phase lets the group's list be edited (on My preferences)
     group_id: int | None
     group_name: str | None
     members: tuple[GroupPerson, ...]
@@ -160,10 +161,11 @@ def _view(session: Session, cohort: Cohort, email: str, user_id: int) -> MyGroup
     group = session.get(StudentGroup, group_id) if group_id is not None else None
     received = _invites(session, select(GroupInvitation, StudentGroup.name).where(
         GroupInvitation.email == email, GroupInvitation.status == InvitationStatus.PENDING, StudentGroup.cohort_id == cohort.id))
-    can_change = phase_of(cohort, published=published_run_id(session, cohort.id) is not None) in GROUP_PHASES
+    phase = phase_of(cohort, published=published_run_id(session, cohort.id) is not None)
     return MyGroup(
         cohort_id=cohort.id, groups_allowed=cohort.groups_allowed, min_size=cohort.group_min_size,
-        max_size=cohort.group_max_size, can_change=can_change and cohort.groups_allowed,
+        max_size=cohort.group_max_size, can_change=phase in GROUP_PHASES and cohort.groups_allowed,
+        list_open=preferences_open(phase),
         group_id=group_id, group_name=group.name if group else None,
         members=_members(session, group_id) if group_id else (),
         sent=_invites(session, select(GroupInvitation, StudentGroup.name).where(GroupInvitation.group_id == group_id))

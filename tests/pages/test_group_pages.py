@@ -3,13 +3,15 @@ the shared list with its authors, leave) and the coordinator's People page (grou
 tiers, dissolving a group)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from streamlit.testing.v1 import AppTest
 
 from allocator import db, services
-from allocator.models import (AllocationRun, Assignment, AuditEvent, Cohort, Membership, Project, StudentGroup,
-                              User)
+from allocator.models import (AllocationRun, Assignment, AuditEvent, Cohort, GroupChange, Membership, Project,
+                              StudentGroup, User, utcnow)
 from tests import factories as f
 from tests.conftest import APP_PATH
 
@@ -74,6 +76,31 @@ def test_a_student_starts_a_group_invites_and_the_invitee_accepts(world):
     bob = page("pages/student_group.py", "bob@uni.example")
     bob = run(bob.button(key="group-leave").click())
     assert "You left the group." in texts(bob) and "You are not in a group." in texts(bob)
+
+
+def test_the_link_to_the_list_says_edit_only_while_preferences_are_open(world):
+    """While groups may form (proposals) the list cannot be edited yet, and after the deadline not at all:
+    the link then says See. A group whose history is empty says what will appear there."""
+    with db.session(world["url"]) as s, s.begin():
+        ann = services.resolve_actor(s, email="ann@uni.example")
+        services.create_group(s, actor=ann, cohort_id=world["cohort_id"], name="Robo pair")
+        s.execute(delete(GroupChange))
+
+    def link(phase: str) -> list[str]:
+        # The preferences window moved around now: not yet open (proposals), open, passed (closed).
+        start = {"proposals": 2, "preferences": -1, "closed": -3}[phase]
+        with db.session(world["url"]) as s, s.begin():
+            day, now = timedelta(days=1), utcnow()
+            s.execute(update(Cohort).where(Cohort.id == world["cohort_id"]).values(
+                proposals_open_at=now + (start - 3) * day, proposals_close_at=now + (start - 1) * day,
+                preferences_open_at=now + start * day, preferences_close_at=now + (start + 2) * day))
+        at = page("pages/student_group.py", "ann@uni.example")
+        assert "Nothing yet: joins, leaves and changes to the list appear here" in texts(at)
+        return [str(e.proto.label) for e in at.get("page_link") if "group's list" in str(e.proto.label)]
+
+    assert link("preferences") == ["Edit the group's list on My preferences"]
+    assert link("proposals") == ["See the group's list on My preferences"]
+    assert link("closed") == ["See the group's list on My preferences"]
 
 
 def test_a_cohort_without_groups_says_so(world):
