@@ -36,9 +36,9 @@ everything = ui.read(services.catalogue, actor=ctx.actor, cohort_id=cid)
 cohort = ui.read(services.get_cohort, actor=ctx.actor, cohort_id=cid)
 
 left, middle, right = st.columns(3)
-left.metric("Approved places", everything.approved_capacity, help=f"{everything.approved} approved projects")
-middle.metric("Students", everything.students)
-right.metric("Awaiting approval", everything.proposed, help=f"{everything.proposed_capacity} places")
+left.metric("Approved places", f"{everything.approved_capacity:,}", help=f"{everything.approved:,} approved projects")
+middle.metric("Students", f"{everything.students:,}")
+right.metric("Awaiting approval", f"{everything.proposed:,}", help=f"{everything.proposed_capacity:,} places")
 if everything.warning:
     st.warning(everything.warning)
 

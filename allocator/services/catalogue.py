@@ -72,15 +72,15 @@ class Catalogue:
     @property
     def warning(self) -> str | None:
         if self.shortfall:
-            text = (f"The approved projects offer {self.approved_capacity} places for {self.students} students: "
-                    f"{self.shortfall} student(s) cannot be placed.")
+            text = (f"The approved projects offer {self.approved_capacity:,} places for {self.students:,} students: "
+                    f"{self.shortfall:,} student(s) cannot be placed.")
             if self.proposed:
-                text += (f" {self.proposed} proposal(s) awaiting approval would add "
-                         f"{self.proposed_capacity} places.")
+                text += (f" {self.proposed:,} proposal(s) awaiting approval would add "
+                         f"{self.proposed_capacity:,} places.")
             return text
         if self.approved_minimum > self.students:
-            return (f"The approved projects' minimum sizes add up to {self.approved_minimum}, more than the "
-                    f"{self.students} students: some projects will have to close.")
+            return (f"The approved projects' minimum sizes add up to {self.approved_minimum:,}, more than the "
+                    f"{self.students:,} students: some projects will have to close.")
         return None
 
 

@@ -35,7 +35,7 @@ def _publish(studio: Studio, run: services.RunView) -> None:
     if delivery.sent_user_ids:
         ui.run_action(services.mark_emailed, actor=ctx.actor, cohort_id=ctx.cohort_id,
                       user_ids=delivery.sent_user_ids)
-    switch_to(report.run_id, ("success", f"Run #{report.run_id} is published; {report.notified} people "
+    switch_to(report.run_id, ("success", f"Run #{report.run_id} is published; {report.notified:,} people "
                                          f"notified in the app. {delivery.summary}",
                               tuple(f"{a}: {why}" for a, why in delivery.failed[:20])))
 
@@ -48,9 +48,9 @@ def _answers(studio: Studio) -> None:
         st.caption("Students accept or decline once a run is published.")
     else:
         cols = st.columns(3)
-        cols[0].metric("Accepted", answers.accepted)
-        cols[1].metric("Declined", answers.declined)
-        cols[2].metric("Not answered", answers.pending)
+        cols[0].metric("Accepted", f"{answers.accepted:,}")
+        cols[1].metric("Declined", f"{answers.declined:,}")
+        cols[2].metric("Not answered", f"{answers.pending:,}")
     if answers.locked:
         st.warning("Responses are locked: students cannot accept or decline.")
         if st.button("Unlock responses", key="responses-unlock"):

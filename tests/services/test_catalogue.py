@@ -66,6 +66,13 @@ def test_catalogue_rows_demand_and_totals(session, world):
         "Boats", "Kites"]
 
 
+def test_the_warning_writes_a_cohort_s_counts_with_thousands_separators():
+    cat = services.Catalogue(cohort_id=1, rows=(), students=5000, approved=1300, approved_capacity=4200,
+                             approved_minimum=0, proposed=120, proposed_capacity=1100, total=1420)
+    assert cat.warning == ("The approved projects offer 4,200 places for 5,000 students: 800 student(s) cannot be "
+                           "placed. 120 proposal(s) awaiting approval would add 1,100 places.")
+
+
 def test_no_warning_when_the_catalogue_holds_everyone(session, world):
     c = world["cohort"]
     f.project(session, c, world["sup"], capacity=3)

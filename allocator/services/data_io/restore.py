@@ -36,9 +36,9 @@ class RestoreResult:
 
     @property
     def summary(self) -> str:
-        return (f"Restored “{self.name}”: {self.people} people ({self.accounts_created} new accounts), "
-                f"{self.projects} projects, {self.students_with_preferences} students' preferences, "
-                f"{self.runs} allocation runs.")
+        return (f"Restored “{self.name}”: {self.people:,} people ({self.accounts_created:,} new accounts), "
+                f"{self.projects:,} projects, {self.students_with_preferences:,} students' preferences, "
+                f"{self.runs:,} allocation runs.")
 
 
 def _read_backup(data: bytes) -> dict:
