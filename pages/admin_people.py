@@ -65,21 +65,25 @@ def groups_tab_body() -> None:
                     st.session_state[FLASH] = "Saved the group and places rules."
                     st.rerun()
     groups = ui.read(services.list_groups, actor=ctx.actor, cohort_id=cid)
-    st.caption(f"{len(groups)} group(s), {sum(len(g.members) for g in groups)} student(s) in groups")
-    for g in groups:
-        with st.container(border=True):
-            st.markdown(f"**{ui.md(g.name)}** · {len(g.members)} member(s): "
-                        + ", ".join(ui.md(m.name) for m in g.members)
-                        + f"  \n{g.choices} project(s) ranked · {g.pending} invitation(s) pending · "
-                          f"started by {ui.md(g.created_by)}")
-            with st.popover("Dissolve"):
-                why = st.text_input("Reason (sent to the members, kept in the audit log)",
-                                    key=f"group-{g.id}-reason", max_chars=500)
-                if st.button("Dissolve the group", key=f"group-{g.id}-dissolve", type="primary"):
-                    text = ui.run_action(services.dissolve_group, actor=ctx.actor, group_id=g.id, reason=why)
-                    if text:
-                        st.session_state[FLASH] = text
-                        st.rerun()
+    st.caption(f"{len(groups):,} group(s), {sum(len(g.members) for g in groups):,} student(s) in groups")
+    if not groups:
+        return
+    # One table and one picker, as on Members: a bordered box per group took seconds at 450 groups.
+    st.dataframe([{"Group": g.name, "Members": len(g.members), "Who": ", ".join(m.name for m in g.members),
+                   "Ranked": g.choices, "Invitations pending": g.pending, "Started by": g.created_by}
+                  for g in groups], hide_index=True, width="stretch", key="people-groups-table")
+    by_id = {g.id: g for g in groups}
+    with st.expander("Dissolve a group"), st.form("group-dissolve-form", clear_on_submit=True):
+        picked = st.selectbox("Group", list(by_id), index=None, placeholder="Pick a group", key="group-dissolve-pick",
+                              format_func=lambda i: f"{by_id[i].name} · " + ", ".join(m.name for m in by_id[i].members))
+        why = st.text_input("Reason (sent to the members, kept in the audit log)", key="group-dissolve-reason",
+                            max_chars=500)
+        if st.form_submit_button("Dissolve the group", type="primary", key="group-dissolve"):
+            if picked is None:
+                st.error("Pick the group to dissolve first.")
+            elif text := ui.run_action(services.dissolve_group, actor=ctx.actor, group_id=picked, reason=why):
+                st.session_state[FLASH] = text
+                st.rerun()
 
 
 members_tab, groups_tab, import_tab, waiting_tab = st.tabs(["Members", "Groups", "Import from CSV", "Not yet ranked"])
@@ -90,7 +94,7 @@ with members_tab:
     role = s2.selectbox("Role", [None, *MEMBER_ROLES], key="people-role",
                         format_func=lambda r: {None: "Everyone", Role.STUDENT: "Students", Role.STAFF: "Staff"}[r])
     members = ui.read(services.list_members, actor=ctx.actor, cohort_id=cid, role=role, search=search)
-    st.caption(f"{len(members)} {'person' if len(members) == 1 else 'people'}")
+    st.caption(f"{len(members):,} {'person' if len(members) == 1 else 'people'}")
     if members:
         st.dataframe([{"Name": m.name, "Email": m.email, "Role": m.role, "Coordinator": m.is_admin,
                        "Max load": m.max_load, "Ranked": m.choices if m.role == Role.STUDENT else None,

@@ -311,20 +311,26 @@ def leave_group(session: Session, *, actor: Actor, cohort_id: int) -> MyGroup:
 
 
 def list_groups(session: Session, *, actor: Actor, cohort_id: int) -> list[GroupSummary]:
-    """Every group of the cohort, by name (coordinators only)."""
+    """Every group of the cohort, by name (coordinators only), in four queries whatever their number."""
     require_admin(session, actor)
     cohort_of(session, cohort_id)
     groups = session.scalars(select(StudentGroup).where(StudentGroup.cohort_id == cohort_id)
                              .order_by(func.lower(StudentGroup.name), StudentGroup.id)).all()
     names = _names(session, {g.created_by_id for g in groups if g.created_by_id})
-    out = []
-    for g in groups:
-        pending = session.scalar(select(func.count()).where(GroupInvitation.group_id == g.id,
-                                                            GroupInvitation.status == InvitationStatus.PENDING))
-        choices = session.scalar(select(func.count()).where(GroupChoice.group_id == g.id))
-        out.append(GroupSummary(g.id, g.name, names.get(g.created_by_id, "(someone who left)"),
-                                _members(session, g.id), int(pending), int(choices)))
-    return out
+    members: dict[int, list[GroupPerson]] = {}
+    for gid, *person in session.execute(
+            select(GroupMember.group_id, User.id, User.name, User.email).join(User, User.id == GroupMember.user_id)
+            .where(GroupMember.cohort_id == cohort_id).order_by(GroupMember.joined_at, GroupMember.id)):
+        members.setdefault(gid, []).append(GroupPerson(*person))
+    in_cohort = select(StudentGroup.id).where(StudentGroup.cohort_id == cohort_id)
+    pending = dict(session.execute(
+        select(GroupInvitation.group_id, func.count()).where(GroupInvitation.group_id.in_(in_cohort),
+                                                             GroupInvitation.status == InvitationStatus.PENDING)
+        .group_by(GroupInvitation.group_id)).all())
+    choices = dict(session.execute(select(GroupChoice.group_id, func.count()).where(GroupChoice.group_id.in_(in_cohort))
+                                   .group_by(GroupChoice.group_id)).all())
+    return [GroupSummary(g.id, g.name, names.get(g.created_by_id, "(someone who left)"), tuple(members.get(g.id, ())),
+                         int(pending.get(g.id, 0)), int(choices.get(g.id, 0))) for g in groups]
 
 
 def dissolve_group(session: Session, *, actor: Actor, group_id: int, reason: str = "") -> str:

@@ -117,10 +117,17 @@ def test_the_coordinator_sets_places_and_tier_and_dissolves_a_group(world):
         ann = services.resolve_actor(s, email="ann@uni.example")
         services.create_group(s, actor=ann, cohort_id=world["cohort_id"], name="Robo pair")
     at = page("pages/admin_people.py", "coord@uni.example")
-    assert "Robo pair" in texts(at) and "1 group(s), 1 student(s) in groups" in texts(at)
-    gid = next(int(b.key.split("-")[1]) for b in at.button if b.key and b.key.endswith("-dissolve"))
-    at.text_input(key=f"group-{gid}-reason").input("Formed by mistake")
-    at = run(at.button(key=f"group-{gid}-dissolve").click())
+    assert "1 group(s), 1 student(s) in groups" in texts(at)
+    table = next(d.value for d in at.dataframe if "Who" in d.value.columns)
+    assert list(table["Group"]) == ["Robo pair"] and list(table["Who"]) == ["Ann Able"]
+    at = run(at.button(key="group-dissolve").click())
+    assert "Pick the group to dissolve first." in [str(e.value) for e in at.error]
+    with db.session(world["url"]) as s:
+        gid = s.scalar(select(StudentGroup.id))
+    assert gid is not None  # nothing picked, nothing dissolved
+    at.selectbox(key="group-dissolve-pick").set_value(gid)
+    at.text_input(key="group-dissolve-reason").input("Formed by mistake")
+    at = run(at.button(key="group-dissolve").click())
     assert "was dissolved" in texts(at)
     at.selectbox(key="people-pick").set_value(world["bob"])
     at = run(at)

@@ -1,10 +1,9 @@
 """The allocation studio's services: tune, run, read, compare, adjust, explain."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from allocator import engine, services
 from allocator.models import AllocationRun, Assignment, AuditEvent
@@ -28,6 +27,7 @@ from allocator.services import (
 )
 from allocator.services.allocation import headline_of
 from tests import factories as f
+from tests.queries import counted
 
 
 class World:
@@ -68,21 +68,6 @@ class World:
 @pytest.fixture
 def world(session):
     return World(session)
-
-
-@contextmanager
-def count_queries(session):
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    bind = session.connection()
-    event.listen(bind, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(bind, "before_cursor_execute", listener)
 
 
 # ------------------------------------------------------------------------------------------ running
@@ -233,11 +218,11 @@ def test_the_same_seed_gives_the_same_allocation(world):
 
 def test_a_run_takes_a_constant_number_of_queries(session):
     small = World(session, students=6)
-    with count_queries(session) as few:
+    with counted(session) as few:
         small.run()
     for _i in range(30):
         f.preferences(session, small.cohort, f.student(session, small.cohort), [small.a, small.b])
-    with count_queries(session) as many:
+    with counted(session) as many:
         small.run()
     assert len(many) == len(few), "\n".join(many)
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from allocator import domain, services
 from allocator.models import AuditEvent, Notification, Project
 from tests import factories as f
+from tests.queries import counted
 
 
 @pytest.fixture
@@ -20,22 +21,6 @@ def world(session):
 def fresh(session, project_id) -> Project:
     session.expire_all()
     return session.get(Project, project_id)
-
-
-class QueryCounter:
-    def __init__(self, session):
-        self.n = 0
-        self.engine = session.get_bind()
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self.count)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self.count)
-
-    def count(self, *args, **kw):
-        self.n += 1
 
 
 def test_catalogue_rows_demand_and_totals(session, world):
@@ -88,9 +73,9 @@ def test_catalogue_takes_a_constant_number_of_queries(session, world):
             p = f.project(session, c, f.staff(session, c))
             f.preferences(session, c, f.student(session, c), [p])
         session.expire_all()
-        with QueryCounter(session) as q:
+        with counted(session) as q:
             services.catalogue(session, actor=admin, cohort_id=c.id)
-        counts.append(q.n)
+        counts.append(len(q))
     assert counts[0] == counts[1] <= 5
 
 

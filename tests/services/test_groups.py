@@ -10,6 +10,7 @@ from allocator import services
 from allocator.models import AuditEvent, GroupMember, Notification, Preference, StudentGroup
 from allocator.services import Closed, Invalid, NotAllowed, NotFound
 from tests import factories as f
+from tests.queries import counted
 
 
 class World:
@@ -158,6 +159,25 @@ def test_leaving_keeps_the_list_and_the_last_one_out_deletes_the_group(session):
     w.act(services.leave_group, w.ada, cohort_id=w.cohort.id)
     w.act(services.leave_group, w.cy, cohort_id=w.cohort.id)
     assert session.get(StudentGroup, view.group_id) is None
+
+
+def test_listing_the_groups_takes_the_same_queries_for_one_group_or_many(session):
+    w = World(session)
+    w.group_of_three()
+    session.expire_all()
+    with counted(session) as one:
+        first = w.act(services.list_groups, w.admin, cohort_id=w.cohort.id)
+    for i in range(12):
+        lead, *others = (f.student(session, w.cohort) for _ in range(2))
+        w.act(services.create_group, lead, cohort_id=w.cohort.id, name=f"Team {i:02}")
+        w.act(services.invite_to_group, lead, cohort_id=w.cohort.id, email=others[0].email)
+    session.expire_all()
+    with counted(session) as many:
+        groups = w.act(services.list_groups, w.admin, cohort_id=w.cohort.id)
+    assert len(many) == len(one), "\n".join(many)
+    assert [(g.name, len(g.members), g.choices, g.pending) for g in first] == [("Team A", 3, 2, 0)]
+    assert [(g.name, len(g.members), g.pending) for g in groups][:2] == [("Team 00", 1, 1), ("Team 01", 1, 1)]
+    assert [m.name for m in groups[-1].members] == ["Ada", "Ben", "Cy"]  # in the order they joined
 
 
 def test_the_coordinator_lists_and_dissolves_a_group_audited_and_members_told(session):

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from allocator import db, services
 from allocator.models import Membership, Preference
 from tests import factories as f
+from tests.queries import counted
 from tests.conftest import BACKENDS
 
 
@@ -23,22 +23,6 @@ def stored(session, cohort, student) -> list[int]:
 def saved_at(session, cohort, student):
     return session.scalar(select(Membership.preferences_saved_at)
                           .where(Membership.cohort_id == cohort.id, Membership.user_id == student.id))
-
-
-@contextmanager
-def counted(session):
-    """Count the SQL statements the block sends."""
-    statements: list[str] = []
-    engine = session.get_bind().engine
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 @pytest.fixture

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from allocator import domain, services
 from allocator.models import AllocationRun, Assignment, AuditEvent, Project, Response, utcnow
 from tests import factories as f
+from tests.queries import counted
 
 
 @pytest.fixture
@@ -296,20 +297,10 @@ def test_a_student_cannot_see_staff_projects(session, world):
 def test_my_projects_uses_a_constant_number_of_queries(session):
     cohort = f.cohort(session, phase="preferences", max_choices=3)
     me = f.staff(session, cohort)
-    engine = session.get_bind().engine
-
     def count() -> int:
-        statements: list[str] = []
-
-        def listener(conn, cursor, statement, *args):
-            statements.append(statement)
-
         session.expire_all()
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with counted(session) as statements:
             services.list_my_projects(session, actor=f.actor(me), cohort_id=cohort.id)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     first = f.project(session, cohort, me)
