@@ -2,6 +2,7 @@
 problem and result in the engine's JSON file format (so `python -m allocator solve` reproduces it)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from allocator.domain import Objective
 from allocator.models import Cohort, Project, Response, User, utcnow
 from allocator.services.access import Actor, require_admin
 from allocator.services.allocation.common import cohort_names, run_of, stored_record
+from allocator.services.allocation.mix import groups_of
 from allocator.services.allocation.reading import assignment_rows
 from allocator.services.run_record import project_key, project_of, student_key, user_of
 from allocator.services.audit import record_audit
@@ -21,9 +23,10 @@ __all__ = ["RunExport", "STUDENT_COLUMNS", "ROSTER_COLUMNS", "RANK_NOTES", "ANSW
            "export_run", "run_roster_rows", "run_student_rows"]
 
 # rank_note says why `rank` is empty; answer and answer_reason are the student's reply to the published
-# allocation; placed_by says whether the solver chose the placement or the coordinator did.
+# allocation; placed_by says whether the solver chose the placement or the coordinator did; group names
+# the members of the student's group in this run (empty when alone), last so no earlier column moves.
 STUDENT_COLUMNS = ("email", "name", "project_code", "project", "supervisor", "supervisor_email", "rank",
-                   "rank_note", "placed_by", "answer", "answer_reason")
+                   "rank_note", "placed_by", "answer", "answer_reason", "group")
 RANK_NOTES = {"no_list": "did not submit a list", "outside": "placed outside their list",
               "unplaced": "not placed"}
 ANSWERS = {True: "accepted", False: "declined", None: "none"}
@@ -60,11 +63,13 @@ def _placed_by(row) -> str:
 
 
 def run_student_rows(rows, *, submitted: set[int] | frozenset[int] = frozenset(),
-                     answers: dict[int, tuple[bool, str]] | None = None) -> list[dict[str, Any]]:
+                     answers: dict[int, tuple[bool, str]] | None = None,
+                     groups: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
     """One row per student: their project and rank; why the rank is empty (`submitted` holds the students
     who ranked projects in this run's problem); who placed them; their answer (`answers`: student id ->
-    (accepted, reason), from the published run) and its reason."""
-    answers = answers or {}
+    (accepted, reason), from the published run) and its reason; their group's members (`groups`, as
+    `allocation.groups_of`)."""
+    answers, groups = answers or {}, groups or {}
     out = []
     for r in rows:
         accepted, reason = answers.get(r.student_id, (None, ""))
@@ -72,7 +77,8 @@ def run_student_rows(rows, *, submitted: set[int] | frozenset[int] = frozenset()
                         project=r.project_title, supervisor=r.supervisor_name, supervisor_email=r.supervisor_email,
                         rank=r.rank if r.rank is not None else "",
                         rank_note=_rank_note(r, r.student_id in submitted),
-                        placed_by=_placed_by(r), answer=ANSWERS[accepted], answer_reason=reason or ""))
+                        placed_by=_placed_by(r), answer=ANSWERS[accepted], answer_reason=reason or "",
+                        group=groups.get(r.student_id, "")))
     return out
 
 
@@ -116,9 +122,9 @@ def export_run(session: Session, *, actor: Actor, run_id: int) -> RunExport:
     submitted = {user_of(st.id) for st in problem.students if st.preferences}
     answers = {sid: (accepted, reason) for sid, accepted, reason in session.execute(
         select(Response.student_id, Response.accepted, Response.reason).where(Response.run_id == run.id))}
-    students = run_student_rows(rows, submitted=submitted, answers=answers)
-    roster = run_roster_rows(problem, rows, titles, supervisors)
     names = cohort_names(session, run.cohort_id)
+    students = run_student_rows(rows, submitted=submitted, answers=answers, groups=groups_of(problem, names))
+    roster = run_roster_rows(problem, rows, titles, supervisors)
     settings = stored.settings
     placed = {student_key(r.student_id): project_key(r.project_id) for r in rows if r.project_id is not None}
     result = {

@@ -132,19 +132,25 @@ def students_table(studio: Studio, run: services.RunView) -> None:
     frame, haystack = cached(("students", run.id), lambda: _students_frame(studio, run.id))
     search = st.text_input("Find a student or project", key="see-search").strip().casefold()
     shown = frame[haystack.str.contains(search, regex=False)] if search else frame
-    st.dataframe(shown, hide_index=True, key="see-table")
+    # Streamlit sizes a column by its header, which would cut the members' names off after a few letters.
+    wide = {"Group": st.column_config.TextColumn(width="medium")} if "Group" in frame.columns else None
+    st.dataframe(shown, hide_index=True, key="see-table", column_config=wide)
 
 
 def _students_frame(studio: Studio, run_id: int) -> tuple[pd.DataFrame, pd.Series]:
-    """The run's students as a table, and per row the lower-cased text a search looks in."""
+    """The run's students as a table, and per row the lower-cased text a search looks in. A run with
+    groups has a Group column: the members of the student's group, so a search for one finds them all."""
     rows = cached_read(studio, services.run_assignments, run_id=run_id)
+    groups = cached_read(studio, services.run_groups, run_id=run_id)
     # Column by column: a dict per row would allocate thousands of containers, and at 5,000 students the
     # garbage collector's passes over them cost more than the table itself.
+    columns = {"Student": [r.student_name for r in rows], "Email": [r.student_email for r in rows]}
+    if groups:
+        columns["Group"] = [groups.get(r.student_id, "") for r in rows]
     frame = pd.DataFrame({
-        "Student": [r.student_name for r in rows], "Email": [r.student_email for r in rows],
-        "Project": [r.project_title or "— unplaced —" for r in rows],
+        **columns, "Project": [r.project_title or "— unplaced —" for r in rows],
         "Supervisor": [r.supervisor_name for r in rows], "Rank": pd.array([r.rank for r in rows], dtype="Int64"),
         "Pinned": [r.pinned for r in rows], "Moved by hand": [r.manual for r in rows]})
-    haystack = pd.Series([f"{r.student_name} {r.student_email} {r.project_title} {r.supervisor_name}".casefold()
-                          for r in rows], index=frame.index, dtype=object)
+    haystack = pd.Series([f"{r.student_name} {r.student_email} {r.project_title} {r.supervisor_name} "
+                          f"{groups.get(r.student_id, '')}".casefold() for r in rows], index=frame.index, dtype=object)
     return frame, haystack

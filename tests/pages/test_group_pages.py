@@ -170,6 +170,15 @@ def test_the_studio_moves_a_group_whole_and_asks_which_place_of_a_student_with_t
                                          params=services.RunParameters(objective="generous")).id
         cy_id, drones_id = cy.id, drones.id
     at = page("pages/admin_studio.py", "coord@uni.example")
+    at = run(at.segmented_control(key="studio-view").set_value("See"))
+    table = next(d.value for d in at.dataframe if "Group" in d.value.columns)
+    together = dict(zip(table["Student"], table["Group"]))
+    assert together["Ann Able"] == together["Bob Baker"] and together["Cy Cole"] == ""
+    assert sorted(together["Ann Able"].split("; ")) == ["Ann Able", "Bob Baker"]
+    at.text_input(key="see-search").input("bob baker")
+    at = run(at)
+    found = next(d.value for d in at.dataframe if "Group" in d.value.columns)
+    assert sorted(found["Student"]) == ["Ann Able", "Bob Baker"]  # a search for one member finds the group
     at = run(at.segmented_control(key="studio-view").set_value("Adjust"))
     at = run(at.selectbox(key="adjust-student").set_value(world["bob"]))
     assert "is in a group of 2 (Bob Baker, Ann Able), which is placed together" in texts(at)

@@ -30,7 +30,7 @@ def test_the_student_csv_has_one_row_per_student(world):
     files = export_run(world.session, actor=world.actor, run_id=view.id)
     rows = _csv(files.students_csv)
     assert list(rows[0]) == ["email", "name", "project_code", "project", "supervisor", "supervisor_email", "rank",
-                             "rank_note", "placed_by", "answer", "answer_reason"]
+                             "rank_note", "placed_by", "answer", "answer_reason", "group"]
     assert sorted(r["email"] for r in rows) == sorted(s.email for s in world.students)
     placement = world.placement(view.id)
     titles = {world.a.id: "Alpha", world.b.id: "Beta", world.c.id: "Gamma"}
@@ -152,4 +152,4 @@ def test_the_workbook_sheets_have_a_frozen_header_filters_and_widths(world):
         assert sheet.auto_filter.ref == sheet.dimensions
         widths = [sheet.column_dimensions[c.column_letter].width for c in sheet[1]]
         assert all(w and w >= 8 for w in widths)
-    assert book["Students"].auto_filter.ref == "A1:K7"
+    assert book["Students"].auto_filter.ref == "A1:L7"  # 12 columns (the last, group), 6 students

@@ -3,6 +3,9 @@ stored, the headline, publishing, the student's allocation, the explanation, a m
 (issue 16)."""
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -221,3 +224,28 @@ def test_a_student_with_two_places_declines_both_and_the_coordinator_reads_both(
     inbox = services.list_notifications(world.session, actor=world.admin)
     assert inbox.items[0].subject == "Max declined their projects"
     assert f"declined “{titles[0]}” and “{titles[1]}”." in inbox.items[0].body
+
+
+def test_who_was_grouped_with_whom_reads_as_the_run_solved_it_after_a_dissolve_and_a_restore(world):
+    view = world.run()
+    trio = "Ann; Bo; Cy"
+    expected = {world.people[n].id: trio for n in ("Ann", "Bo", "Cy")}
+    assert services.run_groups(world.session, actor=world.admin, run_id=view.id) == expected
+    with pytest.raises(services.NotAllowed):
+        services.run_groups(world.session, actor=f.actor(world.people["Ann"]), run_id=view.id)
+    group_id = services.my_group(world.session, actor=f.actor(world.people["Ann"]), cohort_id=world.cohort.id).group_id
+    services.dissolve_group(world.session, actor=world.admin, group_id=group_id, reason="test")
+    assert services.run_groups(world.session, actor=world.admin, run_id=view.id) == expected
+
+    export = services.export_run(world.session, actor=world.admin, run_id=view.id)
+    rows = list(csv.DictReader(io.StringIO(export.students_csv.decode("utf-8-sig"))))
+    by_name = {}
+    for row in rows:
+        by_name.setdefault(row["name"], set()).add(row["group"])
+    assert by_name == {"Ann": {trio}, "Bo": {trio}, "Cy": {trio}, "Dee": {""}, "Eve": {""}, "Max": {""},
+                       "Tia": {""}}
+
+    data = services.backup_cohort(world.session, actor=world.admin, cohort_id=world.cohort.id)
+    restored = services.restore_cohort(world.session, actor=world.admin, data=data, name="Restored groups")
+    again = services.list_runs(world.session, actor=world.admin, cohort_id=restored.cohort_id)[0]
+    assert sorted(services.run_groups(world.session, actor=world.admin, run_id=again.id).values()) == [trio] * 3

@@ -1,9 +1,11 @@
 """What a run did with groups, several places and tiers (issue 16), for the studio's headline: how many
 groups were placed together, how many students have several places and how many projects they got, and
-the rank profile of each tier. Read from the run's own problem and rows, so an old run reads the same."""
+the rank profile of each tier; and who was grouped with whom. Read from the run's own problem and rows, so
+an old run reads the same."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,10 +14,10 @@ from sqlalchemy.orm import Session
 from allocator import engine
 from allocator.models import Assignment
 from allocator.services.access import Actor, require_admin
-from allocator.services.allocation.common import run_of, stored_record
-from allocator.services.run_record import project_key, student_key
+from allocator.services.allocation.common import cohort_names, run_of, stored_record
+from allocator.services.run_record import project_key, student_key, user_of
 
-__all__ = ["TierProfile", "RunMix", "run_mix", "mix_of"]
+__all__ = ["TierProfile", "RunMix", "run_mix", "mix_of", "groups_of", "run_groups"]
 
 
 @dataclass(frozen=True)
@@ -79,3 +81,22 @@ def run_mix(session: Session, *, actor: Actor, run_id: int) -> RunMix:
                                     .where(Assignment.run_id == run_id, Assignment.project_id.is_not(None))):
         placed[student_key(sid)].append(project_key(pid))
     return mix_of(problem, placed)
+
+
+def groups_of(problem: engine.Problem, names: Mapping[str, str]) -> dict[int, str]:
+    """Each grouped student of `problem` (user id) and their group as its members' names, in the group's
+    order ("Ann Able; Bob Baker"). From the problem, not the groups as they are now: a group dissolved or
+    changed since, or a run restored from a backup, reads as the run solved it."""
+    out: dict[int, str] = {}
+    for group in problem.groups:
+        members = "; ".join(names.get(m, m) for m in group.members)
+        out.update((user_of(m), members) for m in group.members)
+    return out
+
+
+def run_groups(session: Session, *, actor: Actor, run_id: int) -> dict[int, str]:
+    """Who was grouped with whom in the run (`groups_of`; coordinators only)."""
+    require_admin(session, actor)
+    run = run_of(session, run_id)
+    problem = stored_record(session, run).problem
+    return groups_of(problem, cohort_names(session, run.cohort_id)) if problem.groups else {}
