@@ -68,9 +68,9 @@ if view.can_change:
 
 st.subheader("Our list")
 if view.ranking:
-    st.dataframe([{"Rank": c.rank, "Project": c.title, "Put here by": c.changed_by,
-                   "When": ui.fmt_datetime(c.changed_at)} for c in view.ranking],
-                 hide_index=True, width="stretch", key="group-ranking")
+    # A list, not a table: on a phone a table's last columns (who put each project there) are off screen.
+    st.markdown("\n".join(f"{c.rank}. {ui.md(c.title)}  \n   *put here by {ui.md(c.changed_by)}, "
+                          f"{ui.fmt_datetime(c.changed_at)}*" for c in view.ranking))
 else:
     st.caption("The group has no list yet.")
 st.page_link("pages/student_preferences.py", icon=":material/star:",

@@ -69,8 +69,8 @@ def test_a_student_starts_a_group_invites_and_the_invitee_accepts(world):
     bob = run(accept[0].click())
     assert "You joined Robo pair." in texts(bob)
     assert "Ann Able (ann@uni.example)" in texts(bob) and "joined the group" in texts(bob)
-    ranking = bob.dataframe[0].value
-    assert list(ranking["Project"]) == ["Robot arms"] and list(ranking["Put here by"]) == ["Ann Able"]
+    ranking = next(str(m.value) for m in bob.markdown if str(m.value).startswith("1. "))
+    assert ranking.startswith("1. Robot arms  \n   *put here by Ann Able, ")
     prefs = page("pages/student_preferences.py", "bob@uni.example")
     assert any("You rank for your group" in str(i.value) for i in prefs.info)
     bob = page("pages/student_group.py", "bob@uni.example")
