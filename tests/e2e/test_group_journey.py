@@ -104,7 +104,10 @@ def rank_together(app, dep, wanted, ada, ben, cy) -> None:
     assert own_list(dep, ada.email) == own_list(dep, ben.email) == own_list(dep, cy.email) == order
     switch(app, ben)
     app.go("My group")
-    expect(app.main.locator('[data-testid="stDataFrame"]')).to_be_visible()  # the shared list
+    # The shared list: Cy's move put the second project first, and the list says so.
+    first = app.main.locator("ol > li").first
+    expect(first).to_contain_text(wanted[1][2])
+    expect(first).to_contain_text(f"put here by {cy.name}")
     expect(app.main.locator("p").filter(has_text=cy.name).filter(has_text="reordered the list")).to_have_count(1)
     cy_id = user_id_of(dep, cy)
     with db.session(dep.database_url) as s:
