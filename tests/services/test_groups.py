@@ -180,6 +180,14 @@ def test_listing_the_groups_takes_the_same_queries_for_one_group_or_many(session
     assert [m.name for m in groups[-1].members] == ["Ada", "Ben", "Cy"]  # in the order they joined
 
 
+def test_groups_are_listed_by_name_with_their_numbers_in_order(session):
+    w = World(session)
+    for name, who in (("Team 10", w.ada), ("team 2", w.ben), ("Team 1", w.cy), ("Alpha", w.dee)):
+        w.act(services.create_group, who, cohort_id=w.cohort.id, name=name)
+    listed = w.act(services.list_groups, w.admin, cohort_id=w.cohort.id)
+    assert [g.name for g in listed] == ["Alpha", "Team 1", "team 2", "Team 10"]
+
+
 def test_the_coordinator_lists_and_dissolves_a_group_audited_and_members_told(session):
     w = World(session)
     view = w.group_of_three()
