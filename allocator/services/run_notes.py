@@ -28,6 +28,7 @@ class RunNote:
     run_id: int
     tuned: str  # e.g. "capacity: Gamma 1 · 3 pins · seed 4", or "catalogue as it is"
     unplaced_without_list: int  # unplaced students with no preference list in the cohort
+    allow_unranked: bool = False  # the run could place students on projects they did not rank
 
 
 def _changes(what: str, pairs, titles: dict[int, str]) -> str:
@@ -92,5 +93,5 @@ def run_notes(session: Session, *, actor: Actor, cohort_id: int,
         .join(AllocationRun, AllocationRun.id == Assignment.run_id)
         .where(which, Assignment.project_id.is_(None), ~has_list)
         .group_by(Assignment.run_id)).all())
-    return {run_id: RunNote(run_id, describe_tuning(params, titles), without_list.get(run_id, 0))
-            for run_id, params in parsed.items()}
+    return {run_id: RunNote(run_id, describe_tuning(params, titles), without_list.get(run_id, 0),
+                            params.allow_unranked) for run_id, params in parsed.items()}

@@ -61,7 +61,12 @@ def headline(h: services.Headline, note: services.RunNote | None, *, ranks: int)
     second[1].metric("Worst rank", _worst(h, ranks))
     second[2].metric("Average rank", "—" if h.average_rank is None else f"{h.average_rank:.2f}")
     if h.unplaced:
-        st.caption(f"{h.unplaced:,} unplaced, of whom {without:,} did not submit a list.")
+        ranked = h.unplaced - without
+        # The next step for those who ranked, where a coordinator reads the count (late, before a deadline).
+        hint = (f" The other {ranked:,} found no room on any project they ranked: in Tune, raise places or "
+                "allow placing students on projects they did not rank." if ranked and note is not None
+                and not note.allow_unranked else "")
+        st.caption(f"{h.unplaced:,} unplaced, of whom {without:,} did not submit a list.{hint}")
 
 
 def mix_line(mix: services.RunMix) -> None:

@@ -401,6 +401,27 @@ def test_the_runs_table_says_what_was_tuned(cohort_data):
     assert list(table["Tuned"]) == ["capacity: Gamma 1 · 1 pin · seed 3"] * 2
 
 
+def test_unplaced_students_who_ranked_are_told_the_next_step(cohort_data):
+    """Eight places, nine students with a list: the one left over ranked only full projects, and the
+    caption says what the coordinator can do; a run that already allows unranked placements says nothing
+    more (it lacks places, not choices)."""
+    url, ids = cohort_data
+    with db.session(url) as s, s.begin():
+        from allocator.models import Cohort, Project
+
+        cohort = s.get(Cohort, ids["cohort"])
+        picky = f.student(s, cohort, person=f.user(s, email="picky@uni.example", name="Picky Student"))
+        f.preferences(s, cohort, picky, [s.get(Project, ids["alpha"])])
+    at = studio()
+    view(at, "Run").button(key="studio-run-button").click().run()
+    assert ("1 unplaced, of whom 0 did not submit a list. The other 1 found no room on any project they ranked: "
+            "in Tune, raise places or allow placing students on projects they did not rank.") in shown(at)
+    view(at, "Tune").checkbox(key="tune-unranked").check().run()
+    view(at, "Run").button(key="studio-run-button").click().run()
+    text = shown(at)
+    assert "1 unplaced, of whom 0 did not submit a list." in text and "found no room" not in text
+
+
 def test_unplaced_students_without_a_list_are_counted_apart(cohort_data):
     url, ids = cohort_data
     with db.session(url) as s, s.begin():
