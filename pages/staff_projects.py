@@ -64,7 +64,8 @@ for project in data.projects:
                 answer = {True: ":green[:material/check_circle:] accepted", False: ":red[:material/cancel:] declined",
                           None: ":orange[:material/hourglass_top:] no answer yet"}[s.accepted]
                 rank = f"{ui.ordinal(s.rank)} choice" if s.rank else "not ranked"
-                text = f"- {ui.md(s.name)} ({ui.md(s.email)}) — {rank} — {answer}"
+                group = f" — in a group with {', '.join(ui.md(n) for n in s.group_with)}" if s.group_with else ""
+                text = f"- {ui.md(s.name)} ({ui.md(s.email)}){group} — {rank} — {answer}"
                 if s.accepted is False and s.reason:
                     text += f": “{ui.md(s.reason)}”"
                 lines.append(text)

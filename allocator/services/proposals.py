@@ -6,6 +6,7 @@ allocation is published, and then only the students allocated to it are named.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,12 +18,14 @@ from sqlalchemy.orm import Session
 
 from allocator import domain
 from allocator.domain import Phase, ProjectStatus, Role
-from allocator.models import Assignment, Cohort, Membership, Preference, Project, Response, User, utcnow
+from allocator.models import (AllocationRun, Assignment, Cohort, Membership, Preference, Project, Response, User,
+                              utcnow)
 from allocator.services.access import Actor
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid, NotAllowed, NotFound
 from allocator.services.phases import Window, phase_of, proposals_open, window_of
+from allocator.services.run_record import DamagedRecord, stored_groups
 
 __all__ = [
     "AllocatedStudentView", "StaffProjectView", "StaffProjects",
@@ -38,6 +41,7 @@ class AllocatedStudentView:
     rank: int | None
     accepted: bool | None  # None: not answered yet
     reason: str
+    group_with: tuple[str, ...] = ()  # the others of their group in the run, placed here with them
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ def _views(session: Session, cohort: Cohort, projects: list[Project], run_id: in
                 .order_by(User.name, User.id)
             ):
                 allocated[pid].append(AllocatedStudentView(sid, name, email, rank, accepted, reason or ""))
+            allocated = _with_groups(session, run_id, allocated)
     views = []
     for p in projects:
         counts = demand.get(p.id, {})
@@ -125,6 +130,26 @@ def _views(session: Session, cohort: Cohort, projects: list[Project], run_id: in
             demand=tuple(counts.get(r, 0) for r in range(1, width + 1)), allocated=tuple(allocated.get(p.id, ())),
         ))
     return views
+
+
+def _with_groups(session: Session, run_id: int, allocated: dict[int, list[AllocatedStudentView]]
+                 ) -> dict[int, list[AllocatedStudentView]]:
+    """Each allocated student with the others of their group in the run (one query: the record's groups
+    alone). A group is placed together, so its members are on the same project. A record that cannot be
+    read names no groups here; the studio says what is wrong with it."""
+    try:
+        groups = stored_groups(session.scalar(select(AllocationRun.record[("problem", "groups")])
+                                              .where(AllocationRun.id == run_id)))
+    except DamagedRecord:
+        return allocated
+    group_of = {uid: tuple(members) for members in groups for uid in members}
+    out: dict[int, list[AllocatedStudentView]] = {}
+    for pid, students in allocated.items():
+        names = {s.student_id: s.name for s in students}
+        out[pid] = [dataclasses.replace(s, group_with=tuple(names[u] for u in group_of.get(s.student_id, ())
+                                                            if u != s.student_id and u in names))
+                    for s in students]
+    return out
 
 
 def list_my_projects(session: Session, *, actor: Actor, cohort_id: int) -> StaffProjects:

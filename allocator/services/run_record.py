@@ -89,6 +89,15 @@ def project_of(key: str | None) -> int | None:
     return None if key is None else _id_of(key, "P")
 
 
+def stored_groups(groups: Any) -> list[list[int]]:
+    """The user ids of each group in a stored record's problem, read from its "groups" value alone (a
+    page that needs only the groups need not load the whole record); [] when the problem has none."""
+    if groups is None:
+        return []
+    return [[user_of(m) for m in _list(_only(g, {"id", "members"}, "a group").get("members"), "a group's members")]
+            for g in _list(groups, "groups")]
+
+
 # ------------------------------------------------------------------------------------------ settings
 
 

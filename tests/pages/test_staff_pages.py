@@ -282,3 +282,21 @@ def test_the_form_opens_and_saves_a_project_imported_at_every_limit(world):
     assert not at.error and not at.exception
     p = project(world, big.id)
     assert (p.title, p.capacity, p.tags) == ("Big catch-all, renamed", domain.PROJECT_CAPACITY_MAX, tags)
+
+
+def test_allocated_students_who_came_as_a_group_are_shown_together(world):
+    with db.session(world["url"]) as s, s.begin():
+        cohort = s.get(Cohort, world["cohort_id"])
+        a = f.student(s, cohort, person=f.user(s, name="Bea Student", email="bea@uni.example"))
+        b = f.student(s, cohort, person=f.user(s, name="Cy Student", email="cy@uni.example"))
+        c = f.student(s, cohort, person=f.user(s, name="Di Student", email="di@uni.example"))
+        # Only the record's groups are read for this: the rest of the problem is not needed here.
+        run = AllocationRun(cohort_id=cohort.id, objective="generous", status="optimal", published_at=utcnow(),
+                            record={"problem": {"groups": [{"id": "G1", "members": [f"S{a.id}", f"S{b.id}"]}]}})
+        s.add(run)
+        s.flush()
+        s.add_all([Assignment(run_id=run.id, student_id=x.id, project_id=world["mine"], rank=1) for x in (a, b, c)])
+    text = shown(open_page("pages/staff_projects.py"))
+    assert "Bea Student (bea@uni.example) — in a group with Cy Student — 1st choice" in text
+    assert "Cy Student (cy@uni.example) — in a group with Bea Student — 1st choice" in text
+    assert "Di Student (di@uni.example) — 1st choice" in text

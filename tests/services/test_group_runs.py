@@ -24,7 +24,7 @@ class World:
         self.cohort = f.cohort(session, phase="preferences", min_choices=1, max_choices=3, groups_allowed=True,
                                group_min_size=2, group_max_size=3)
         self.admin = f.actor(f.admin(session))
-        sup = f.staff(session, self.cohort)
+        self.sup = sup = f.staff(session, self.cohort)
         self.alpha, self.beta, self.gamma = (f.project(session, self.cohort, sup, title=t, capacity=c)
                                              for t, c in (("Alpha", 3), ("Beta", 2), ("Gamma", 3)))
         names = ("Ann", "Bo", "Cy", "Dee", "Eve", "Max", "Tia")
@@ -249,3 +249,12 @@ def test_who_was_grouped_with_whom_reads_as_the_run_solved_it_after_a_dissolve_a
     restored = services.restore_cohort(world.session, actor=world.admin, data=data, name="Restored groups")
     again = services.list_runs(world.session, actor=world.admin, cohort_id=restored.cohort_id)[0]
     assert sorted(services.run_groups(world.session, actor=world.admin, run_id=again.id).values()) == [trio] * 3
+
+
+def test_the_supervisor_reads_who_came_as_a_group(world):
+    view = world.run()
+    services.publish_run(world.session, actor=world.admin, run_id=view.id)
+    projects = services.list_my_projects(world.session, actor=f.actor(world.sup), cohort_id=world.cohort.id)
+    with_whom = {s.name: s.group_with for p in projects.projects for s in p.allocated}
+    assert with_whom["Ann"] == ("Bo", "Cy") and with_whom["Bo"] == ("Ann", "Cy") and with_whom["Cy"] == ("Ann", "Bo")
+    assert all(not others for name, others in with_whom.items() if name not in ("Ann", "Bo", "Cy"))

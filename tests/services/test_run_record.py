@@ -103,3 +103,13 @@ def test_a_record_reads_back_what_was_written(session):
     assert record.problem.students and run_record.to_json(record) == stored.record
     with pytest.raises(run_record.DamagedRecord):
         run_record.from_json({**stored.record, "version": 1})
+
+
+def test_stored_groups_reads_the_members_of_each_group_or_says_the_record_is_damaged():
+    assert run_record.stored_groups(None) == []
+    assert run_record.stored_groups([{"id": "G4", "members": ["S1", "S12"]}, {"id": "G9", "members": ["S3"]}]) \
+        == [[1, 12], [3]]
+    for bad in ({"id": "G4"}, [{"id": "G4", "members": "S1"}], [{"id": "G4", "members": ["P1"]}],
+                [{"id": "G4", "members": ["S1"], "extra": 1}]):
+        with pytest.raises(run_record.DamagedRecord):
+            run_record.stored_groups(bad)
