@@ -32,10 +32,12 @@ from typing import Any
 from allocator import domain, engine
 from allocator.domain import Objective
 from allocator.services.errors import Invalid
+from allocator.services.record_keys import (DamagedRecord, key_id, project_key, project_of, student_key,
+                                             supervisor_key, user_of)
 
 __all__ = ["DamagedRecord", "MAX_MESSAGE", "MAX_SEED", "MAX_TIME_LIMIT", "DEFAULT_TIME_LIMIT", "Move", "RECORD_VERSION",
            "RunParameters", "RunRecord", "check_settings", "from_json", "local", "people_in", "portable", "project_key",
-           "project_of", "settings_from_json", "student_key", "supervisor_key", "to_json", "user_of"]
+           "project_of", "settings_from_json", "stored_groups", "student_key", "supervisor_key", "to_json", "user_of"]
 
 RECORD_VERSION = 2
 MAX_TIME_LIMIT = 300.0
@@ -49,53 +51,6 @@ SETTINGS_KEYS = {"objective", "weights", "allow_unranked", "capacity_overrides",
 MOVE_KEYS = {"student", "from", "to", "reason"}
 # The engine's problem file, without its free-form "meta": a record holds nothing it does not read.
 PROBLEM_KEYS = {"students", "projects", "supervisors", "pinned", "forbidden", "allow_unranked", "groups"}
-
-
-class DamagedRecord(ValueError):
-    """A stored or restored record that breaks the form; the message is one line naming the culprit."""
-
-
-# ------------------------------------------------------------------------------------------ keys
-
-
-def student_key(user_id: int) -> str:
-    return f"S{user_id}"
-
-
-def project_key(project_id: int) -> str:
-    return f"P{project_id}"
-
-
-def supervisor_key(user_id: int) -> str:
-    return f"L{user_id}"
-
-
-def _id_of(key: Any, prefix: str) -> int:
-    # The prefix, then 1 to 18 digits not starting with 0; checked without a regular expression, as a
-    # record holds tens of thousands of keys.
-    digits = key[1:] if isinstance(key, str) and key[:1] == prefix else ""
-    if not (1 <= len(digits) <= 18 and digits[0] != "0" and digits.isascii() and digits.isdigit()):
-        raise DamagedRecord(f"{key!r} is not a {'student' if prefix == 'S' else 'project' if prefix == 'P' else 'supervisor'} key")
-    return int(digits)
-
-
-def user_of(key: str) -> int:
-    """The user id behind a student ("S12") or supervisor ("L3") key."""
-    return _id_of(key, "L" if isinstance(key, str) and key.startswith("L") else "S")
-
-
-def project_of(key: str | None) -> int | None:
-    """The project id behind a project key ("P7"); None stays None (unplaced)."""
-    return None if key is None else _id_of(key, "P")
-
-
-def stored_groups(groups: Any) -> list[list[int]]:
-    """The user ids of each group in a stored record's problem, read from its "groups" value alone (a
-    page that needs only the groups need not load the whole record); [] when the problem has none."""
-    if groups is None:
-        return []
-    return [[user_of(m) for m in _list(_only(g, {"id", "members"}, "a group").get("members"), "a group's members")]
-            for g in _list(groups, "groups")]
 
 
 # ------------------------------------------------------------------------------------------ settings
@@ -291,8 +246,8 @@ def _settings(data: Any) -> RunParameters:
             capacity_overrides=[(project_of(p), n) for p, n in rows("capacity_overrides", 2)],
             minimum_overrides=[(project_of(p), n) for p, n in rows("minimum_overrides", 2)],
             supervisor_capacity_overrides=[(user_of(u), n) for u, n in rows("supervisor_capacity_overrides", 2)],
-            pins=[(_id_of(s, "S"), project_of(p), r) for s, p, r in rows("pins", 3)],
-            forbids=[(_id_of(s, "S"), project_of(p), r) for s, p, r in rows("forbids", 3)],
+            pins=[(key_id(s, "S"), project_of(p), r) for s, p, r in rows("pins", 3)],
+            forbids=[(key_id(s, "S"), project_of(p), r) for s, p, r in rows("forbids", 3)],
             seed=data.get("seed", 0), time_limit=data.get("time_limit", DEFAULT_TIME_LIMIT))
         return check_settings(params)
     except Invalid as err:
@@ -305,6 +260,15 @@ def settings_from_json(record: Any) -> RunParameters:
     return _settings(record if record is not None else {})
 
 
+def stored_groups(groups: Any) -> list[list[int]]:
+    """The user ids of each group in a stored record's problem, read from its "groups" value alone (a
+    page that needs only the groups need not load the whole record); [] when the problem has none."""
+    if groups is None:
+        return []
+    return [[key_id(m, "S") for m in _list(_only(g, {"id", "members"}, "a group").get("members"), "a group's members")]
+            for g in _list(groups, "groups")]
+
+
 def _problem(data: Any) -> engine.Problem:
     _only(data, PROBLEM_KEYS, "problem")
     try:
@@ -312,13 +276,13 @@ def _problem(data: Any) -> engine.Problem:
     except engine.MalformedProblem as err:
         raise DamagedRecord(f"problem: {err}") from None
     for s in problem.students:
-        _id_of(s.id, "S")
+        key_id(s.id, "S")
     for p in problem.projects:
-        _id_of(p.id, "P")
+        key_id(p.id, "P")
         if p.supervisor is not None:
-            _id_of(p.supervisor, "L")
+            key_id(p.supervisor, "L")
     for v in problem.supervisors:
-        _id_of(v.id, "L")
+        key_id(v.id, "L")
     return problem
 
 
@@ -334,9 +298,9 @@ def from_json(data: Any) -> RunRecord:
     move = None
     if data.get("move") is not None:
         m = _only(data["move"], MOVE_KEYS, "move")
-        move = Move(_id_of(m.get("student"), "S"), project_of(m.get("from")), project_of(m.get("to")),
+        move = Move(key_id(m.get("student"), "S"), project_of(m.get("from")), project_of(m.get("to")),
                     _text(m.get("reason", ""), "move.reason", domain.MOVE_REASON_MAX))
-    declined = tuple(_id_of(s, "S") for s in _list(data.get("declined", []), "declined"))
+    declined = tuple(key_id(s, "S") for s in _list(data.get("declined", []), "declined"))
     return RunRecord(problem=problem, settings=_settings(data.get("settings", {})), bound=bound,
                      engine_message=_text(data.get("engine_message", ""), "engine_message", MAX_MESSAGE),
                      move=move, declined=declined)
@@ -410,7 +374,7 @@ def people_in(data: dict[str, Any]) -> set[int]:
 
     def person(prefix: str) -> Callable[[Any], Any]:
         def note(key: Any) -> Any:
-            found.add(_id_of(key, prefix))
+            found.add(key_id(key, prefix))
             return key
         return note
 
@@ -422,14 +386,14 @@ def portable(data: dict[str, Any], *, email_of: Mapping[int, str], project_ref: 
     """A stored record with people as emails and projects as the backup's keys (no database id)."""
     def person(prefix: str) -> Callable[[Any], str]:
         def ref(key: Any) -> str:
-            uid = _id_of(key, prefix)
+            uid = key_id(key, prefix)
             if uid not in email_of:
                 raise DamagedRecord(f"the run names {key}, who is not in the backup")
             return email_of[uid]
         return ref
 
     def project(key: Any) -> str:
-        pid = _id_of(key, "P")
+        pid = key_id(key, "P")
         if pid not in project_ref:
             raise DamagedRecord(f"the run names {key}, which is not a project of this cohort")
         return project_ref[pid]
