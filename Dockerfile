@@ -1,8 +1,11 @@
 # Production image: PostgreSQL via DATABASE_URL, Microsoft sign-in via MS_* settings.
 FROM python:3.11-slim
 
+# No file watcher: the image's code never changes, and watching it costs an inotify watch per file (or,
+# where inotify runs out, a polling thread), for reloads that never come.
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    STREAMLIT_SERVER_HEADLESS=true STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
+    STREAMLIT_SERVER_HEADLESS=true STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
+    STREAMLIT_SERVER_FILE_WATCHER_TYPE=none
 
 WORKDIR /app
 COPY requirements.txt .
