@@ -123,7 +123,8 @@ def export_run(session: Session, *, actor: Actor, run_id: int) -> RunExport:
     answers = {sid: (accepted, reason) for sid, accepted, reason in session.execute(
         select(Response.student_id, Response.accepted, Response.reason).where(Response.run_id == run.id))}
     names = cohort_names(session, run.cohort_id)
-    students = run_student_rows(rows, submitted=submitted, answers=answers, groups=groups_of(problem, names))
+    grouped = groups_of(([user_of(m) for m in g.members] for g in problem.groups), names)
+    students = run_student_rows(rows, submitted=submitted, answers=answers, groups=grouped)
     roster = run_roster_rows(problem, rows, titles, supervisors)
     settings = stored.settings
     placed = {student_key(r.student_id): project_key(r.project_id) for r in rows if r.project_id is not None}

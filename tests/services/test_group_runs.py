@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from allocator import services
-from allocator.models import Assignment, Response
+from allocator.models import AllocationRun, Assignment, Response
 from allocator.services import Invalid, RunParameters
 from tests import factories as f
 
@@ -258,3 +258,12 @@ def test_the_supervisor_reads_who_came_as_a_group(world):
     with_whom = {s.name: s.group_with for p in projects.projects for s in p.allocated}
     assert with_whom["Ann"] == ("Bo", "Cy") and with_whom["Bo"] == ("Ann", "Cy") and with_whom["Cy"] == ("Ann", "Bo")
     assert all(not others for name, others in with_whom.items() if name not in ("Ann", "Bo", "Cy"))
+
+
+def test_a_run_whose_groups_cannot_be_read_says_so(world):
+    view = world.run()
+    run = world.session.get(AllocationRun, view.id)
+    run.record = {**run.record, "problem": {**run.record["problem"], "groups": [{"id": "G1", "members": ["P1"]}]}}
+    world.session.flush()
+    with pytest.raises(Invalid, match=f"Run #{view.id} cannot be read: 'P1' is not a student key"):
+        services.run_groups(world.session, actor=world.admin, run_id=view.id)

@@ -120,4 +120,9 @@ def stored_record(session: Session, run: AllocationRun) -> RunRecord:
     try:
         return run_record.from_json(run.record)
     except run_record.DamagedRecord as err:
-        raise Invalid(f"Run #{run.id} cannot be read: {err}.") from None
+        raise unreadable(run, err) from None
+
+
+def unreadable(run: AllocationRun, err: run_record.DamagedRecord) -> Invalid:
+    """What a coordinator is told of a run whose record cannot be read (whichever part was read)."""
+    return Invalid(f"Run #{run.id} cannot be read: {err}.")

@@ -5,17 +5,17 @@ an old run reads the same."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator import engine
-from allocator.models import Assignment
+from allocator.models import AllocationRun, Assignment
 from allocator.services.access import Actor, require_admin
-from allocator.services.allocation.common import cohort_names, run_of, stored_record
-from allocator.services.run_record import project_key, student_key, user_of
+from allocator.services.allocation.common import cohort_names, run_of, stored_record, unreadable
+from allocator.services.run_record import DamagedRecord, project_key, stored_groups, student_key
 
 __all__ = ["TierProfile", "RunMix", "run_mix", "mix_of", "groups_of", "run_groups"]
 
@@ -83,20 +83,25 @@ def run_mix(session: Session, *, actor: Actor, run_id: int) -> RunMix:
     return mix_of(problem, placed)
 
 
-def groups_of(problem: engine.Problem, names: Mapping[str, str]) -> dict[int, str]:
-    """Each grouped student of `problem` (user id) and their group as its members' names, in the group's
-    order ("Ann Able; Bob Baker"). From the problem, not the groups as they are now: a group dissolved or
-    changed since, or a run restored from a backup, reads as the run solved it."""
+def groups_of(groups: Iterable[Sequence[int]], names: Mapping[str, str]) -> dict[int, str]:
+    """Each grouped student (user id) of `groups` (each a group's user ids, in its order) and their group
+    as its members' names ("Ann Able; Bob Baker"), names keyed as in a problem (`student_key`)."""
     out: dict[int, str] = {}
-    for group in problem.groups:
-        members = "; ".join(names.get(m, m) for m in group.members)
-        out.update((user_of(m), members) for m in group.members)
+    for members in groups:
+        text = "; ".join(names.get(student_key(u), student_key(u)) for u in members)
+        out.update((u, text) for u in members)
     return out
 
 
 def run_groups(session: Session, *, actor: Actor, run_id: int) -> dict[int, str]:
-    """Who was grouped with whom in the run (`groups_of`; coordinators only)."""
+    """Who was grouped with whom in the run (`groups_of`; coordinators only). From the run's own problem,
+    not the groups as they are now: a group dissolved or changed since, or a run restored from a backup,
+    reads as the run solved it. Only the record's groups are read (a run without any costs one query)."""
     require_admin(session, actor)
     run = run_of(session, run_id)
-    problem = stored_record(session, run).problem
-    return groups_of(problem, cohort_names(session, run.cohort_id)) if problem.groups else {}
+    try:
+        groups = stored_groups(session.scalar(select(AllocationRun.record[("problem", "groups")])
+                                              .where(AllocationRun.id == run_id)))
+    except DamagedRecord as err:
+        raise unreadable(run, err) from None
+    return groups_of(groups, cohort_names(session, run.cohort_id)) if groups else {}
