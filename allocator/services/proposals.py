@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from allocator import domain
 from allocator.domain import Phase, ProjectStatus, Role
-from allocator.models import (AllocationRun, Assignment, Cohort, Membership, Preference, Project, Response, User,
-                              utcnow)
+from allocator.models import Assignment, Cohort, Membership, Preference, Project, Response, User, utcnow
 from allocator.services.access import Actor
 from allocator.services.audit import record_audit
 from allocator.services.cohorts import published_run_id
 from allocator.services.errors import Closed, Invalid, NotAllowed, NotFound
 from allocator.services.phases import Window, phase_of, proposals_open, window_of
-from allocator.services.run_record import DamagedRecord, stored_groups
+from allocator.services.allocation.common import run_groups_ids
+from allocator.services.run_record import DamagedRecord
 
 __all__ = [
     "AllocatedStudentView", "StaffProjectView", "StaffProjects",
@@ -138,8 +138,7 @@ def _with_groups(session: Session, run_id: int, allocated: dict[int, list[Alloca
     alone). A group is placed together, so its members are on the same project. A record that cannot be
     read names no groups here; the studio says what is wrong with it."""
     try:
-        groups = stored_groups(session.scalar(select(AllocationRun.record[("problem", "groups")])
-                                              .where(AllocationRun.id == run_id)))
+        groups = run_groups_ids(session, run_id)
     except DamagedRecord:
         return allocated
     group_of = {uid: tuple(members) for members in groups for uid in members}

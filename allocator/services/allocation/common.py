@@ -123,6 +123,13 @@ def stored_record(session: Session, run: AllocationRun) -> RunRecord:
         raise unreadable(run, err) from None
 
 
+def run_groups_ids(session: Session, run_id: int) -> list[list[int]]:
+    """The user ids of each group in the run's problem, from the record's groups alone (one query, no
+    parse of the rest); DamagedRecord when they cannot be read."""
+    return run_record.stored_groups(session.scalar(select(AllocationRun.record[("problem", "groups")])
+                                                   .where(AllocationRun.id == run_id)))
+
+
 def unreadable(run: AllocationRun, err: run_record.DamagedRecord) -> Invalid:
     """What a coordinator is told of a run whose record cannot be read (whichever part was read)."""
     return Invalid(f"Run #{run.id} cannot be read: {err}.")

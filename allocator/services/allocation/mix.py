@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocator import engine
-from allocator.models import AllocationRun, Assignment
+from allocator.models import Assignment
 from allocator.services.access import Actor, require_admin
-from allocator.services.allocation.common import cohort_names, run_of, stored_record, unreadable
-from allocator.services.run_record import DamagedRecord, project_key, stored_groups, student_key
+from allocator.services.allocation.common import cohort_names, run_groups_ids, run_of, stored_record, unreadable
+from allocator.services.run_record import DamagedRecord, project_key, student_key
 
 __all__ = ["TierProfile", "RunMix", "run_mix", "mix_of", "groups_of", "run_groups"]
 
@@ -100,8 +100,7 @@ def run_groups(session: Session, *, actor: Actor, run_id: int) -> dict[int, str]
     require_admin(session, actor)
     run = run_of(session, run_id)
     try:
-        groups = stored_groups(session.scalar(select(AllocationRun.record[("problem", "groups")])
-                                              .where(AllocationRun.id == run_id)))
+        groups = run_groups_ids(session, run_id)
     except DamagedRecord as err:
         raise unreadable(run, err) from None
     return groups_of(groups, cohort_names(session, run.cohort_id)) if groups else {}
